@@ -1,0 +1,168 @@
+"""Function: one op's forward and backward on NumPy arrays, side by side.
+
+Every op in chainrule is a subclass of :class:`Function`. Two drivers use it:
+
+* the tape: ``MyOp.apply(*tensors)`` runs ``forward`` on the arrays inside the
+  tensors and, when gradients are wanted, records a :class:`Node` so that
+  ``Tensor.backward()`` can later call ``backward``;
+* the module contract: ``Module.fprop`` calls ``forward`` directly with a fresh
+  :class:`Context` and ``Module.bprop`` calls ``backward`` with it. No tape.
+
+So each backward formula is written exactly once.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import numpy as np
+
+__all__ = ["Context", "Function", "Node", "no_grad", "enable_grad", "is_grad_enabled", "unbroadcast"]
+
+
+class _GradMode(threading.local):
+    enabled = True
+
+
+_grad_mode = _GradMode()
+
+
+def is_grad_enabled() -> bool:
+    """True when operations on tensors record the graph."""
+    return _grad_mode.enabled
+
+
+class no_grad:
+    """Context manager (and decorator) that turns graph recording off.
+
+    >>> import chainrule as cr
+    >>> w = cr.tensor([1.0], requires_grad=True)
+    >>> with cr.no_grad():
+    ...     y = w * 2
+    >>> y.requires_grad
+    False
+    """
+
+    _mode = False
+
+    def __enter__(self):
+        self._previous = _grad_mode.enabled
+        _grad_mode.enabled = self._mode
+
+    def __exit__(self, *exc):
+        _grad_mode.enabled = self._previous
+        return False
+
+    def __call__(self, fn):
+        def wrapped(*args, **kwargs):
+            with type(self)():
+                return fn(*args, **kwargs)
+
+        wrapped.__name__ = getattr(fn, "__name__", "wrapped")
+        wrapped.__doc__ = fn.__doc__
+        return wrapped
+
+
+class enable_grad(no_grad):
+    """Context manager that turns graph recording back on inside ``no_grad``."""
+
+    _mode = True
+
+
+class Context:
+    """What ``forward`` leaves for ``backward``: saved arrays and any attributes.
+
+    ``needs_input_grad`` tells ``backward`` which inputs want a gradient, so it
+    can skip work (the module path asks for every input).
+    """
+
+    __slots__ = ("saved_tensors", "needs_input_grad", "__dict__")
+
+    def __init__(self, needs_input_grad: tuple[bool, ...] = ()):
+        self.saved_tensors: tuple = ()
+        self.needs_input_grad = needs_input_grad
+
+    def save_for_backward(self, *arrays: Any) -> None:
+        self.saved_tensors = arrays
+
+
+class Node:
+    """One recorded application of a Function: what backward needs to revisit it."""
+
+    __slots__ = ("function", "ctx", "inputs")
+
+    def __init__(self, function: type["Function"], ctx: Context, inputs: tuple):
+        self.function = function
+        self.ctx = ctx
+        self.inputs = inputs  # Tensors (recorded) or None (constants)
+
+
+def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Sum ``grad`` back down to ``shape``, undoing NumPy broadcasting.
+
+    The one place where broadcasting is undone: no op handles it itself.
+
+    >>> unbroadcast(np.ones((3, 4)), (4,)).tolist()
+    [3.0, 3.0, 3.0, 3.0]
+    """
+    if grad.shape == shape:
+        return grad
+    extra = grad.ndim - len(shape)
+    if extra < 0:
+        return np.broadcast_to(grad, shape)
+    axes = tuple(range(extra)) + tuple(
+        extra + i for i, n in enumerate(shape) if n == 1 and grad.shape[extra + i] != 1
+    )
+    summed = grad.sum(axis=axes, keepdims=True) if axes else grad
+    return summed.reshape(shape)
+
+
+class Function:
+    """Base class of every op: static ``forward(ctx, *arrays, **options)`` and
+    ``backward(ctx, grad_output)`` returning one gradient per positional input
+    (``None`` where there is none).
+
+    >>> import numpy as np, chainrule as cr
+    >>> class Square(cr.autograd.Function):
+    ...     @staticmethod
+    ...     def forward(ctx, x):
+    ...         ctx.save_for_backward(x)
+    ...         return x * x
+    ...     @staticmethod
+    ...     def backward(ctx, g):
+    ...         (x,) = ctx.saved_tensors
+    ...         return (2 * x * g,)
+    >>> t = cr.tensor([3.0], requires_grad=True)
+    >>> Square.apply(t).sum().backward(); t.grad.tolist()
+    [6.0]
+    """
+
+    @staticmethod
+    def forward(ctx: Context, *arrays: Any, **options: Any) -> np.ndarray:
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx: Context, grad_output: np.ndarray) -> tuple:
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *inputs: Any, **options: Any):
+        """Run ``forward`` on the inputs' arrays and record the op on the tape.
+
+        Inputs may be Tensors, NumPy arrays or Python numbers; only Tensors that
+        require gradients are differentiated. Keyword options (an axis, a flag)
+        go to ``forward`` unchanged and get no gradient.
+        """
+        from .tensor import Tensor, as_operand  # tensor.py imports this module
+
+        dtype = next((t.data.dtype for t in inputs if isinstance(t, Tensor)), None)
+        arrays = tuple(t.data if isinstance(t, Tensor) else as_operand(t, dtype) for t in inputs)
+        needs = tuple(isinstance(t, Tensor) and t.requires_grad for t in inputs)
+        record = _grad_mode.enabled and any(needs)
+        ctx = Context(needs)
+        out = cls.forward(ctx, *arrays, **options)
+        result = Tensor._wrap(out, record)
+        if record:
+            result._node = Node(cls, ctx, tuple(t if n else None for t, n in zip(inputs, needs)))
+        return result

@@ -1,0 +1,99 @@
+"""Functional forms of the ops, for tensors: ``cr.cat``, ``cr.stack``, ``cr.softmax`` ...
+
+>>> import chainrule as cr
+>>> cr.cat([cr.ones(2), cr.zeros(1)]).numpy().tolist()
+[1.0, 1.0, 0.0]
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from ..random import default_generator
+from . import ops
+from .tensor import Tensor
+
+__all__ = [
+    "cat", "stack", "softmax", "log_softmax", "exp", "log", "tanh", "sigmoid", "relu",
+    "leaky_relu", "softplus", "abs", "sqrt", "linear", "dropout",
+    "cross_entropy", "nll_loss", "binary_cross_entropy_with_logits", "mse_loss",
+]
+
+
+def cat(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
+    """Concatenate along an existing axis (``torch.cat``)."""
+    return ops.Cat.apply(*tensors, axis=axis)
+
+
+def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
+    """Stack along a new axis (``torch.stack``)."""
+    return ops.Stack.apply(*tensors, axis=axis)
+
+
+def softmax(x: Tensor, axis: int = -1) -> Tensor:
+    return ops.Softmax.apply(x, axis=axis)
+
+
+def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
+    return ops.LogSoftmax.apply(x, axis=axis)
+
+
+def exp(x):
+    return ops.Exp.apply(x)
+
+
+def log(x):
+    return ops.Log.apply(x)
+
+
+def tanh(x):
+    return ops.Tanh.apply(x)
+
+
+def sigmoid(x):
+    return ops.Sigmoid.apply(x)
+
+
+def relu(x):
+    return ops.ReLU.apply(x)
+
+
+def leaky_relu(x, negative_slope: float = 0.01):
+    return ops.LeakyReLU.apply(x, negative_slope=negative_slope)
+
+
+def softplus(x):
+    return ops.Softplus.apply(x)
+
+
+def abs(x):  # noqa: A001 - mirrors torch.abs
+    return ops.Abs.apply(x)
+
+
+def sqrt(x):
+    return ops.Sqrt.apply(x)
+
+
+def linear(x, weight, bias=None):
+    """x @ weight + bias with weight of shape (in, out)."""
+    return ops.Linear.apply(x, weight) if bias is None else ops.Linear.apply(x, weight, bias)
+
+
+def dropout(x, p: float = 0.5, training: bool = True, generator=None):
+    return ops.Dropout.apply(x, p=p, training=training, generator=generator or default_generator())
+
+
+def cross_entropy(logits, target, reduction: str = "mean"):
+    return ops.CrossEntropy.apply(logits, target, reduction=reduction)
+
+
+def nll_loss(log_probs, target, reduction: str = "mean"):
+    return ops.NLL.apply(log_probs, target, reduction=reduction)
+
+
+def binary_cross_entropy_with_logits(logits, target, reduction: str = "mean"):
+    return ops.BCEWithLogits.apply(logits, target, reduction=reduction)
+
+
+def mse_loss(input, target, reduction: str = "mean"):
+    return ops.MSE.apply(input, target, reduction=reduction)

@@ -1,0 +1,592 @@
+"""Every op chainrule knows, forward and backward side by side.
+
+Each class is a :class:`Function`: ``forward(ctx, *arrays, **options)`` computes
+on NumPy arrays and saves what backward needs; ``backward(ctx, g)`` returns one
+gradient per positional input. Gradients may have the broadcast shape: the tape
+reduces them back with :func:`unbroadcast`, in one place.
+
+Backward never writes into ``g``: one op may hand the same array to two inputs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .function import Context, Function
+
+__all__ = [
+    "Add", "Sub", "Mul", "Div", "Pow", "Neg", "MatMul",
+    "Exp", "Log", "Tanh", "Sigmoid", "ReLU", "LeakyReLU", "Softplus", "Abs", "Sqrt",
+    "Sum", "Mean", "Max", "Reshape", "Transpose", "GetItem", "Cat", "Stack",
+    "Softmax", "LogSoftmax", "Linear", "Dropout",
+    "CrossEntropy", "NLL", "BCEWithLogits", "MSE",
+    "sigmoid",
+]
+
+
+# ------------------------------------------------------------------ arithmetic
+class Add(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        return a + b
+
+    @staticmethod
+    def backward(ctx, g):
+        return g, g  # the add gate distributes the gradient unchanged
+
+
+class Sub(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        return a - b
+
+    @staticmethod
+    def backward(ctx, g):
+        return g, (-g if ctx.needs_input_grad[1] else None)
+
+
+class Mul(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a * b
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors  # the mul gate switches its inputs
+        return (g * b if ctx.needs_input_grad[0] else None,
+                g * a if ctx.needs_input_grad[1] else None)
+
+
+class Div(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a / b
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        ga = g / b if ctx.needs_input_grad[0] else None
+        gb = -g * a / (b * b) if ctx.needs_input_grad[1] else None
+        return ga, gb
+
+
+class Pow(Function):
+    @staticmethod
+    def forward(ctx, x, p):
+        out = x ** p
+        ctx.save_for_backward(x, p, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, p, out = ctx.saved_tensors
+        gx = g * p * x ** (p - 1) if ctx.needs_input_grad[0] else None
+        gp = g * out * np.log(x) if ctx.needs_input_grad[1] else None
+        return gx, gp
+
+
+class Neg(Function):
+    @staticmethod
+    def forward(ctx, x):
+        return -x
+
+    @staticmethod
+    def backward(ctx, g):
+        return (-g,)
+
+
+class MatMul(Function):
+    """``a @ b`` for 1-D, 2-D and batched operands (NumPy's matmul rules)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a @ b
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        need_a, need_b = ctx.needs_input_grad
+        if a.ndim == 1 and b.ndim == 1:  # dot product
+            return (g * b if need_a else None), (g * a if need_b else None)
+        if a.ndim == 1:  # (k,) @ (..., k, n)
+            ga = (b @ g[..., None])[..., 0] if need_a else None
+            gb = a[:, None] * g[..., None, :] if need_b else None
+            return ga, gb
+        if b.ndim == 1:  # (..., m, k) @ (k,)
+            ga = g[..., None] * b if need_a else None
+            gb = (np.swapaxes(a, -1, -2) @ g[..., None])[..., 0] if need_b else None
+            return ga, gb
+        ga = g @ np.swapaxes(b, -1, -2) if need_a else None
+        gb = np.swapaxes(a, -1, -2) @ g if need_b else None
+        return ga, gb
+
+
+# ----------------------------------------------------------------- elementwise
+class Exp(Function):
+    @staticmethod
+    def forward(ctx, x):
+        out = np.exp(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        return (g * out,)
+
+
+class Log(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.log(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return (g / x,)
+
+
+class Tanh(Function):
+    @staticmethod
+    def forward(ctx, x):
+        out = np.tanh(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        d = y * y  # tanh' = 1 - tanh², built in one buffer
+        np.subtract(1, d, out=d)
+        d *= g
+        return (d,)
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    """Logistic function on an array, finite for any input: σ(x) = (1 + tanh(x/2)) / 2."""
+    out = np.multiply(x, 0.5)  # a new array, then tanh/add/scale in place
+    np.tanh(out, out=out)
+    out += 1
+    out *= 0.5
+    return out
+
+
+class Sigmoid(Function):
+    @staticmethod
+    def forward(ctx, x):
+        out = sigmoid(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return (g * y * (1 - y),)
+
+
+class ReLU(Function):
+    @staticmethod
+    def forward(ctx, x):
+        out = np.maximum(x, 0)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        # Gradient 0 at x == 0 (a subgradient): the max gate routes g only where the input won.
+        return (g * (y > 0),)
+
+
+class LeakyReLU(Function):
+    @staticmethod
+    def forward(ctx, x, negative_slope=0.01):
+        ctx.save_for_backward(x)
+        ctx.negative_slope = negative_slope
+        return np.where(x > 0, x, x * negative_slope)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return (np.where(x > 0, g, g * ctx.negative_slope),)
+
+
+class Softplus(Function):
+    """softplus(x) = log(1 + eˣ), computed as logaddexp(0, x) so it never overflows."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.logaddexp(0, x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return (g * sigmoid(x),)
+
+
+class Abs(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.abs(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return (g * np.sign(x),)
+
+
+class Sqrt(Function):
+    @staticmethod
+    def forward(ctx, x):
+        out = np.sqrt(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        return (g * 0.5 / out,)
+
+
+# ------------------------------------------------------------------ reductions
+def _expand_reduced(g: np.ndarray, shape: tuple[int, ...], axis, keepdims: bool) -> np.ndarray:
+    """Put back the axes a reduction removed, so g broadcasts against the input."""
+    if axis is None or keepdims:
+        return g if keepdims or g.ndim == len(shape) else g.reshape((1,) * len(shape))
+    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    return np.expand_dims(g, tuple(a % len(shape) for a in axes))
+
+
+class Sum(Function):
+    @staticmethod
+    def forward(ctx, x, axis=None, keepdims=False):
+        ctx.shape, ctx.axis, ctx.keepdims = x.shape, axis, keepdims
+        return np.asarray(x.sum(axis=axis, keepdims=keepdims))
+
+    @staticmethod
+    def backward(ctx, g):
+        return (np.broadcast_to(_expand_reduced(g, ctx.shape, ctx.axis, ctx.keepdims), ctx.shape),)
+
+
+class Mean(Function):
+    @staticmethod
+    def forward(ctx, x, axis=None, keepdims=False):
+        ctx.shape, ctx.axis, ctx.keepdims = x.shape, axis, keepdims
+        out = np.asarray(x.mean(axis=axis, keepdims=keepdims))
+        ctx.count = x.size // max(out.size, 1) if x.size else 0
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        g = _expand_reduced(g, ctx.shape, ctx.axis, ctx.keepdims) / ctx.count
+        return (np.broadcast_to(g, ctx.shape),)
+
+
+class Max(Function):
+    @staticmethod
+    def forward(ctx, x, axis=None, keepdims=False):
+        out = np.asarray(x.max(axis=axis, keepdims=True))
+        ctx.save_for_backward(x, out)
+        ctx.axis, ctx.keepdims = axis, keepdims
+        return out if keepdims else (out.reshape(()) if axis is None else np.squeeze(out, axis))
+
+    @staticmethod
+    def backward(ctx, g):
+        x, out = ctx.saved_tensors
+        # The max gate routes g to the winner; ties share it equally.
+        mask = (x == out).astype(x.dtype)
+        mask /= mask.sum(axis=ctx.axis, keepdims=True)
+        return (mask * _expand_reduced(g, x.shape, ctx.axis, ctx.keepdims),)
+
+
+# ----------------------------------------------------------------------- shape
+class Reshape(Function):
+    @staticmethod
+    def forward(ctx, x, shape=()):
+        ctx.shape = x.shape
+        return x.reshape(shape)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (g.reshape(ctx.shape),)
+
+
+class Transpose(Function):
+    @staticmethod
+    def forward(ctx, x, axes=None):
+        ctx.axes = axes
+        return np.transpose(x, axes)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (np.transpose(g, None if ctx.axes is None else np.argsort(ctx.axes)),)
+
+
+def _is_basic_index(index) -> bool:
+    items = index if isinstance(index, tuple) else (index,)
+    return all(isinstance(i, (int, np.integer, slice)) or i is None or i is Ellipsis for i in items)
+
+
+class GetItem(Function):
+    @staticmethod
+    def forward(ctx, x, index=None):
+        ctx.shape, ctx.dtype, ctx.index = x.shape, x.dtype, index
+        return np.asarray(x[index])
+
+    @staticmethod
+    def backward(ctx, g):
+        grad = np.zeros(ctx.shape, dtype=ctx.dtype)
+        if _is_basic_index(ctx.index):
+            grad[ctx.index] = g  # a view: every element picked at most once
+        else:
+            np.add.at(grad, ctx.index, g)  # repeated indices must add up
+        return (grad,)
+
+
+class Cat(Function):
+    @staticmethod
+    def forward(ctx, *arrays, axis=0):
+        ctx.axis = axis
+        ctx.splits = np.cumsum([a.shape[axis] for a in arrays])[:-1]
+        return np.concatenate(arrays, axis=axis)
+
+    @staticmethod
+    def backward(ctx, g):
+        return tuple(np.split(g, ctx.splits, axis=ctx.axis))
+
+
+class Stack(Function):
+    @staticmethod
+    def forward(ctx, *arrays, axis=0):
+        ctx.axis = axis
+        return np.stack(arrays, axis=axis)
+
+    @staticmethod
+    def backward(ctx, g):
+        return tuple(np.moveaxis(g, ctx.axis, 0))
+
+
+# ----------------------------------------------------------- softmax and kin
+def _log_softmax(z: np.ndarray, axis: int) -> np.ndarray:
+    """log softmax, shifted by the max so e^z never overflows (finite at ±1e4)."""
+    shifted = z - z.max(axis=axis, keepdims=True)
+    lse = np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+    shifted -= lse
+    return shifted
+
+
+class Softmax(Function):
+    @staticmethod
+    def forward(ctx, z, axis=-1):
+        e = z - z.max(axis=axis, keepdims=True)
+        np.exp(e, out=e)
+        e /= e.sum(axis=axis, keepdims=True)
+        ctx.save_for_backward(e)
+        ctx.axis = axis
+        return e
+
+    @staticmethod
+    def backward(ctx, g):
+        (s,) = ctx.saved_tensors
+        return (s * (g - (g * s).sum(axis=ctx.axis, keepdims=True)),)
+
+
+class LogSoftmax(Function):
+    @staticmethod
+    def forward(ctx, z, axis=-1):
+        out = _log_softmax(z, axis)
+        ctx.save_for_backward(out)
+        ctx.axis = axis
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        return (g - np.exp(out) * g.sum(axis=ctx.axis, keepdims=True),)
+
+
+# -------------------------------------------------------------- fused layers
+class Linear(Function):
+    """y = x W + b with W of shape (in, out), as the exercise writes it.
+
+    grad W = xᵀ g, grad b = Σ_batch g, grad x = g Wᵀ (skipped when x needs none).
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight, bias=None):
+        if x.shape[-1] != weight.shape[0]:
+            raise ValueError(
+                f"Linear({weight.shape[0]}, {weight.shape[1]}): input has {x.shape[-1]} features, "
+                f"expected {weight.shape[0]} (input shape {x.shape})"
+            )
+        ctx.save_for_backward(x, weight)
+        ctx.has_bias = bias is not None
+        out = x @ weight
+        if bias is not None:
+            out += bias
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, weight = ctx.saved_tensors
+        needs = ctx.needs_input_grad
+        gx = g @ weight.T if needs[0] else None
+        x2, g2 = x.reshape(-1, x.shape[-1]), g.reshape(-1, g.shape[-1])
+        gw = x2.T @ g2 if needs[1] else None
+        if not ctx.has_bias:
+            return gx, gw
+        return gx, gw, (g2.sum(axis=0) if needs[2] else None)
+
+
+class Dropout(Function):
+    """Inverted dropout: zero each unit with probability p, scale the rest by 1/(1-p)."""
+
+    @staticmethod
+    def forward(ctx, x, p=0.5, training=True, generator=None):
+        if not training or p == 0:
+            ctx.mask = None
+            return x
+        keep = generator.random(x.shape, dtype=np.float32) >= p
+        mask = keep.astype(x.dtype)
+        mask *= 1 / (1 - p)
+        ctx.mask = mask
+        return x * mask
+
+    @staticmethod
+    def backward(ctx, g):
+        return (g if ctx.mask is None else g * ctx.mask,)
+
+
+# -------------------------------------------------------------------- criteria
+def _reduce(per_example: np.ndarray, reduction: str, count: int):
+    total = per_example.sum(dtype=per_example.dtype)
+    return np.asarray(total / count if reduction == "mean" else total, dtype=per_example.dtype)
+
+
+def _check_finite(name: str, z: np.ndarray) -> None:
+    if not np.isfinite(z).all():
+        bad = np.argwhere(~np.isfinite(z))[0]
+        raise ValueError(f"{name}: input has a non-finite value ({z[tuple(bad)]}) at index {tuple(int(i) for i in bad)}")
+
+
+def _check_labels(name: str, z: np.ndarray, target: np.ndarray) -> np.ndarray:
+    if z.ndim != 2:
+        raise ValueError(f"{name}: expected input of shape (batch, classes), got {z.shape}")
+    if target.shape != (z.shape[0],):
+        raise ValueError(f"{name}: target shape {target.shape} does not match input shape {z.shape}; expected ({z.shape[0]},)")
+    if target.dtype.kind not in "iu":
+        if target.dtype.kind == "f" and np.all(np.mod(target, 1) == 0):
+            target = target.astype(np.int64)
+        else:
+            raise ValueError(f"{name}: target must hold integer class labels, got dtype {target.dtype}")
+    if target.size and (target.min() < 0 or target.max() >= z.shape[1]):
+        bad = target[(target < 0) | (target >= z.shape[1])][0]
+        raise ValueError(f"{name}: label {bad} is out of range for {z.shape[1]} classes")
+    return target
+
+
+def _check_same_shape(name: str, z: np.ndarray, target: np.ndarray) -> None:
+    # (n, 1) against (n,) would silently broadcast to (n, n): refuse it.
+    if z.shape != target.shape:
+        raise ValueError(f"{name}: input shape {z.shape} and target shape {target.shape} differ")
+
+
+class CrossEntropy(Function):
+    """Fused log-softmax + negative log-likelihood: logits (N, C), int labels (N,).
+
+    Backward is (softmax(z) - onehot(t)) / N: the softmax output unit's δ(L).
+    """
+
+    @staticmethod
+    def forward(ctx, z, target, reduction="mean"):
+        _check_finite("CrossEntropyLoss", z)
+        target = _check_labels("CrossEntropyLoss", z, target)
+        logp = _log_softmax(z, axis=1)
+        rows = np.arange(z.shape[0])
+        ctx.save_for_backward(logp, target)
+        ctx.scale = 1 / z.shape[0] if reduction == "mean" else 1
+        return _reduce(-logp[rows, target], reduction, z.shape[0])
+
+    @staticmethod
+    def backward(ctx, g):
+        logp, target = ctx.saved_tensors
+        grad = np.exp(logp)
+        grad[np.arange(grad.shape[0]), target] -= 1
+        grad *= g * ctx.scale
+        return grad, None
+
+
+class NLL(Function):
+    """Negative log-likelihood of log-probabilities (N, C) and int labels (N,)."""
+
+    @staticmethod
+    def forward(ctx, logp, target, reduction="mean"):
+        _check_finite("NLLLoss", logp)
+        target = _check_labels("NLLLoss", logp, target)
+        ctx.shape, ctx.dtype, ctx.target = logp.shape, logp.dtype, target
+        ctx.scale = 1 / logp.shape[0] if reduction == "mean" else 1
+        return _reduce(-logp[np.arange(logp.shape[0]), target], reduction, logp.shape[0])
+
+    @staticmethod
+    def backward(ctx, g):
+        grad = np.zeros(ctx.shape, dtype=ctx.dtype)
+        grad[np.arange(ctx.shape[0]), ctx.target] = -g * ctx.scale
+        return grad, None
+
+
+class BCEWithLogits(Function):
+    """Binary cross-entropy of a sigmoid output unit, as the seed writes it:
+    −log σ((2y−1)z) = softplus((1−2y)z), finite for any logit; targets 0 or 1.
+
+    Backward is σ(z) − y (per element, over the count for 'mean').
+    """
+
+    @staticmethod
+    def forward(ctx, z, y, reduction="mean"):
+        _check_same_shape("BCEWithLogitsLoss", z, y)
+        _check_finite("BCEWithLogitsLoss", z)
+        if not np.all((y == 0) | (y == 1)):
+            raise ValueError("BCEWithLogitsLoss: targets must be 0 or 1")
+        y = y.astype(z.dtype, copy=False)
+        ctx.save_for_backward(z, y)
+        ctx.scale = 1 / max(z.size, 1) if reduction == "mean" else 1
+        return _reduce(np.logaddexp(0, (1 - 2 * y) * z), reduction, max(z.size, 1))
+
+    @staticmethod
+    def backward(ctx, g):
+        z, y = ctx.saved_tensors
+        grad = sigmoid(z)
+        grad -= y
+        grad *= g * ctx.scale
+        return grad, None
+
+
+class MSE(Function):
+    """Mean squared error: the linear output unit's cost for a Gaussian mean."""
+
+    @staticmethod
+    def forward(ctx, z, y, reduction="mean"):
+        _check_same_shape("MSELoss", z, y)
+        _check_finite("MSELoss", z)
+        diff = z - y
+        ctx.save_for_backward(diff)
+        ctx.scale = 2 / max(z.size, 1) if reduction == "mean" else 2
+        return _reduce(diff * diff, reduction, max(z.size, 1))
+
+    @staticmethod
+    def backward(ctx, g):
+        (diff,) = ctx.saved_tensors
+        gz = diff * (g * ctx.scale)
+        return gz, (-gz if ctx.needs_input_grad[1] else None)
+
+
+def run_forward(function: type[Function], *arrays, **options) -> tuple[np.ndarray, Context]:
+    """Call a Function's forward outside the tape; returns (output, ctx) for its backward."""
+    ctx = Context((True,) * len(arrays))
+    return function.forward(ctx, *arrays, **options), ctx

@@ -1,0 +1,333 @@
+"""Tensor: a NumPy array that remembers how it was made, and backward().
+
+``backward()`` walks the recorded graph once, in reverse topological order,
+iteratively (deep graphs never hit Python's recursion limit), and accumulates
+into ``.grad`` with ``+=``: a tensor used twice receives the sum.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..random import default_generator
+from . import ops
+from .function import Node, unbroadcast
+
+__all__ = ["Tensor", "tensor", "as_operand", "zeros", "ones", "randn"]
+
+DEFAULT_FLOAT = np.float32
+
+
+def as_operand(value: Any, dtype: np.dtype | None) -> np.ndarray:
+    """A non-Tensor operand as an array, floats cast to the tensors' dtype.
+
+    Python numbers and float arrays take the dtype of the Tensor they meet, so
+    ``t * 0.5`` or ``t + np.float64(1)`` never upcasts a float32 tensor. Integer
+    arrays (labels, indices) are left as they are.
+    """
+    arr = np.asarray(value)
+    if dtype is not None and np.issubdtype(dtype, np.floating):
+        if arr.dtype.kind == "f" or (arr.ndim == 0 and arr.dtype.kind in "iub"):
+            if arr.dtype != dtype:
+                arr = arr.astype(dtype)
+    return arr
+
+
+class Tensor:
+    """A NumPy array with a gradient and a place in the recorded graph.
+
+    >>> import chainrule as cr
+    >>> x = cr.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    >>> y = (x * x).sum()
+    >>> y.backward()
+    >>> x.grad.tolist()
+    [2.0, 4.0, 6.0]
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "_node", "_retains_grad", "name", "__weakref__")
+    # Make ``ndarray + Tensor`` call Tensor.__radd__ instead of broadcasting elementwise.
+    __array_ufunc__ = None
+
+    def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None):
+        arr = np.asarray(data, dtype=dtype)
+        if dtype is None and arr.dtype.kind == "f" and arr.dtype != DEFAULT_FLOAT:
+            arr = arr.astype(DEFAULT_FLOAT)
+        if requires_grad and arr.dtype.kind != "f":
+            raise ValueError(f"only floating-point tensors can require gradients, got dtype {arr.dtype}")
+        self.data: np.ndarray = arr
+        self.grad: np.ndarray | None = None
+        self.requires_grad = bool(requires_grad)
+        self._node: Node | None = None
+        self._retains_grad = False
+        self.name: str | None = None
+
+    @classmethod
+    def _wrap(cls, array: np.ndarray, requires_grad: bool) -> "Tensor":
+        """Wrap an op's output without copying or re-checking it."""
+        t = cls.__new__(cls)
+        t.data = array if isinstance(array, np.ndarray) else np.asarray(array)
+        t.grad = None
+        t.requires_grad = requires_grad
+        t._node = None
+        t._retains_grad = False
+        t.name = None
+        return t
+
+    # ----------------------------------------------------------------- basics
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._node is None
+
+    @property
+    def grad_fn(self):
+        """The Function that produced this tensor (None for leaves)."""
+        return None if self._node is None else self._node.function
+
+    def numpy(self) -> np.ndarray:
+        return self.data
+
+    def item(self) -> float:
+        return self.data.item()
+
+    def detach(self) -> "Tensor":
+        return Tensor._wrap(self.data, False)
+
+    def retain_grad(self) -> "Tensor":
+        """Keep ``.grad`` on this non-leaf tensor after backward (as in PyTorch)."""
+        self._retains_grad = True
+        return self
+
+    def zero_grad(self) -> None:
+        if self.grad is not None:
+            self.grad.fill(0)
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __repr__(self) -> str:
+        extra = ", requires_grad=True" if self.requires_grad else ""
+        return f"tensor({np.array2string(self.data, precision=4, threshold=20)}{extra})"
+
+    # --------------------------------------------------------------- backward
+    def backward(self, gradient: Any = None) -> None:
+        """Accumulate d(self)/d(leaf) into every leaf's ``.grad``.
+
+        Called on a scalar with no argument, the seed gradient is 1. On any other
+        shape give ``gradient`` of the same shape (a vector-Jacobian product).
+        The graph is kept, so calling backward again adds the same gradients again.
+        """
+        if not self.requires_grad:
+            raise RuntimeError("backward(): this tensor does not require grad and has no graph")
+        if gradient is None:
+            if self.data.size != 1:
+                raise RuntimeError(
+                    f"backward() without a gradient needs a scalar, got shape {self.shape}; "
+                    "pass a gradient of the same shape"
+                )
+            seed = np.ones_like(self.data)
+        else:
+            seed = gradient.data if isinstance(gradient, Tensor) else np.asarray(gradient)
+            if seed.shape != self.shape:
+                raise ValueError(f"backward(): gradient shape {seed.shape} does not match tensor shape {self.shape}")
+            seed = seed.astype(self.dtype, copy=False)
+
+        pending: dict[int, np.ndarray] = {id(self): seed}
+        for t in reversed(self._topological_order()):
+            g = pending.pop(id(t), None)
+            if g is None:
+                continue
+            node = t._node
+            if node is None or t._retains_grad:
+                if t.grad is None:
+                    t.grad = np.array(g, dtype=t.dtype, copy=True)
+                else:
+                    t.grad += g
+            if node is None:
+                continue
+            input_grads = node.function.backward(node.ctx, g)
+            if not isinstance(input_grads, tuple):
+                input_grads = (input_grads,)
+            if len(input_grads) != len(node.inputs):
+                raise RuntimeError(
+                    f"{node.function.__name__}.backward returned {len(input_grads)} gradients "
+                    f"for {len(node.inputs)} inputs"
+                )
+            for inp, ig in zip(node.inputs, input_grads):
+                if inp is None or ig is None:
+                    continue
+                ig = unbroadcast(np.asarray(ig), inp.data.shape)
+                key = id(inp)
+                # ``+`` (not ``+=``): an op may hand the same array to two inputs.
+                pending[key] = pending[key] + ig if key in pending else ig
+
+    def _topological_order(self) -> list["Tensor"]:
+        """Every tensor reachable from self, each after all of its inputs."""
+        order: list[Tensor] = []
+        visited: set[int] = set()
+        stack: list[tuple[Tensor, bool]] = [(self, False)]
+        while stack:
+            t, children_done = stack.pop()
+            if children_done:
+                order.append(t)
+                continue
+            if id(t) in visited:
+                continue
+            visited.add(id(t))
+            stack.append((t, True))
+            if t._node is not None:
+                for inp in t._node.inputs:
+                    if inp is not None and id(inp) not in visited:
+                        stack.append((inp, False))
+        return order
+
+    # ------------------------------------------------------------ arithmetic
+    def __add__(self, other):
+        return ops.Add.apply(self, other)
+
+    def __radd__(self, other):
+        return ops.Add.apply(other, self)
+
+    def __sub__(self, other):
+        return ops.Sub.apply(self, other)
+
+    def __rsub__(self, other):
+        return ops.Sub.apply(other, self)
+
+    def __mul__(self, other):
+        return ops.Mul.apply(self, other)
+
+    def __rmul__(self, other):
+        return ops.Mul.apply(other, self)
+
+    def __truediv__(self, other):
+        return ops.Div.apply(self, other)
+
+    def __rtruediv__(self, other):
+        return ops.Div.apply(other, self)
+
+    def __pow__(self, other):
+        return ops.Pow.apply(self, other)
+
+    def __rpow__(self, other):
+        return ops.Pow.apply(other, self)
+
+    def __matmul__(self, other):
+        return ops.MatMul.apply(self, other)
+
+    def __rmatmul__(self, other):
+        return ops.MatMul.apply(other, self)
+
+    def __neg__(self):
+        return ops.Neg.apply(self)
+
+    def __getitem__(self, index):
+        if isinstance(index, Tensor):
+            index = index.data
+        return ops.GetItem.apply(self, index=index)
+
+    # ------------------------------------------------------------ elementwise
+    def exp(self):
+        return ops.Exp.apply(self)
+
+    def log(self):
+        return ops.Log.apply(self)
+
+    def tanh(self):
+        return ops.Tanh.apply(self)
+
+    def sigmoid(self):
+        return ops.Sigmoid.apply(self)
+
+    def relu(self):
+        return ops.ReLU.apply(self)
+
+    def softplus(self):
+        return ops.Softplus.apply(self)
+
+    def abs(self):
+        return ops.Abs.apply(self)
+
+    def sqrt(self):
+        return ops.Sqrt.apply(self)
+
+    # ------------------------------------------------------------- reductions
+    def sum(self, axis=None, keepdims: bool = False):
+        return ops.Sum.apply(self, axis=axis, keepdims=keepdims)
+
+    def mean(self, axis=None, keepdims: bool = False):
+        return ops.Mean.apply(self, axis=axis, keepdims=keepdims)
+
+    def max(self, axis=None, keepdims: bool = False):
+        return ops.Max.apply(self, axis=axis, keepdims=keepdims)
+
+    def softmax(self, axis: int = -1):
+        return ops.Softmax.apply(self, axis=axis)
+
+    def log_softmax(self, axis: int = -1):
+        return ops.LogSoftmax.apply(self, axis=axis)
+
+    # ------------------------------------------------------------------ shape
+    def reshape(self, *shape):
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return ops.Reshape.apply(self, shape=shape)
+
+    def transpose(self, *axes):
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = tuple(axes[0])
+        return ops.Transpose.apply(self, axes=axes or None)
+
+    @property
+    def T(self):
+        return ops.Transpose.apply(self, axes=None)
+
+
+def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
+    """Make a Tensor; float data defaults to float32.
+
+    >>> import chainrule as cr
+    >>> cr.tensor([[1, 2], [3, 4.5]]).dtype
+    dtype('float32')
+    """
+    if isinstance(data, Tensor):
+        data = data.data
+    return Tensor(data, requires_grad=requires_grad, dtype=dtype)
+
+
+def zeros(*shape, requires_grad: bool = False, dtype: Any = DEFAULT_FLOAT) -> Tensor:
+    """A tensor of zeros: ``cr.zeros(2, 3)``."""
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    return Tensor(np.zeros(shape, dtype=dtype), requires_grad=requires_grad)
+
+
+def ones(*shape, requires_grad: bool = False, dtype: Any = DEFAULT_FLOAT) -> Tensor:
+    """A tensor of ones: ``cr.ones(2, 3)``."""
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    return Tensor(np.ones(shape, dtype=dtype), requires_grad=requires_grad)
+
+
+def randn(*shape, requires_grad: bool = False, dtype: Any = DEFAULT_FLOAT) -> Tensor:
+    """Standard-normal samples from chainrule's seeded generator: ``cr.randn(2, 3)``."""
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    return Tensor(default_generator().standard_normal(shape, dtype=dtype), requires_grad=requires_grad)

@@ -1,0 +1,72 @@
+"""Sequential: children run in order; fprop forward and bprop in reverse, no tape."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .module import Module
+
+__all__ = ["Sequential"]
+
+
+def _shape(x) -> tuple:
+    return tuple(getattr(x, "shape", ()))
+
+
+class Sequential(Module):
+    """A chain of modules; the fast path for feed-forward training.
+
+    An error raised inside names the failing child (index and type) and the
+    shape it received.
+
+    >>> import numpy as np, chainrule as cr
+    >>> net = cr.nn.Sequential(cr.nn.Linear(4, 8), cr.nn.Tanh(), cr.nn.Linear(8, 3))
+    >>> net.fprop(np.zeros((5, 4), np.float32)).shape
+    (5, 3)
+    """
+
+    def __init__(self, *modules: Module):
+        super().__init__()
+        for i, m in enumerate(modules):
+            if not isinstance(m, Module):
+                raise TypeError(f"Sequential: child {i} is {type(m).__name__}, not a Module")
+            setattr(self, str(i), m)
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __getitem__(self, i: int) -> Module:
+        return list(self._modules.values())[i]
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def _fail(self, i: int, child: Module, x, error: Exception):
+        message = f"Sequential[{i}] ({type(child).__name__}) with input shape {_shape(x)}: {error}"
+        raise type(error)(message) if isinstance(error, (ValueError, TypeError)) else RuntimeError(message)
+
+    def forward(self, x):
+        for i, child in enumerate(self._modules.values()):
+            try:
+                x = child(x)
+            except (ValueError, TypeError, IndexError) as e:
+                self._fail(i, child, x, e)
+        return x
+
+    def fprop(self, x: np.ndarray) -> np.ndarray:
+        for i, child in enumerate(self._modules.values()):
+            try:
+                x = child.fprop(x)
+            except (ValueError, TypeError, IndexError) as e:
+                self._fail(i, child, x, e)
+        return x
+
+    def bprop(self, grad_output: np.ndarray, input_grad: bool = True):
+        children = list(self._modules.values())
+        g = grad_output
+        for i in range(len(children) - 1, -1, -1):
+            try:
+                g = children[i].bprop(g, input_grad=input_grad or i > 0)
+            except (ValueError, TypeError, IndexError) as e:
+                self._fail(i, children[i], g, e)
+        return g

@@ -1,0 +1,46 @@
+"""Stochastic gradient descent, with momentum, Nesterov and L2 weight decay."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .optimizer import Optimizer
+
+__all__ = ["SGD"]
+
+
+class SGD(Optimizer):
+    """θ ← θ − lr · (g + wd·θ), or with momentum v ← μv + g; θ ← θ − lr·v (PyTorch's form).
+
+    >>> import chainrule as cr
+    >>> layer = cr.nn.Linear(2, 1)
+    >>> opt = cr.optim.SGD(layer.parameters(), lr=0.1, momentum=0.9)
+    """
+
+    def __init__(self, params, lr: float, momentum: float = 0.0, nesterov: bool = False, weight_decay: float = 0.0):
+        if momentum < 0:
+            raise ValueError(f"SGD: momentum must be >= 0, got {momentum}")
+        if nesterov and momentum == 0:
+            raise ValueError("SGD: nesterov needs momentum > 0")
+        super().__init__(params, dict(lr=lr, momentum=momentum, nesterov=nesterov, weight_decay=weight_decay))
+
+    def update(self, param, grad, state):
+        d = grad
+        if self.weight_decay:
+            d = self._buffer(state, "scratch", param)
+            np.multiply(param, self.weight_decay, out=d)
+            d += grad
+        if self.momentum:
+            v = self._buffer(state, "momentum", param)
+            v *= self.momentum
+            v += d
+            if self.nesterov:
+                step = self._buffer(state, "scratch", param)
+                np.multiply(v, self.momentum, out=step)
+                step += d
+                d = step
+            else:
+                d = v
+        step = self._buffer(state, "scratch", param)
+        np.multiply(d, self.lr, out=step)  # one reused buffer: no per-step allocation
+        param -= step

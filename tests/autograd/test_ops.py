@@ -1,0 +1,132 @@
+"""One catalogue of ops: each with its NumPy reference, checked forward (float32)
+and backward (gradcheck in float64) over shapes with broadcasting and batch 1."""
+
+from __future__ import annotations
+
+import zlib
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import chainrule as cr
+from chainrule.autograd import functional as F
+
+
+def _log_softmax(z, axis=-1):
+    s = z - z.max(axis=axis, keepdims=True)
+    return s - np.log(np.exp(s).sum(axis=axis, keepdims=True))
+
+
+positive = "positive"  # inputs drawn away from 0 (log, sqrt, division, pow)
+away_from_kinks = "kinks"  # inputs away from 0 (relu, abs) and from ties (max)
+
+# name, tensor function, NumPy reference, input shapes, domain
+CATALOGUE = [
+    ("add", lambda a, b: a + b, np.add, [(3, 4), (4,)], None),
+    ("add_batch1", lambda a, b: a + b, np.add, [(1, 4), (3, 1)], None),
+    ("radd_scalar", lambda a: 2.5 + a, lambda a: 2.5 + a, [(3,)], None),
+    ("sub", lambda a, b: a - b, np.subtract, [(2, 3), (2, 1)], None),
+    ("rsub_array", lambda a: np.ones(3) - a, lambda a: 1 - a, [(2, 3)], None),
+    ("mul", lambda a, b: a * b, np.multiply, [(2, 3), (3,)], None),
+    ("div", lambda a, b: a / b, np.divide, [(2, 3), (2, 3)], positive),
+    ("rdiv", lambda a: 1.0 / a, lambda a: 1.0 / a, [(4,)], positive),
+    ("pow_scalar", lambda a: a ** 3, lambda a: a ** 3, [(2, 3)], None),
+    ("pow_tensor", lambda a, b: a ** b, np.power, [(2, 3), (3,)], positive),
+    ("rpow", lambda a: 2.0 ** a, lambda a: 2.0 ** a, [(3,)], None),
+    ("neg", lambda a: -a, np.negative, [(2, 3)], None),
+    ("matmul", lambda a, b: a @ b, np.matmul, [(3, 4), (4, 2)], None),
+    ("matmul_batch1", lambda a, b: a @ b, np.matmul, [(1, 4), (4, 2)], None),
+    ("matmul_vec_mat", lambda a, b: a @ b, np.matmul, [(4,), (4, 2)], None),
+    ("matmul_mat_vec", lambda a, b: a @ b, np.matmul, [(3, 4), (4,)], None),
+    ("matmul_dot", lambda a, b: a @ b, np.matmul, [(4,), (4,)], None),
+    ("matmul_batched", lambda a, b: a @ b, np.matmul, [(2, 3, 4), (4, 2)], None),
+    ("exp", lambda a: a.exp(), np.exp, [(2, 3)], None),
+    ("log", lambda a: a.log(), np.log, [(2, 3)], positive),
+    ("tanh", lambda a: a.tanh(), np.tanh, [(2, 3)], None),
+    ("sigmoid", lambda a: a.sigmoid(), lambda a: 1 / (1 + np.exp(-a)), [(2, 3)], None),
+    ("relu", lambda a: a.relu(), lambda a: np.maximum(a, 0), [(2, 3)], away_from_kinks),
+    ("leaky_relu", lambda a: F.leaky_relu(a, 0.1), lambda a: np.where(a > 0, a, 0.1 * a), [(2, 3)], away_from_kinks),
+    ("softplus", lambda a: a.softplus(), lambda a: np.log1p(np.exp(a)), [(2, 3)], None),
+    ("abs", lambda a: a.abs(), np.abs, [(2, 3)], away_from_kinks),
+    ("sqrt", lambda a: a.sqrt(), np.sqrt, [(2, 3)], positive),
+    ("sum_all", lambda a: a.sum(), np.sum, [(2, 3)], None),
+    ("sum_axis0", lambda a: a.sum(axis=0), lambda a: a.sum(axis=0), [(2, 3)], None),
+    ("sum_axis1_keep", lambda a: a.sum(axis=1, keepdims=True), lambda a: a.sum(1, keepdims=True), [(2, 3)], None),
+    ("sum_axes", lambda a: a.sum(axis=(0, 2)), lambda a: a.sum(axis=(0, 2)), [(2, 3, 2)], None),
+    ("mean_all", lambda a: a.mean(), np.mean, [(2, 3)], None),
+    ("mean_axis", lambda a: a.mean(axis=-1), lambda a: a.mean(axis=-1), [(2, 3)], None),
+    ("mean_keep", lambda a: a.mean(axis=0, keepdims=True), lambda a: a.mean(0, keepdims=True), [(1, 3)], None),
+    ("max_all", lambda a: a.max(), np.max, [(2, 3)], away_from_kinks),
+    ("max_axis", lambda a: a.max(axis=1), lambda a: a.max(axis=1), [(2, 3)], away_from_kinks),
+    ("max_keep", lambda a: a.max(axis=0, keepdims=True), lambda a: a.max(0, keepdims=True), [(2, 3)], away_from_kinks),
+    ("reshape", lambda a: a.reshape(3, 2), lambda a: a.reshape(3, 2), [(2, 3)], None),
+    ("transpose", lambda a: a.T, lambda a: a.T, [(2, 3)], None),
+    ("transpose_axes", lambda a: a.transpose(2, 0, 1), lambda a: a.transpose(2, 0, 1), [(2, 3, 4)], None),
+    ("getitem_slice", lambda a: a[1:, ::2], lambda a: a[1:, ::2], [(3, 4)], None),
+    ("getitem_int", lambda a: a[1], lambda a: a[1], [(3, 4)], None),
+    ("getitem_fancy_repeat", lambda a: a[np.array([0, 2, 0])], lambda a: a[np.array([0, 2, 0])], [(3, 2)], None),
+    ("getitem_rows_cols", lambda a: a[np.arange(3), np.array([1, 0, 1])],
+     lambda a: a[np.arange(3), np.array([1, 0, 1])], [(3, 2)], None),
+    ("cat", lambda a, b: cr.cat([a, b], axis=1), lambda a, b: np.concatenate([a, b], 1), [(2, 3), (2, 1)], None),
+    ("stack", lambda a, b: cr.stack([a, b], axis=1), lambda a, b: np.stack([a, b], 1), [(2, 3), (2, 3)], None),
+    ("softmax", lambda a: a.softmax(axis=-1), lambda a: np.exp(_log_softmax(a)), [(2, 4)], None),
+    ("softmax_axis0", lambda a: cr.softmax(a, axis=0), lambda a: np.exp(_log_softmax(a, 0)), [(3, 2)], None),
+    ("log_softmax", lambda a: a.log_softmax(), _log_softmax, [(1, 4)], None),
+    ("linear", lambda x, w, b: F.linear(x, w, b), lambda x, w, b: x @ w + b, [(3, 4), (4, 2), (2,)], None),
+    ("linear_batch1", lambda x, w, b: F.linear(x, w, b), lambda x, w, b: x @ w + b, [(1, 4), (4, 2), (2,)], None),
+    ("linear_nobias", lambda x, w: F.linear(x, w), lambda x, w: x @ w, [(7, 4), (4, 2)], None),
+]
+
+
+def _draw(shape, domain, rng):
+    x = rng.normal(size=shape)
+    if domain == positive:
+        x = np.abs(x) + 0.5
+    elif domain == away_from_kinks:
+        # distinct values at least 0.1 from zero and from each other
+        n = int(np.prod(shape))
+        vals = (rng.permutation(n) + 1) * 0.37 * rng.choice([-1, 1], size=n)
+        x = vals.reshape(shape) / 2
+    return x
+
+
+@pytest.mark.parametrize("name,fn,ref,shapes,domain", CATALOGUE, ids=[c[0] for c in CATALOGUE])
+def test_op_forward_matches_numpy_and_backward_matches_finite_differences(name, fn, ref, shapes, domain):
+    rng = np.random.default_rng(zlib.crc32(name.encode()))
+    arrays = [_draw(s, domain, rng) for s in shapes]
+    # forward, float32 in, float32 out, against the reference in float64
+    out = fn(*[cr.tensor(a.astype(np.float32)) for a in arrays])
+    assert out.dtype == np.float32, f"{name} upcast float32 to {out.dtype}"
+    np.testing.assert_allclose(out.numpy(), ref(*arrays), rtol=1e-5, atol=1e-5)
+    # backward: the whole Jacobian of every input, float64
+    inputs = [cr.tensor(a, requires_grad=True, dtype=np.float64) for a in arrays]
+    assert cr.gradcheck(fn, inputs)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.tuples(st.integers(1, 4), st.integers(1, 4)),
+    st.booleans(),
+    st.booleans(),
+)
+def test_broadcast_gradients_reduce_to_operand_shape(shape, drop_row, drop_col):
+    rng = np.random.default_rng(0)
+    other = (1 if drop_row else shape[0], 1 if drop_col else shape[1])
+    a = cr.tensor(rng.normal(size=shape), requires_grad=True, dtype=np.float64)
+    b = cr.tensor(rng.normal(size=other), requires_grad=True, dtype=np.float64)
+    for fn in (lambda a, b: a * b + b, lambda a, b: (a - b) / (b * b + 1)):
+        assert cr.gradcheck(fn, [a, b])
+    (a * b).sum().backward()
+    assert a.grad.shape == a.shape and b.grad.shape == b.shape
+
+
+def test_logits_of_1e4_stay_finite():
+    z = cr.tensor([[1e4, -1e4, 0.0], [-1e4, -1e4, -1e4]], requires_grad=True)
+    for out in (z.softmax(), z.log_softmax(), z.softplus(), z.sigmoid()):
+        assert np.isfinite(out.numpy()).all()
+        out.sum().backward()
+        assert np.isfinite(z.grad).all()
+    np.testing.assert_allclose(z.softmax().numpy()[0], [1, 0, 0])
+    np.testing.assert_allclose(z.log_softmax().numpy()[0], [0, -2e4, -1e4])
