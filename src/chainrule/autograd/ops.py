@@ -168,7 +168,7 @@ class Tanh(Function):
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
     """Logistic function on an array, finite for any input: σ(x) = (1 + tanh(x/2)) / 2."""
-    out = np.multiply(x, 0.5)  # a new array, then tanh/add/scale in place
+    out = np.asarray(np.multiply(x, 0.5))  # a new array, then tanh/add/scale in place
     np.tanh(out, out=out)
     out += 1
     out *= 0.5
