@@ -24,7 +24,7 @@ import numpy as np
 
 from ..autograd import ops
 from ..autograd.function import Context
-from ..autograd.tensor import Tensor
+from ..autograd.tensor import Tensor, as_operand
 from .module import Module
 
 __all__ = ["CrossEntropyLoss", "NLLLoss", "BCEWithLogitsLoss", "MSELoss"]
@@ -50,7 +50,9 @@ class _Criterion(Module):
     def fprop(self, z: np.ndarray, target: np.ndarray) -> float:
         """The loss for logits/outputs z and targets; caches what bprop needs."""
         ctx = Context((True, False))
-        out = self.function.forward(ctx, np.asarray(z), np.asarray(target), **self.options())
+        z = np.asarray(z)
+        # float targets take z's dtype (no silent float64), integer labels stay integers
+        out = self.function.forward(ctx, z, as_operand(target, z.dtype), **self.options())
         self._ctx, self._dtype = ctx, out.dtype
         return float(out)
 
