@@ -1,0 +1,53 @@
+"""chainrule.data stands alone: NumPy, the standard library, and scikit-learn only inside load_digits."""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+import chainrule.data as data
+
+SOURCES = sorted(Path(data.__file__).parent.glob("*.py"))
+
+
+def test_public_names_exist():
+    assert sorted(data.__all__) == sorted(set(data.__all__))
+    for name in data.__all__:
+        obj = getattr(data, name)
+        assert name == "DATASETS" or obj.__module__.startswith("chainrule.data")
+
+
+def test_imports_only_numpy_stdlib_and_itself():
+    for path in SOURCES:
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                if node.level:  # relative: inside chainrule.data
+                    continue
+                top = node.module.split(".")[0]
+            elif isinstance(node, ast.Import):
+                top = node.names[0].name.split(".")[0]
+            else:
+                continue
+            if top == "sklearn":
+                continue  # checked below: only lazily, in load_digits
+            assert top in ("numpy", "__future__") or top in sys.stdlib_module_names, f"{path.name}: {top}"
+            assert top != "pickle", path.name
+    # scikit-learn appears only inside a function body, never at module level
+    tree = ast.parse((Path(data.__file__).parent / "datasets.py").read_text())
+    for node in tree.body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            assert "sklearn" not in ast.dump(node)
+
+
+def test_np_load_never_allows_pickle():
+    calls = 0
+    for path in SOURCES:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "load":
+                if isinstance(node.func.value, ast.Name) and node.func.value.id == "np":
+                    calls += 1
+                    kw = {k.arg: k.value for k in node.keywords}
+                    assert isinstance(kw.get("allow_pickle"), ast.Constant) and kw["allow_pickle"].value is False
+    assert calls >= 1
