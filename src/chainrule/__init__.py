@@ -22,12 +22,14 @@ from .autograd.functional import (
     tanh,
 )
 from .gradcheck import GradcheckError, check_module, gradcheck
+from .model import Classifier, load, save
 from .random import default_generator, manual_seed
+from .train import TrainConfig, fit
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Function", "GradcheckError", "Tensor", "autograd", "cat", "check_module", "cross_entropy",
+    "Classifier", "Function", "GradcheckError", "TrainConfig", "fit", "load", "save", "Tensor", "autograd", "cat", "check_module", "cross_entropy",
     "default_generator", "enable_grad", "gradcheck", "is_grad_enabled", "log_softmax", "manual_seed",
     "nn", "no_grad", "ones", "optim", "randn", "relu", "sigmoid", "softmax", "softplus", "stack",
     "tanh", "tensor", "zeros",

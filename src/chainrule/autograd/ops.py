@@ -20,7 +20,7 @@ __all__ = [
     "Sum", "Mean", "Max", "Reshape", "Transpose", "GetItem", "Cat", "Stack",
     "Softmax", "LogSoftmax", "Linear", "Dropout",
     "CrossEntropy", "NLL", "BCEWithLogits", "MSE",
-    "sigmoid",
+    "sigmoid", "NonFiniteError",
 ]
 
 
@@ -469,10 +469,14 @@ def _reduce(per_example: np.ndarray, reduction: str, count: int):
     return np.asarray(total / count if reduction == "mean" else total, dtype=per_example.dtype)
 
 
+class NonFiniteError(ValueError):
+    """NaN or infinity reached a criterion (training has usually diverged)."""
+
+
 def _check_finite(name: str, z: np.ndarray) -> None:
     if not np.isfinite(z).all():
         bad = np.argwhere(~np.isfinite(z))[0]
-        raise ValueError(f"{name}: input has a non-finite value ({z[tuple(bad)]}) at index {tuple(int(i) for i in bad)}")
+        raise NonFiniteError(f"{name}: input has a non-finite value ({z[tuple(bad)]}) at index {tuple(int(i) for i in bad)}")
 
 
 def _check_labels(name: str, z: np.ndarray, target: np.ndarray) -> np.ndarray:

@@ -1,0 +1,265 @@
+"""The ``chainrule`` command: train, evaluate, predict, plot.
+
+The only module that parses arguments and prints. A mistake a user can make
+(unknown data set, missing file, bad SPEC, a checkpoint that doesn't fit)
+prints one line and exits with status 2, without a traceback; set
+CHAINRULE_DEBUG=1 to see the traceback anyway.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from . import __version__
+from .data import DATASETS, DataError, load_dataset, read_idx
+from .io import CheckpointError
+from .model import Classifier, load
+from .spec import SpecError
+from .train import OPTIMIZERS, SCHEDULES, TrainConfig, TrainingDiverged, evaluate_arrays, fit
+
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+DEFAULTS = TrainConfig(epochs=60, batch_size=32, lr=0.1, optimizer="momentum", weight_decay=5e-4, patience=20,
+                       val_split=0.1, seed=0, schedule="cosine")
+DEFAULT_MODEL = "256relu-dropout0.2"
+
+SPEC_HELP = """\
+model SPEC: a short string for an MLP; input and output sizes come from the data.
+  linear                      Linear + softmax (the exercise's first model)
+  200tanh                     Linear(784,200), Tanh, Linear(200,10) (the exercise's second)
+  512relu-256relu             two ReLU hidden layers
+  512relu-dropout0.2-256relu  dropout between layers
+activations: tanh, relu, sigmoid, leakyrelu. The softmax output is fused into the loss.
+"""
+
+
+class UserError(Exception):
+    """A mistake on the command line: one line, exit status 2."""
+
+
+def _error_types():
+    return (UserError, DataError, SpecError, CheckpointError, TrainingDiverged, ValueError, FileNotFoundError)
+
+
+# --------------------------------------------------------------------- train
+def _default_out(dataset: str, model: str) -> Path:
+    name = Path(dataset).stem if dataset.endswith((".npz", ".csv")) else dataset
+    return Path("runs") / f"{name}-{model}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def _final_line(summary_or_eval: dict) -> str:
+    errors, size = summary_or_eval["test_errors"], summary_or_eval["test_size"]
+    return f"test errors: {errors} / {size} ({errors / max(size, 1):.1%})"
+
+
+def cmd_train(args) -> int:
+    config = dict(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, optimizer=args.optimizer,
+                  weight_decay=args.weight_decay, patience=None if args.patience == 0 else args.patience,
+                  val_split=args.val_split, seed=args.seed, schedule=args.schedule, clip_grad=args.clip_grad)
+    TrainConfig(**config).validate()  # bad options fail before any data is read
+    out = Path(args.out) if args.out else _default_out(args.dataset, args.model)
+    result = fit(args.dataset, args.model, data_dir=args.data_dir, out=out, quiet=args.quiet, **config)
+    written = []
+    if not args.no_plots:
+        from .plots import plot_run
+
+        written = plot_run(out, result.history, result.model, result.test_labels, result.test_predictions)
+    s = result.summary
+    if not args.quiet:
+        print(f"{s['dataset']}, {s['model']} ({s['parameters']:,} parameters): {s['epochs']} epochs in "
+              f"{s['seconds']:.1f}s, best epoch {s['best_epoch']}, val accuracy {s['val_accuracy']:.2%}, "
+              f"test accuracy {s['test_accuracy']:.2%}")
+        files = ["model.safetensors", "metrics.jsonl", "summary.json", *written]
+        print(f"wrote {out}/: {', '.join(files)}")
+    print(_final_line(s))
+    return 0
+
+
+# ------------------------------------------------------------------ evaluate
+def _load_for_data(checkpoint: str, dataset: str | None, data_dir: str | None):
+    model = load(checkpoint)
+    name = dataset or model.info.get("dataset")
+    if not isinstance(name, str):
+        raise UserError(f"{checkpoint}: no data set recorded in the checkpoint; pass --dataset")
+    seed = (model.info.get("train_config") or {}).get("seed", 0)
+    data = load_dataset(name, data_dir=data_dir, seed=seed if isinstance(seed, int) else 0)
+    if data.num_features != model.num_features or data.num_classes != model.num_classes:
+        raise UserError(f"{checkpoint}: the model takes {model.num_features} features and {model.num_classes} "
+                        f"classes, but {data.name} has {data.num_features} and {data.num_classes}")
+    return model, data
+
+
+def cmd_evaluate(args) -> int:
+    model, data = _load_for_data(args.checkpoint, args.dataset, args.data_dir)
+    result = evaluate_arrays(model, data.x_test, data.y_test)
+    summary = {"test_errors": result["errors"], "test_size": result["size"]}
+    if not args.quiet:
+        print(f"{data.name}, {model.spec}: test accuracy {result['accuracy']:.2%}, test loss {result['loss']:.4f}")
+    print(_final_line(summary))
+    return 0
+
+
+# ------------------------------------------------------------------- predict
+def _read_png(path: str, model: Classifier) -> np.ndarray:
+    if not model.image_shape or len(model.image_shape) != 2:
+        raise UserError(f"{path}: this model was not trained on images; give an .npz file instead")
+    try:
+        from PIL import Image, UnidentifiedImageError
+    except ImportError:  # pragma: no cover - Pillow comes with matplotlib
+        raise UserError("reading PNG files needs Pillow: pip install pillow") from None
+    try:
+        with Image.open(path) as img:
+            gray = img.convert("L").resize(model.image_shape[::-1], Image.Resampling.LANCZOS)
+    except (UnidentifiedImageError, OSError) as e:
+        raise UserError(f"{path}: cannot read the image ({e})") from None
+    x = np.asarray(gray, dtype=np.float32) / np.float32(255)
+    if x.mean() > 0.5:  # dark strokes on a light background: flip to the data's light-on-dark
+        x = 1 - x
+    return x.reshape(1, -1)
+
+
+def _read_inputs(path: str, model: Classifier) -> np.ndarray:
+    lower = path.lower()
+    if not os.path.exists(path):
+        raise UserError(f"{path}: no such file")
+    if lower.endswith(".png"):
+        return _read_png(path, model)
+    if lower.endswith(".npz"):
+        try:
+            with np.load(path, allow_pickle=False) as f:
+                key = "x" if "x" in f.files else ("x_test" if "x_test" in f.files else None)
+                if key is None:
+                    raise UserError(f"{path}: expected an array named 'x' (found {', '.join(f.files) or 'none'})")
+                x = f[key]
+        except (ValueError, OSError) as e:
+            raise UserError(f"{path}: not a readable .npz file ({str(e).splitlines()[0]})") from None
+    else:
+        x = read_idx(path)
+    if x.dtype == np.uint8:
+        x = x.astype(np.float32) / np.float32(255)
+    if x.ndim == 1 or (model.image_shape and x.shape == tuple(model.image_shape)):
+        x = x.reshape(1, -1)
+    x = x.reshape(len(x), -1)
+    if x.dtype.kind not in "fiu" or not np.isfinite(x).all():
+        raise UserError(f"{path}: inputs must be finite numbers")
+    if x.shape[1] != model.num_features:
+        raise UserError(f"{path}: {x.shape[1]} features per example, but the model takes {model.num_features}")
+    return x.astype(np.float32, copy=False)
+
+
+def cmd_predict(args) -> int:
+    model = load(args.checkpoint)
+    x = _read_inputs(args.input, model)
+    proba = model.predict_proba(x)
+    top = min(args.top, model.num_classes)
+    for i, p in enumerate(proba[: args.limit]):
+        order = np.argsort(p)[::-1][:top]
+        ranked = ", ".join(f"{model.classes[k]} {p[k]:.3f}" for k in order)
+        print(f"{i}: {model.classes[order[0]]}  ({ranked})")
+    if len(proba) > args.limit:
+        print(f"... {len(proba) - args.limit} more (use --limit)")
+    return 0
+
+
+# ---------------------------------------------------------------------- plot
+def cmd_plot(args) -> int:
+    from .plots import plot_run
+
+    out = Path(args.out)
+    metrics, checkpoint = out / "metrics.jsonl", out / "model.safetensors"
+    if not metrics.is_file() or not checkpoint.is_file():
+        raise UserError(f"{out}: not a training run folder (needs metrics.jsonl and model.safetensors)")
+    try:
+        history = [json.loads(line) for line in metrics.read_text().splitlines() if line.strip()]
+    except json.JSONDecodeError as e:
+        raise UserError(f"{metrics}: not valid JSON lines ({e})") from None
+    model, data = _load_for_data(str(checkpoint), None, args.data_dir)
+    written = plot_run(out, history, model, data.y_test, model.predict(data.x_test))
+    print(f"wrote {out}/: {', '.join(written)}")
+    return 0
+
+
+# -------------------------------------------------------------------- parser
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="chainrule", description="Train, evaluate and use small neural networks on NumPy.",
+        epilog="Run 'chainrule COMMAND --help' for a command's options.")
+    parser.add_argument("--version", action="version", version=f"chainrule {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    t = sub.add_parser("train", help="train an MLP and save it", description="Train an MLP given by a SPEC.",
+                       epilog=SPEC_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    t.add_argument("--dataset", default="digits",
+                   help=f"one of {', '.join(DATASETS)}, or a .npz / .csv file (default: digits)")
+    t.add_argument("--model", default=DEFAULT_MODEL, metavar="SPEC", help=f"model SPEC (default: {DEFAULT_MODEL})")
+    t.add_argument("--epochs", type=int, default=DEFAULTS.epochs, help="(default: %(default)s)")
+    t.add_argument("--batch-size", type=int, default=DEFAULTS.batch_size, help="(default: %(default)s)")
+    t.add_argument("--lr", type=float, default=DEFAULTS.lr, help="learning rate (default: %(default)s)")
+    t.add_argument("--optimizer", choices=OPTIMIZERS, default=DEFAULTS.optimizer,
+                   help="momentum = SGD with momentum 0.9 (default: %(default)s)")
+    t.add_argument("--weight-decay", type=float, default=DEFAULTS.weight_decay, help="L2 (default: %(default)s)")
+    t.add_argument("--schedule", choices=SCHEDULES, default=DEFAULTS.schedule,
+                   help="learning-rate schedule (default: %(default)s)")
+    t.add_argument("--patience", type=int, default=DEFAULTS.patience,
+                   help="stop after this many epochs without a better validation loss; 0 = never (default: %(default)s)")
+    t.add_argument("--val-split", type=float, default=DEFAULTS.val_split,
+                   help="fraction of the training set held out for validation (default: %(default)s)")
+    t.add_argument("--clip-grad", type=float, default=None, help="clip the global gradient norm to this value")
+    t.add_argument("--seed", type=int, default=DEFAULTS.seed, help="(default: %(default)s)")
+    t.add_argument("--data-dir", default=None, help="folder with the data set's files")
+    t.add_argument("--out", default=None, help="output folder (default: runs/<dataset>-<model>-<time>)")
+    t.add_argument("--no-plots", action="store_true", help="skip the pictures")
+    t.add_argument("--quiet", action="store_true", help="print only the final line")
+    t.set_defaults(func=cmd_train)
+
+    e = sub.add_parser("evaluate", help="test accuracy of a saved model")
+    e.add_argument("checkpoint", help="a model.safetensors written by chainrule train")
+    e.add_argument("--dataset", default=None, help="(default: the one the model was trained on)")
+    e.add_argument("--data-dir", default=None)
+    e.add_argument("--quiet", action="store_true")
+    e.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("predict", help="classify inputs with a saved model")
+    p.add_argument("checkpoint")
+    p.add_argument("input", help="an .npz (array 'x'), an IDX file, or a PNG image")
+    p.add_argument("--top", type=int, default=3, help="probabilities to show per example (default: 3)")
+    p.add_argument("--limit", type=int, default=20, help="examples to print (default: 20)")
+    p.set_defaults(func=cmd_predict)
+
+    pl = sub.add_parser("plot", help="draw a run's pictures again")
+    pl.add_argument("out", help="a run folder written by chainrule train")
+    pl.add_argument("--data-dir", default=None)
+    pl.set_defaults(func=cmd_plot)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        print("chainrule: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except _error_types() as e:
+        if os.environ.get("CHAINRULE_DEBUG"):
+            raise
+        message = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        print(f"chainrule: error: {message}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

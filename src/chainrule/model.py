@@ -1,0 +1,127 @@
+"""Classifier: a trained network with what it needs to be used on new data.
+
+It knows its SPEC, the input size, the class names and (for images) their
+shape, so ``chainrule.load(path)`` gives back something ready to predict.
+
+>>> import numpy as np, chainrule as cr
+>>> clf = Classifier.from_spec("16relu", num_features=4, classes=["a", "b"])
+>>> clf.predict(np.zeros((3, 4), np.float32)).shape
+(3,)
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+
+from .autograd.ops import _log_softmax
+from .io import CheckpointError, load_weights, save_weights
+from .nn import Module, StateDictError
+from .spec import SpecError, build_mlp
+
+__all__ = ["Classifier", "save", "load"]
+
+FORMAT_VERSION = 1
+
+
+class Classifier:
+    """An MLP classifier: ``net`` (a Sequential ending in logits) plus its description."""
+
+    def __init__(self, net: Module, spec: str, num_features: int, classes: list[str],
+                 image_shape: tuple[int, ...] | None = None, info: dict[str, Any] | None = None):
+        self.net, self.spec = net, spec
+        self.num_features, self.classes = int(num_features), [str(c) for c in classes]
+        self.image_shape = tuple(image_shape) if image_shape else None
+        self.info: dict[str, Any] = dict(info or {})
+
+    @classmethod
+    def from_spec(cls, spec: str, num_features: int, classes: list[str], image_shape=None, info=None) -> "Classifier":
+        return cls(build_mlp(spec, num_features, len(classes)), spec, num_features, classes, image_shape, info)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+    def _check(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x)
+        if x.ndim == 1:
+            x = x[None]
+        if x.ndim > 2:
+            x = x.reshape(len(x), -1)
+        if x.shape[1] != self.num_features:
+            raise ValueError(f"model expects {self.num_features} features per example, got input of shape {x.shape}")
+        if x.dtype.kind not in "fiub":
+            raise ValueError(f"model input must be numeric, got dtype {x.dtype}")
+        return x.astype(np.float32, copy=False)
+
+    def logits(self, x: np.ndarray, batch_size: int = 1000) -> np.ndarray:
+        """Network outputs in eval mode (dropout off), computed in batches."""
+        x = self._check(x)
+        was_training = self.net.training
+        self.net.eval()
+        try:
+            parts = [self.net.fprop(x[i:i + batch_size]) for i in range(0, len(x), batch_size)]
+        finally:
+            self.net.train(was_training)
+        return np.concatenate(parts) if parts else np.zeros((0, self.num_classes), np.float32)
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        """Class probabilities (softmax of the logits), shape (n, classes)."""
+        return np.exp(_log_softmax(self.logits(x), axis=1))
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """The most likely class index per example."""
+        return self.logits(x).argmax(axis=1)
+
+    def score(self, x: np.ndarray, y: np.ndarray) -> float:
+        """Accuracy on (x, y), as scikit-learn estimators report it."""
+        return float((self.predict(x) == np.asarray(y)).mean())
+
+    def metadata(self) -> dict[str, Any]:
+        return {"format": FORMAT_VERSION, "spec": self.spec, "num_features": self.num_features,
+                "classes": self.classes, "image_shape": list(self.image_shape) if self.image_shape else None,
+                **{k: v for k, v in self.info.items() if k not in ("format", "spec", "num_features", "classes")}}
+
+    def __repr__(self) -> str:
+        return f"Classifier(spec={self.spec!r}, features={self.num_features}, classes={self.num_classes})"
+
+
+def save(model: Classifier, path: str | os.PathLike) -> None:
+    """Write a Classifier's weights and description to a safetensors file, atomically."""
+    if not isinstance(model, Classifier):
+        raise TypeError(f"save: expected a chainrule.Classifier, got {type(model).__name__}; "
+                        "for a bare module use chainrule.io.save_weights(module.state_dict(), path)")
+    save_weights(dict(model.net.state_dict()), path, model.metadata())
+
+
+def _field(info: dict, key: str, kind, path) -> Any:
+    value = info.get(key)
+    if not isinstance(value, kind) or isinstance(value, bool):
+        raise CheckpointError(f"{os.fspath(path)}: metadata field {key!r} is missing or malformed")
+    return value
+
+
+def load(path: str | os.PathLike) -> Classifier:
+    """A Classifier from a checkpoint written by ``save`` (or ``chainrule train``)."""
+    arrays, info = load_weights(path)
+    spec = _field(info, "spec", str, path)
+    num_features = _field(info, "num_features", int, path)
+    classes = _field(info, "classes", list, path)
+    image_shape = info.get("image_shape")
+    if not 1 <= num_features <= 1 << 24 or not 1 <= len(classes) <= 1 << 16:
+        raise CheckpointError(f"{os.fspath(path)}: metadata has implausible sizes "
+                              f"({num_features} features, {len(classes)} classes)")
+    if image_shape is not None and (not isinstance(image_shape, list) or not all(
+            isinstance(d, int) and d > 0 for d in image_shape) or int(np.prod(image_shape)) != num_features):
+        raise CheckpointError(f"{os.fspath(path)}: metadata field 'image_shape' is malformed")
+    try:
+        model = Classifier.from_spec(spec, num_features, classes, image_shape, info)
+    except SpecError as e:
+        raise CheckpointError(f"{os.fspath(path)}: {e}") from None
+    try:
+        model.net.load_state_dict(arrays)
+    except StateDictError as e:
+        raise CheckpointError(f"{os.fspath(path)}: weights do not fit model {spec!r}: {e}") from None
+    return model

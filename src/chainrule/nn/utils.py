@@ -1,0 +1,42 @@
+"""Helpers over a model's gradients."""
+
+from __future__ import annotations
+
+import math
+from typing import Iterable
+
+import numpy as np
+
+from .module import Parameter
+
+__all__ = ["clip_grad_norm_", "grad_norm"]
+
+
+def grad_norm(parameters: Iterable[Parameter]) -> float:
+    """The global L2 norm of all gradients (inf or nan if any is non-finite)."""
+    total = 0.0
+    for p in parameters:
+        if p.grad is not None:
+            flat = p.grad.reshape(-1)
+            total += float(np.dot(flat, flat))
+    return math.sqrt(total)
+
+
+def clip_grad_norm_(parameters: Iterable[Parameter], max_norm: float) -> float:
+    """Scale gradients in place so their global L2 norm is at most max_norm; returns the norm before.
+
+    >>> import numpy as np, chainrule as cr
+    >>> p = cr.nn.Parameter(np.zeros(2, np.float32)); p.grad = np.array([3.0, 4.0], np.float32)
+    >>> clip_grad_norm_([p], 1.0), p.grad.tolist()
+    (5.0, [0.6000000238418579, 0.800000011920929])
+    """
+    if not max_norm > 0:
+        raise ValueError(f"clip_grad_norm_: max_norm must be > 0, got {max_norm}")
+    params = list(parameters)
+    norm = grad_norm(params)
+    if math.isfinite(norm) and norm > max_norm:
+        scale = np.float32(max_norm / (norm + 1e-6))
+        for p in params:
+            if p.grad is not None:
+                p.grad *= scale.astype(p.grad.dtype)
+    return norm

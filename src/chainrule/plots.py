@@ -1,0 +1,118 @@
+"""Pictures of a training run, with matplotlib (no screen needed).
+
+* ``curves.png``: training and validation loss and accuracy per epoch;
+* ``confusion.png``: the test set's confusion matrix;
+* ``weights.png``: the first layer's weights drawn as images, one tile per
+  hidden unit, sign as colour and magnitude as intensity (Hinton's way).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from typing import Any, Sequence
+
+import numpy as np
+
+__all__ = ["plot_curves", "plot_confusion", "plot_weight_tiles", "confusion_matrix", "plot_run"]
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only; works without a display
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -> np.ndarray:
+    """counts[i, j] = examples of class i predicted as j."""
+    counts = np.zeros((num_classes, num_classes), np.int64)
+    np.add.at(counts, (np.asarray(y_true), np.asarray(y_pred)), 1)
+    return counts
+
+
+def plot_curves(history: Sequence[dict[str, Any]], path: str | os.PathLike, title: str = "") -> None:
+    plt = _pyplot()
+    epochs = [m["epoch"] for m in history]
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 4))
+    ax_loss.plot(epochs, [m["train_loss"] for m in history], label="training")
+    ax_acc.plot(epochs, [m["train_accuracy"] for m in history], label="training")
+    if any(m["val_loss"] == m["val_loss"] for m in history):
+        ax_loss.plot(epochs, [m["val_loss"] for m in history], label="validation")
+        ax_acc.plot(epochs, [m["val_accuracy"] for m in history], label="validation")
+    ax_loss.set(xlabel="epoch", ylabel="cross-entropy", title="loss", yscale="log")
+    ax_acc.set(xlabel="epoch", ylabel="accuracy", title="accuracy")
+    for ax in (ax_loss, ax_acc):
+        ax.grid(alpha=0.3)
+        ax.legend()
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_confusion(counts: np.ndarray, classes: Sequence[str], path: str | os.PathLike, title: str = "") -> None:
+    plt = _pyplot()
+    n = len(classes)
+    size = max(4.5, 0.5 * n + 2)
+    fig, ax = plt.subplots(figsize=(size, size))
+    ax.imshow(counts, cmap="Blues")
+    for i in range(n):
+        for j in range(n):
+            if counts[i, j]:
+                ax.text(j, i, str(counts[i, j]), ha="center", va="center", fontsize=8,
+                        color="white" if counts[i, j] > counts.max() / 2 else "black")
+    ax.set(xticks=range(n), yticks=range(n), xlabel="predicted", ylabel="true",
+           title=title or f"confusion matrix ({int(np.trace(counts))}/{int(counts.sum())} right)")
+    ax.set_xticklabels(classes, rotation=45, ha="right")
+    ax.set_yticklabels(classes)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_weight_tiles(weight: np.ndarray, image_shape: Sequence[int], path: str | os.PathLike,
+                      titles: Sequence[str] | None = None, max_tiles: int = 100, title: str = "") -> None:
+    """Each column of ``weight`` (in, units) as an image: red positive, blue negative."""
+    plt = _pyplot()
+    units = min(weight.shape[1], max_tiles)
+    cols = min(units, 10 if titles is None else 5)
+    rows = math.ceil(units / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(1.3 * cols, 1.3 * rows + (0.4 if title else 0)), squeeze=False)
+    for k, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if k >= units:
+            continue
+        tile = weight[:, k].reshape(image_shape)
+        scale = np.abs(tile).max() or 1.0  # per tile: magnitude as intensity, sign as colour
+        ax.imshow(tile, cmap="RdBu_r", vmin=-scale, vmax=scale, interpolation="nearest")
+        if titles is not None:
+            ax.set_title(titles[k], fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_run(out_dir: str | os.PathLike, history, model, y_test=None, test_predictions=None) -> list[str]:
+    """All pictures of a run into out_dir; returns the file names written."""
+    out_dir = os.fspath(out_dir)
+    written = []
+    if history:
+        plot_curves(history, os.path.join(out_dir, "curves.png"), f"{model.spec} on {model.info.get('dataset', '')}")
+        written.append("curves.png")
+    if y_test is not None and test_predictions is not None and len(y_test):
+        counts = confusion_matrix(y_test, test_predictions, model.num_classes)
+        plot_confusion(counts, model.classes, os.path.join(out_dir, "confusion.png"))
+        written.append("confusion.png")
+    if model.image_shape:
+        first = model.net.params()[0]
+        titles = model.classes if first.shape[1] == model.num_classes else None
+        plot_weight_tiles(first, model.image_shape, os.path.join(out_dir, "weights.png"), titles,
+                          title=f"first-layer weights of {model.spec} (red +, blue −)")
+        written.append("weights.png")
+    return written

@@ -1,0 +1,260 @@
+"""Training: minibatch SGD on per-epoch permutations, validation, early stopping.
+
+The loop is the exercise's, on the fast path (``fprop``/``bprop``, no tape):
+
+    for each epoch:                       (a fresh permutation of the training split)
+        for each mini-batch:
+            z = net.fprop(x);  loss = criterion.fprop(z, y)
+            net.bprop(criterion.bprop());  optimizer.step()
+        evaluate the validation split;  keep the best weights;  stop when patience runs out
+    restore the best weights;  evaluate the test set once
+
+``fit`` is the one-call API that mirrors ``chainrule train``.
+
+>>> import chainrule as cr
+>>> result = cr.fit("moons", model="16tanh", epochs=3, quiet=True)
+>>> sorted(result.summary)[:3]
+['best_epoch', 'config', 'dataset']
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from . import optim
+from .autograd.ops import NonFiniteError, _log_softmax
+from .data import Data, DataLoader, load_dataset, train_val_split
+from .data._atomic import atomic_write
+from .model import Classifier, save
+from .nn import CrossEntropyLoss
+from .nn.utils import clip_grad_norm_
+from .progress import Callback, default_reporter
+from .random import manual_seed
+
+__all__ = ["TrainConfig", "Trainer", "FitResult", "fit", "TrainingDiverged", "evaluate_arrays"]
+
+OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamw")
+SCHEDULES = ("none", "step", "cosine")
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss or the gradients stopped being finite."""
+
+
+@dataclass
+class TrainConfig:
+    """Every knob of a training run (the command line's options)."""
+
+    epochs: int = 20
+    batch_size: int = 64
+    lr: float = 0.1
+    optimizer: str = "momentum"
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+    patience: int | None = 5
+    val_split: float = 0.1
+    seed: int = 0
+    schedule: str = "none"
+    clip_grad: float | None = None
+
+    def validate(self) -> "TrainConfig":
+        def bad(option: str, value, need: str):
+            raise ValueError(f"--{option.replace('_', '-')} must be {need}, got {value!r}")
+
+        if not isinstance(self.epochs, int) or self.epochs < 1:
+            bad("epochs", self.epochs, "a positive integer")
+        if not isinstance(self.batch_size, int) or self.batch_size < 1:
+            bad("batch_size", self.batch_size, "a positive integer")
+        if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
+            bad("lr", self.lr, "a positive number")
+        if self.optimizer not in OPTIMIZERS:
+            bad("optimizer", self.optimizer, "one of " + ", ".join(OPTIMIZERS))
+        if not (math.isfinite(self.momentum) and 0 <= self.momentum < 1):
+            bad("momentum", self.momentum, "in [0, 1)")
+        if not (math.isfinite(self.weight_decay) and self.weight_decay >= 0):
+            bad("weight_decay", self.weight_decay, "a non-negative number")
+        if self.patience is not None and (not isinstance(self.patience, int) or self.patience < 1):
+            bad("patience", self.patience, "a positive integer")
+        if not (math.isfinite(self.val_split) and 0 <= self.val_split < 1):
+            bad("val_split", self.val_split, "in [0, 1)")
+        if not isinstance(self.seed, int) or self.seed < 0:
+            bad("seed", self.seed, "a non-negative integer")
+        if self.schedule not in SCHEDULES:
+            bad("schedule", self.schedule, "one of " + ", ".join(SCHEDULES))
+        if self.clip_grad is not None and not (math.isfinite(self.clip_grad) and self.clip_grad > 0):
+            bad("clip_grad", self.clip_grad, "a positive number")
+        return self
+
+
+def make_optimizer(params, config: TrainConfig) -> optim.Optimizer:
+    kind, lr, wd = config.optimizer, config.lr, config.weight_decay
+    if kind == "sgd":
+        return optim.SGD(params, lr=lr, weight_decay=wd)
+    if kind in ("momentum", "nesterov"):
+        return optim.SGD(params, lr=lr, momentum=config.momentum, nesterov=kind == "nesterov", weight_decay=wd)
+    if kind == "adam":
+        return optim.Adam(params, lr=lr, weight_decay=wd)
+    return optim.AdamW(params, lr=lr, weight_decay=wd)
+
+
+def make_schedule(optimizer: optim.Optimizer, config: TrainConfig) -> optim.lr_scheduler.LRScheduler:
+    if config.schedule == "step":  # a tenth of the rate for the last third, a hundredth after
+        return optim.StepLR(optimizer, step_size=max(1, math.ceil(config.epochs / 3)), gamma=0.1)
+    if config.schedule == "cosine":
+        return optim.CosineAnnealingLR(optimizer, T_max=config.epochs)
+    return optim.ConstantLR(optimizer)
+
+
+def evaluate_arrays(model: Classifier, x: np.ndarray, y: np.ndarray) -> dict[str, float | int]:
+    """Loss, accuracy and error count of a model on (x, y), in eval mode."""
+    if len(x) == 0:
+        return {"loss": float("nan"), "accuracy": float("nan"), "errors": 0, "size": 0,
+                "predictions": np.zeros(0, np.int64)}
+    logits = model.logits(x)
+    logp = _log_softmax(logits, axis=1)
+    predicted = logits.argmax(axis=1)
+    errors = int((predicted != y).sum())
+    return {"loss": float(-logp[np.arange(len(y)), y].mean()), "accuracy": 1 - errors / len(y),
+            "errors": errors, "size": int(len(y)), "predictions": predicted}
+
+
+@dataclass
+class FitResult:
+    model: Classifier
+    history: list[dict[str, Any]]
+    summary: dict[str, Any]
+    out_dir: Path | None = None
+    test_labels: np.ndarray | None = field(default=None, repr=False)
+    test_predictions: np.ndarray | None = field(default=None, repr=False)
+
+
+class Trainer:
+    """Trains a Classifier on a Data set with a TrainConfig; writes into out_dir if given."""
+
+    def __init__(self, model: Classifier, data: Data, config: TrainConfig, out_dir: str | os.PathLike | None = None,
+                 callback: Callback | None = None):
+        self.model, self.data, self.config = model, data, config.validate()
+        self.out_dir = Path(out_dir) if out_dir is not None else None
+        self.callback = callback or Callback()
+        self.x_train, self.y_train, self.x_val, self.y_val = train_val_split(
+            data.x_train, data.y_train, config.val_split, seed=config.seed)
+        self.loader = DataLoader(self.x_train, self.y_train, config.batch_size, seed=config.seed)
+        self.criterion = CrossEntropyLoss()
+        self.optimizer = make_optimizer(model.net.parameters(), config)
+        self.schedule = make_schedule(self.optimizer, config)
+        self.history: list[dict[str, Any]] = []
+        self.best: dict[str, Any] | None = None  # metrics and a copy of the weights of the best epoch
+        self.bad_epochs = 0
+
+    # ---------------------------------------------------------------- one epoch
+    def train_epoch(self, epoch: int) -> dict[str, Any]:
+        net, criterion, optimizer = self.model.net, self.criterion, self.optimizer
+        net.train()
+        total, correct, seen = 0.0, 0, 0
+        started = time.perf_counter()
+        self.callback.on_epoch_begin(epoch, len(self.loader))
+        for step, (xb, yb) in enumerate(self.loader, 1):
+            optimizer.zero_grad()
+            z = net.fprop(xb)
+            try:
+                loss = criterion.fprop(z, yb)
+            except NonFiniteError:
+                loss = float("nan")
+            if not math.isfinite(loss):
+                raise TrainingDiverged(f"training diverged at epoch {epoch}, step {step}: the loss is {loss}")
+            net.bprop(criterion.bprop(), input_grad=False)
+            if self.config.clip_grad is not None:
+                norm = clip_grad_norm_(net.parameters(), self.config.clip_grad)
+                if not math.isfinite(norm):
+                    raise TrainingDiverged(f"training diverged at epoch {epoch}, step {step}: gradient norm is {norm}")
+            optimizer.step()
+            n = len(yb)
+            total += loss * n
+            correct += int((z.argmax(axis=1) == yb).sum())
+            seen += n
+            self.callback.on_batch_end(loss, n)
+        val = evaluate_arrays(self.model, self.x_val, self.y_val)
+        return {
+            "epoch": epoch, "lr": optimizer.lr,
+            "train_loss": total / seen, "train_accuracy": correct / seen, "train_errors": seen - correct,
+            "val_loss": val["loss"], "val_accuracy": val["accuracy"], "val_errors": val["errors"],
+            "seconds": time.perf_counter() - started,
+        }
+
+    # ------------------------------------------------------------------ the run
+    def fit(self) -> FitResult:
+        cfg = self.config
+        started = time.perf_counter()
+        if self.out_dir is not None:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            (self.out_dir / "metrics.jsonl").write_text("")
+        self.callback.on_train_begin(self)
+        stopped_early = False
+        for epoch in range(1, cfg.epochs + 1):
+            metrics = self.train_epoch(epoch)
+            self.schedule.step()
+            self.history.append(metrics)
+            improved = self._track_best(metrics)
+            if self.out_dir is not None:
+                with open(self.out_dir / "metrics.jsonl", "a") as f:
+                    f.write(json.dumps(metrics) + "\n")
+                if improved:
+                    save(self.model, self.out_dir / "model.safetensors")
+            self.callback.on_epoch_end(metrics)
+            if cfg.patience is not None and len(self.x_val) and self.bad_epochs >= cfg.patience:
+                stopped_early = True
+                break
+        self.model.net.load_state_dict(self.best["weights"])
+        test = evaluate_arrays(self.model, self.data.x_test, self.data.y_test)  # once, at the end
+        best = self.best["metrics"]
+        summary = {
+            "dataset": self.data.name, "model": self.model.spec, "parameters": self.model.net.num_parameters(),
+            "epochs": len(self.history), "best_epoch": best["epoch"], "stopped_early": stopped_early,
+            "seconds": round(time.perf_counter() - started, 3),
+            "train_accuracy": best["train_accuracy"], "val_accuracy": best["val_accuracy"],
+            "test_accuracy": test["accuracy"], "test_errors": test["errors"], "test_size": test["size"],
+            "test_loss": test["loss"], "train_size": len(self.x_train), "val_size": len(self.x_val),
+            "config": asdict(cfg),
+        }
+        if self.out_dir is not None:
+            with atomic_write(self.out_dir / "summary.json") as f:
+                f.write((json.dumps(summary, indent=2) + "\n").encode())
+        self.callback.on_train_end(summary)
+        return FitResult(self.model, self.history, summary, self.out_dir, self.data.y_test, test["predictions"])
+
+    def _track_best(self, metrics: dict[str, Any]) -> bool:
+        """Keep a copy of the weights with the lowest validation loss (the last ones without a split)."""
+        score = metrics["val_loss"] if len(self.x_val) else -metrics["epoch"]
+        if self.best is None or score < self.best["score"]:
+            weights = {k: v.copy() for k, v in self.model.net.state_dict().items()}
+            self.best = {"score": score, "metrics": metrics, "weights": weights}
+            self.bad_epochs = 0
+            return True
+        self.bad_epochs += 1
+        return False
+
+
+def fit(dataset: str | Data = "digits", model: str = "256relu", *, data_dir: str | None = None,
+        out: str | os.PathLike | None = None, quiet: bool = False, callback: Callback | None = None,
+        **config: Any) -> FitResult:
+    """Train an MLP given by a SPEC on a data set; the Python face of ``chainrule train``.
+
+    Keyword arguments are TrainConfig fields (epochs, batch_size, lr, optimizer,
+    weight_decay, patience, val_split, seed, schedule, clip_grad).
+    """
+    cfg = TrainConfig(**config).validate()
+    data = dataset if isinstance(dataset, Data) else load_dataset(dataset, data_dir=data_dir, seed=cfg.seed)
+    manual_seed(cfg.seed)  # the initial weights and dropout masks follow the seed
+    info = {"dataset": data.name, "train_config": asdict(cfg)}
+    clf = Classifier.from_spec(model, data.num_features, data.classes, data.image_shape, info)
+    if callback is None and not quiet:
+        callback = default_reporter()
+    return Trainer(clf, data, cfg, out_dir=out, callback=callback).fit()
