@@ -64,7 +64,8 @@ def _final_line(summary_or_eval: dict) -> str:
 def cmd_train(args) -> int:
     config = dict(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, optimizer=args.optimizer,
                   weight_decay=args.weight_decay, patience=None if args.patience == 0 else args.patience,
-                  val_split=args.val_split, seed=args.seed, schedule=args.schedule, clip_grad=args.clip_grad)
+                  val_split=args.val_split, seed=args.seed, schedule=args.schedule, clip_grad=args.clip_grad,
+                  shift=args.shift)
     TrainConfig(**config).validate()  # bad options fail before any data is read
     out = Path(args.out) if args.out else _default_out(args.dataset, args.model)
     result = fit(args.dataset, args.model, data_dir=args.data_dir, out=out, quiet=args.quiet, **config)
@@ -214,6 +215,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--val-split", type=float, default=DEFAULTS.val_split,
                    help="fraction of the training set held out for validation (default: %(default)s)")
     t.add_argument("--clip-grad", type=float, default=None, help="clip the global gradient norm to this value")
+    t.add_argument("--shift", type=int, default=0,
+                   help="augment: move training images by up to N pixels (image data only; default: 0)")
     t.add_argument("--seed", type=int, default=DEFAULTS.seed, help="(default: %(default)s)")
     t.add_argument("--data-dir", default=None, help="folder with the data set's files")
     t.add_argument("--out", default=None, help="output folder (default: runs/<dataset>-<model>-<time>)")

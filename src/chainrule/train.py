@@ -33,6 +33,7 @@ from . import optim
 from .autograd.ops import NonFiniteError, _log_softmax
 from .data import Data, DataLoader, load_dataset, train_val_split
 from .data._atomic import atomic_write
+from .data.augment import random_shift
 from .model import Classifier, save
 from .nn import CrossEntropyLoss
 from .nn.utils import clip_grad_norm_
@@ -64,6 +65,7 @@ class TrainConfig:
     seed: int = 0
     schedule: str = "none"
     clip_grad: float | None = None
+    shift: int = 0  # augmentation: move training images by up to this many pixels
 
     def validate(self) -> "TrainConfig":
         def bad(option: str, value, need: str):
@@ -89,6 +91,8 @@ class TrainConfig:
             bad("seed", self.seed, "a non-negative integer")
         if self.schedule not in SCHEDULES:
             bad("schedule", self.schedule, "one of " + ", ".join(SCHEDULES))
+        if not isinstance(self.shift, int) or not 0 <= self.shift <= 8:
+            bad("shift", self.shift, "an integer from 0 to 8")
         if self.clip_grad is not None and not (math.isfinite(self.clip_grad) and self.clip_grad > 0):
             bad("clip_grad", self.clip_grad, "a positive number")
         return self
@@ -148,6 +152,9 @@ class Trainer:
             data.x_train, data.y_train, config.val_split, seed=config.seed)
         self.loader = DataLoader(self.x_train, self.y_train, config.batch_size, seed=config.seed)
         self.criterion = CrossEntropyLoss()
+        if config.shift and (not data.image_shape or len(data.image_shape) != 2):
+            raise ValueError(f"--shift needs image data; {data.name} has no 2-D image shape")
+        self.augment_rng = np.random.default_rng([config.seed, 1])  # its own stream: shifts don't move the batches
         self.optimizer = make_optimizer(model.net.parameters(), config)
         self.schedule = make_schedule(self.optimizer, config)
         self.history: list[dict[str, Any]] = []
@@ -163,6 +170,8 @@ class Trainer:
         self.callback.on_epoch_begin(epoch, len(self.loader))
         for step, (xb, yb) in enumerate(self.loader, 1):
             optimizer.zero_grad()
+            if self.config.shift:
+                xb = random_shift(xb, self.data.image_shape, self.config.shift, self.augment_rng)
             z = net.fprop(xb)
             try:
                 loss = criterion.fprop(z, yb)
