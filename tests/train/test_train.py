@@ -1,0 +1,107 @@
+"""The training loop: metrics, early stopping, reproducibility, real data."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule.data import Data, load_dataset
+from chainrule.train import TrainConfig, Trainer, evaluate_arrays
+
+FASHION = Path("/usr/share/datasets/fashion-mnist")
+
+
+def _strip_time(history):
+    return [{k: v for k, v in m.items() if k != "seconds"} for m in history]
+
+
+def test_fit_on_digits_writes_metrics_and_reaches_97_percent(tmp_path):
+    result = cr.fit("digits", quiet=True, out=tmp_path, epochs=60, batch_size=32, lr=0.1, optimizer="momentum",
+                    weight_decay=5e-4, patience=20, schedule="cosine", model="256relu-dropout0.2")
+    s = result.summary
+    assert s["test_accuracy"] >= 0.97 and s["test_size"] == 360
+    for key in ("dataset", "model", "parameters", "epochs", "seconds", "train_accuracy", "val_accuracy",
+                "test_accuracy", "test_errors", "test_size"):
+        assert key in s
+    lines = (tmp_path / "metrics.jsonl").read_text().splitlines()
+    assert len(lines) == s["epochs"] and json.loads(lines[0])["epoch"] == 1
+    assert json.loads((tmp_path / "summary.json").read_text())["test_errors"] == s["test_errors"]
+    reloaded = cr.load(tmp_path / "model.safetensors")
+    data = load_dataset("digits")
+    assert evaluate_arrays(reloaded, data.x_test, data.y_test)["errors"] == s["test_errors"]
+
+
+def test_same_seed_gives_identical_metrics():
+    runs = [cr.fit("moons", model="16tanh-dropout0.1-8relu", epochs=4, seed=3, quiet=True) for _ in range(2)]
+    assert _strip_time(runs[0].history) == _strip_time(runs[1].history)
+    for a, b in zip(runs[0].model.net.params(), runs[1].model.net.params()):
+        np.testing.assert_array_equal(a, b)
+    other = cr.fit("moons", model="16tanh-dropout0.1-8relu", epochs=4, seed=4, quiet=True)
+    assert _strip_time(other.history) != _strip_time(runs[0].history)
+
+
+def test_early_stopping_restores_the_best_weights():
+    # A large learning rate makes the validation loss go up and down; patience 2 stops the run.
+    data = load_dataset("digits")
+    cr.manual_seed(0)
+    model = cr.Classifier.from_spec("64relu", data.num_features, data.classes)
+    trainer = Trainer(model, data, TrainConfig(epochs=40, lr=0.5, batch_size=16, optimizer="momentum", patience=2,
+                                               val_split=0.2, seed=0, weight_decay=0))
+    result = trainer.fit()
+    losses = [m["val_loss"] for m in result.history]
+    best = int(np.argmin(losses))
+    assert result.summary["stopped_early"] and len(losses) == best + 1 + 2
+    assert result.summary["best_epoch"] == best + 1
+    restored = evaluate_arrays(model, trainer.x_val, trainer.y_val)["loss"]
+    assert restored == pytest.approx(losses[best], rel=1e-6)
+    assert restored < losses[-1]
+
+
+def test_validation_split_comes_from_training_data_only():
+    data = load_dataset("digits")
+    trainer = Trainer(cr.Classifier.from_spec("linear", 64, data.classes), data, TrainConfig(val_split=0.25))
+    assert len(trainer.x_train) + len(trainer.x_val) == len(data.x_train)
+    assert len(data.x_test) == 360
+
+
+@pytest.mark.parametrize("field,value,message", [
+    ("lr", -0.1, "--lr must be a positive number"), ("batch_size", 0, "--batch-size must be a positive integer"),
+    ("val_split", 1.0, r"--val-split must be in \[0, 1\)"), ("epochs", 0, "--epochs"),
+    ("optimizer", "rmsprop", "--optimizer must be one of"), ("patience", -1, "--patience"),
+    ("shift", 20, "--shift"), ("clip_grad", 0.0, "--clip-grad"),
+])
+def test_nonsense_options_are_refused(field, value, message):
+    with pytest.raises(ValueError, match=message):
+        TrainConfig(**{field: value}).validate()
+
+
+def test_schedules_set_the_learning_rate():
+    cos = cr.fit("xor", model="4tanh", epochs=4, schedule="cosine", lr=0.2, val_split=0, quiet=True)
+    assert [m["lr"] for m in cos.history] == pytest.approx([0.2, 0.2 * 0.8535534, 0.1, 0.2 * 0.1464466])
+    step = cr.fit("xor", model="4tanh", epochs=6, schedule="step", lr=0.2, val_split=0, quiet=True)
+    assert [m["lr"] for m in step.history] == pytest.approx([0.2, 0.2, 0.02, 0.02, 0.002, 0.002])
+
+
+def test_shift_augmentation_keeps_pixels_and_moves_them():
+    from chainrule.data.augment import random_shift
+
+    rng = np.random.default_rng(0)
+    x = np.zeros((50, 64), np.float32)
+    x[:, 27] = 1.0  # one pixel near the centre of an 8x8 image
+    out = random_shift(x, (8, 8), 2, rng)
+    assert out.dtype == np.float32 and out.shape == x.shape
+    assert (out.sum(axis=1) == 1).all()  # a centre pixel never falls off with shifts of 2
+    assert len(set(out.argmax(axis=1))) > 5
+
+
+@pytest.mark.skipif(not FASHION.is_dir(), reason="Fashion-MNIST not installed (apt-get install dataset-fashion-mnist)")
+def test_fashion_mnist_200tanh_two_epochs_reaches_84_percent():
+    result = cr.fit("fashion-mnist", model="200tanh", epochs=2, lr=0.01, batch_size=32, optimizer="momentum",
+                    schedule="cosine", patience=None, quiet=True)
+    assert result.summary["test_size"] == 10_000
+    assert result.summary["test_accuracy"] >= 0.84, result.summary
