@@ -38,7 +38,7 @@ from typing import Any, Callable, Sequence, TextIO
 
 import numpy as np
 
-from .data import Data, DataError, load_dataset
+from .data import DATASETS, Data, DataError, load_dataset
 from .data._atomic import atomic_write
 from .io import CheckpointError
 from .model import save
@@ -260,8 +260,9 @@ def tune(dataset: str | Data = "digits", *, trials: int | None = None, minutes: 
     `trials` and `minutes` bound the search (whichever runs out first; 20 trials if
     neither is given). With `minutes`, no trial after the first starts after the
     deadline, and a running one stops at the end of the epoch that passes it,
-    keeping what it measured (status "cut by deadline"). If `out` is given, writes ``model.safetensors`` and ``tune.json``
-    there (``tune.json`` after every trial, so an interrupted search keeps its results).
+    keeping what it measured (status "cut by deadline"). If `out` is given, writes
+    ``model.safetensors`` and ``tune.json`` there (``tune.json`` after every trial,
+    so an interrupted search keeps its results).
     The callbacks receive trial records (dicts) as they start and finish.
     """
     space = (space or SearchSpace()).validate()
@@ -272,7 +273,8 @@ def tune(dataset: str | Data = "digits", *, trials: int | None = None, minutes: 
     if minutes is not None and not (isinstance(minutes, (int, float)) and math.isfinite(minutes) and minutes > 0):
         raise ValueError(f"--minutes must be a positive number, got {minutes!r}")
     if not (isinstance(val_split, (int, float)) and 0 < val_split < 1):
-        raise ValueError(f"--val-split must be in (0, 1): tuning scores trials on the validation split, got {val_split!r}")
+        raise ValueError(f"--val-split must be in (0, 1): tuning scores trials on the validation split, "
+                         f"got {val_split!r}")
     base = TrainConfig(epochs=epochs, batch_size=batch_size, patience=patience, val_split=val_split, seed=seed,
                        schedule=schedule, shift=shift).validate()  # bad options fail before any data is read
     data = dataset if isinstance(dataset, Data) else load_dataset(dataset, data_dir=data_dir, seed=seed)
@@ -416,7 +418,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
                           "optimizer, scored on the validation split; the best is retrained on train+val and "
                           "tested once.")
     parser.add_argument("--dataset", default="digits",
-                        help="digits, fashion-mnist, mnist, xor, moons, spirals, or a .npz / .csv file (default: digits)")
+                        help=f"one of {', '.join(DATASETS)}, or a .npz / .csv file (default: digits)")
     parser.add_argument("--data-dir", default=None, help="folder with the data set's files")
     budget = parser.add_argument_group("budget (whichever runs out first; 20 trials if neither is given)")
     budget.add_argument("--trials", type=int, default=None, help="number of configurations to try")
@@ -442,7 +444,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     t = parser.add_argument_group("each trial")
     t.add_argument("--epochs", type=int, default=20, help="epochs per trial at most (default: %(default)s)")
     t.add_argument("--patience", type=int, default=5,
-                   help="stop a trial after this many epochs without a better val loss; 0 = never (default: %(default)s)")
+                   help="stop a trial after this many epochs without a better val loss; 0 = never "
+                        "(default: %(default)s)")
     t.add_argument("--batch-size", type=int, default=64, help="(default: %(default)s)")
     t.add_argument("--schedule", choices=SCHEDULES, default="cosine", help="(default: %(default)s)")
     t.add_argument("--shift", type=int, default=0, help="augment images by random shifts of up to N pixels")
