@@ -115,6 +115,11 @@ def _parse_header(stream, name: str) -> tuple[np.dtype, tuple[int, ...], int]:
     if len(raw_dims) < 4 * ndim:
         raise DataError(f"{name}: truncated header, expected {ndim} dimensions")
     shape = struct.unpack(f">{ndim}I", raw_dims)
+    # NumPy refuses shapes whose non-zero dimensions multiply past its limit, even when
+    # another dimension is 0 and the array is empty: refuse them here, with a clear message.
+    nonzero = math.prod(d for d in shape if d) * _TYPES[code].itemsize
+    if nonzero >= 2**62:
+        raise DataError(f"{name}: dimensions {shape} are too large to be real data")
     return _TYPES[code], shape, 4 + 4 * ndim
 
 
