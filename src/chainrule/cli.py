@@ -23,10 +23,12 @@ from .data import DATASETS, DataError, load_dataset, read_idx
 from .io import CheckpointError
 from .model import Classifier, load
 from .spec import SpecError
-from .train import OPTIMIZERS, SCHEDULES, TrainConfig, TrainingDiverged, evaluate_arrays, fit
+from .train import (OPTIMIZERS, SCHEDULES, TrainConfig, TrainingDiverged, TrainingInterrupted, evaluate_arrays,
+                    fit, resume)
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+EXIT_DIVERGED = 3
 
 DEFAULTS = TrainConfig(epochs=60, batch_size=32, lr=0.1, optimizer="momentum", weight_decay=5e-4, patience=20,
                        val_split=0.1, seed=0, schedule="cosine")
@@ -47,7 +49,7 @@ class UserError(Exception):
 
 
 def _error_types():
-    return (UserError, DataError, SpecError, CheckpointError, TrainingDiverged, ValueError, FileNotFoundError)
+    return (UserError, DataError, SpecError, CheckpointError, ValueError, FileNotFoundError)
 
 
 # --------------------------------------------------------------------- train
@@ -61,20 +63,34 @@ def _final_line(summary_or_eval: dict) -> str:
     return f"test errors: {errors} / {size} ({errors / max(size, 1):.1%})"
 
 
+TRAIN_OPTIONS = ("epochs", "batch_size", "lr", "optimizer", "weight_decay", "patience", "val_split", "seed",
+                 "schedule", "clip_grad", "shift")
+
+
 def cmd_train(args) -> int:
-    config = dict(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, optimizer=args.optimizer,
-                  weight_decay=args.weight_decay, patience=None if args.patience == 0 else args.patience,
-                  val_split=args.val_split, seed=args.seed, schedule=args.schedule, clip_grad=args.clip_grad,
-                  shift=args.shift)
-    TrainConfig(**config).validate()  # bad options fail before any data is read
-    out = Path(args.out) if args.out else _default_out(args.dataset, args.model)
-    result = fit(args.dataset, args.model, data_dir=args.data_dir, out=out, quiet=args.quiet, **config)
+    given = {k: getattr(args, k) for k in TRAIN_OPTIONS if getattr(args, k) is not None}
+    if args.resume:
+        extra = [f"--{k.replace('_', '-')}" for k in given] + [f"--{k}" for k in ("dataset", "model", "out")
+                                                                 if getattr(args, k) is not None]
+        if extra:
+            raise UserError(f"--resume continues the saved run with its own settings; drop {', '.join(extra)}")
+        out = Path(args.resume)
+        result = resume(out, data_dir=args.data_dir, quiet=args.quiet)
+    else:
+        config = {**{k: getattr(DEFAULTS, k) for k in TRAIN_OPTIONS}, **given}
+        if config["patience"] == 0:
+            config["patience"] = None
+        TrainConfig(**config).validate()  # bad options fail before any data is read
+        dataset, model = args.dataset or "digits", args.model or DEFAULT_MODEL
+        out = Path(args.out) if args.out else _default_out(dataset, model)
+        result = fit(dataset, model, data_dir=args.data_dir, out=out, quiet=args.quiet, **config)
     written = []
     if not args.no_plots:
         from .plots import plot_run
 
         written = plot_run(out, result.history, result.model, result.test_labels, result.test_predictions)
     s = result.summary
+    out = result.out_dir
     if not args.quiet:
         print(f"{s['dataset']}, {s['model']} ({s['parameters']:,} parameters): {s['epochs']} epochs in "
               f"{s['seconds']:.1f}s, best epoch {s['best_epoch']}, val accuracy {s['val_accuracy']:.2%}, "
@@ -199,27 +215,27 @@ def build_parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("train", help="train an MLP and save it", description="Train an MLP given by a SPEC.",
                        epilog=SPEC_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
-    t.add_argument("--dataset", default="digits",
+    t.add_argument("--dataset", default=None,
                    help=f"one of {', '.join(DATASETS)}, or a .npz / .csv file (default: digits)")
-    t.add_argument("--model", default=DEFAULT_MODEL, metavar="SPEC", help=f"model SPEC (default: {DEFAULT_MODEL})")
-    t.add_argument("--epochs", type=int, default=DEFAULTS.epochs, help="(default: %(default)s)")
-    t.add_argument("--batch-size", type=int, default=DEFAULTS.batch_size, help="(default: %(default)s)")
-    t.add_argument("--lr", type=float, default=DEFAULTS.lr, help="learning rate (default: %(default)s)")
-    t.add_argument("--optimizer", choices=OPTIMIZERS, default=DEFAULTS.optimizer,
-                   help="momentum = SGD with momentum 0.9 (default: %(default)s)")
-    t.add_argument("--weight-decay", type=float, default=DEFAULTS.weight_decay, help="L2 (default: %(default)s)")
-    t.add_argument("--schedule", choices=SCHEDULES, default=DEFAULTS.schedule,
-                   help="learning-rate schedule (default: %(default)s)")
-    t.add_argument("--patience", type=int, default=DEFAULTS.patience,
-                   help="stop after this many epochs without a better validation loss; 0 = never (default: %(default)s)")
-    t.add_argument("--val-split", type=float, default=DEFAULTS.val_split,
-                   help="fraction of the training set held out for validation (default: %(default)s)")
-    t.add_argument("--clip-grad", type=float, default=None, help="clip the global gradient norm to this value")
-    t.add_argument("--shift", type=int, default=0,
-                   help="augment: move training images by up to N pixels (image data only; default: 0)")
-    t.add_argument("--seed", type=int, default=DEFAULTS.seed, help="(default: %(default)s)")
+    t.add_argument("--model", default=None, metavar="SPEC", help=f"model SPEC (default: {DEFAULT_MODEL})")
+    t.add_argument("--epochs", type=int, help=f"(default: {DEFAULTS.epochs})")
+    t.add_argument("--batch-size", type=int, help=f"(default: {DEFAULTS.batch_size})")
+    t.add_argument("--lr", type=float, help=f"learning rate (default: {DEFAULTS.lr})")
+    t.add_argument("--optimizer", choices=OPTIMIZERS,
+                   help=f"momentum = SGD with momentum 0.9 (default: {DEFAULTS.optimizer})")
+    t.add_argument("--weight-decay", type=float, help=f"L2 (default: {DEFAULTS.weight_decay})")
+    t.add_argument("--schedule", choices=SCHEDULES, help=f"learning-rate schedule (default: {DEFAULTS.schedule})")
+    t.add_argument("--patience", type=int,
+                   help=f"stop after this many epochs without a better validation loss; 0 = never (default: {DEFAULTS.patience})")
+    t.add_argument("--val-split", type=float,
+                   help=f"fraction of the training set held out for validation (default: {DEFAULTS.val_split})")
+    t.add_argument("--clip-grad", type=float, help="clip the global gradient norm to this value")
+    t.add_argument("--shift", type=int, help="augment: move training images by up to N pixels (image data only; default: 0)")
+    t.add_argument("--seed", type=int, help=f"(default: {DEFAULTS.seed})")
     t.add_argument("--data-dir", default=None, help="folder with the data set's files")
     t.add_argument("--out", default=None, help="output folder (default: runs/<dataset>-<model>-<time>)")
+    t.add_argument("--resume", metavar="OUT", default=None,
+                   help="continue an interrupted run from OUT/last.safetensors, with its saved settings")
     t.add_argument("--no-plots", action="store_true", help="skip the pictures")
     t.add_argument("--quiet", action="store_true", help="print only the final line")
     t.set_defaults(func=cmd_train)
@@ -253,9 +269,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         return args.func(args)
+    except TrainingInterrupted as e:
+        print(f"chainrule: {e}", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except KeyboardInterrupt:
         print("chainrule: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except TrainingDiverged as e:
+        print(f"chainrule: error: {e}", file=sys.stderr)
+        return EXIT_DIVERGED
     except _error_types() as e:
         if os.environ.get("CHAINRULE_DEBUG"):
             raise

@@ -103,9 +103,15 @@ def _field(info: dict, key: str, kind, path) -> Any:
     return value
 
 
-def load(path: str | os.PathLike) -> Classifier:
-    """A Classifier from a checkpoint written by ``save`` (or ``chainrule train``)."""
+def load(path: str | os.PathLike, prefix: str = "") -> Classifier:
+    """A Classifier from a checkpoint written by ``save`` (or ``chainrule train``).
+
+    ``prefix`` selects the tensors whose names start with it (``"model."`` in a
+    training state file, ``last.safetensors``).
+    """
     arrays, info = load_weights(path)
+    if prefix:
+        arrays = {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
     spec = _field(info, "spec", str, path)
     num_features = _field(info, "num_features", int, path)
     classes = _field(info, "classes", list, path)
@@ -116,8 +122,9 @@ def load(path: str | os.PathLike) -> Classifier:
     if image_shape is not None and (not isinstance(image_shape, list) or not all(
             isinstance(d, int) and d > 0 for d in image_shape) or int(np.prod(image_shape)) != num_features):
         raise CheckpointError(f"{os.fspath(path)}: metadata field 'image_shape' is malformed")
+    description = {k: v for k, v in info.items() if k not in ("resume", "format")}
     try:
-        model = Classifier.from_spec(spec, num_features, classes, image_shape, info)
+        model = Classifier.from_spec(spec, num_features, classes, image_shape, description)
     except SpecError as e:
         raise CheckpointError(f"{os.fspath(path)}: {e}") from None
     try:

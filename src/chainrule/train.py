@@ -22,6 +22,8 @@ from __future__ import annotations
 import json
 import math
 import os
+import signal
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -34,13 +36,15 @@ from .autograd.ops import NonFiniteError, _log_softmax
 from .data import Data, DataLoader, load_dataset, train_val_split
 from .data._atomic import atomic_write
 from .data.augment import random_shift
-from .model import Classifier, save
+from .io import CheckpointError, load_weights, save_weights
+from .model import Classifier, load, save
 from .nn import CrossEntropyLoss
 from .nn.utils import clip_grad_norm_
 from .progress import Callback, default_reporter
-from .random import manual_seed
+from .random import default_generator, manual_seed
 
-__all__ = ["TrainConfig", "Trainer", "FitResult", "fit", "TrainingDiverged", "evaluate_arrays"]
+__all__ = ["TrainConfig", "Trainer", "FitResult", "fit", "resume", "TrainingDiverged", "TrainingInterrupted",
+           "evaluate_arrays"]
 
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamw")
 SCHEDULES = ("none", "step", "cosine")
@@ -140,8 +144,27 @@ class FitResult:
     test_predictions: np.ndarray | None = field(default=None, repr=False)
 
 
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C during training: the current step finished and ``last`` was written."""
+
+    def __init__(self, message: str, out_dir: Path | None):
+        super().__init__(message)
+        self.out_dir = out_dir
+
+
+LAST = "last.safetensors"  # the whole training state, written every epoch and on Ctrl-C
+BEST = "model.safetensors"  # the best-validation weights, a Classifier checkpoint
+
+
 class Trainer:
-    """Trains a Classifier on a Data set with a TrainConfig; writes into out_dir if given."""
+    """Trains a Classifier on a Data set with a TrainConfig; writes into out_dir if given.
+
+    With an out_dir, ``last.safetensors`` holds everything needed to continue
+    (weights, optimizer buffers, best weights, RNG states, loader position,
+    history) and is rewritten atomically at the end of every epoch and on
+    Ctrl-C; ``Trainer.resume(out_dir)`` continues from it and ends with the
+    same weights, bit for bit, as a run that was never stopped.
+    """
 
     def __init__(self, model: Classifier, data: Data, config: TrainConfig, out_dir: str | os.PathLike | None = None,
                  callback: Callback | None = None):
@@ -160,78 +183,114 @@ class Trainer:
         self.history: list[dict[str, Any]] = []
         self.best: dict[str, Any] | None = None  # metrics and a copy of the weights of the best epoch
         self.bad_epochs = 0
+        self.stopped_early = False
+        self.partial: dict[str, Any] | None = None  # running sums of an unfinished epoch
+        self._interrupted = False
 
     # ---------------------------------------------------------------- one epoch
     def train_epoch(self, epoch: int) -> dict[str, Any]:
-        net, criterion, optimizer = self.model.net, self.criterion, self.optimizer
+        net, criterion, optimizer, cfg = self.model.net, self.criterion, self.optimizer, self.config
         net.train()
-        total, correct, seen = 0.0, 0, 0
-        started = time.perf_counter()
+        sums = self.partial or {"loss": 0.0, "correct": 0, "seen": 0, "steps": 0, "seconds": 0.0}
+        self.partial = None
+        started = time.perf_counter() - sums["seconds"]
         self.callback.on_epoch_begin(epoch, len(self.loader))
-        for step, (xb, yb) in enumerate(self.loader, 1):
+        for xb, yb in self.loader:
+            step = sums["steps"] + 1
             optimizer.zero_grad()
-            if self.config.shift:
-                xb = random_shift(xb, self.data.image_shape, self.config.shift, self.augment_rng)
+            if cfg.shift:
+                xb = random_shift(xb, self.data.image_shape, cfg.shift, self.augment_rng)
             z = net.fprop(xb)
             try:
                 loss = criterion.fprop(z, yb)
             except NonFiniteError:
                 loss = float("nan")
             if not math.isfinite(loss):
-                raise TrainingDiverged(f"training diverged at epoch {epoch}, step {step}: the loss is {loss}")
+                self._diverged(epoch, step, f"the loss is {loss}")
             net.bprop(criterion.bprop(), input_grad=False)
-            if self.config.clip_grad is not None:
-                norm = clip_grad_norm_(net.parameters(), self.config.clip_grad)
+            if cfg.clip_grad is not None:
+                norm = clip_grad_norm_(net.parameters(), cfg.clip_grad)
                 if not math.isfinite(norm):
-                    raise TrainingDiverged(f"training diverged at epoch {epoch}, step {step}: gradient norm is {norm}")
+                    self._diverged(epoch, step, f"the gradient norm is {norm}")
             optimizer.step()
             n = len(yb)
-            total += loss * n
-            correct += int((z.argmax(axis=1) == yb).sum())
-            seen += n
+            sums["loss"] += loss * n
+            sums["correct"] += int((z.argmax(axis=1) == yb).sum())
+            sums["seen"] += n
+            sums["steps"] = step
             self.callback.on_batch_end(loss, n)
+            if self._interrupted:  # Ctrl-C: this step is done; save and stop
+                sums["seconds"] = time.perf_counter() - started
+                self.partial = sums
+                self._stop_interrupted(epoch, step)
         val = evaluate_arrays(self.model, self.x_val, self.y_val)
+        seen, correct = sums["seen"], sums["correct"]
         return {
             "epoch": epoch, "lr": optimizer.lr,
-            "train_loss": total / seen, "train_accuracy": correct / seen, "train_errors": seen - correct,
+            "train_loss": sums["loss"] / seen, "train_accuracy": correct / seen, "train_errors": seen - correct,
             "val_loss": val["loss"], "val_accuracy": val["accuracy"], "val_errors": val["errors"],
             "seconds": time.perf_counter() - started,
         }
 
+    def _diverged(self, epoch: int, step: int, what: str):
+        where = ""
+        if self.out_dir is not None and (self.out_dir / LAST).exists():
+            done = f"epoch {len(self.history)}" if self.history else "the initial weights"
+            where = f"; the last good state ({done}) is in {self.out_dir / LAST}"
+        raise TrainingDiverged(
+            f"training diverged at epoch {epoch}, step {step}: {what}{where}; "
+            f"try a lower --lr (now {self.config.lr:g}) or --clip-grad 1.0")
+
+    def _stop_interrupted(self, epoch: int, step: int):
+        if self.out_dir is None:
+            raise TrainingInterrupted(f"interrupted at epoch {epoch}, step {step}", None)
+        self.save_last()
+        raise TrainingInterrupted(
+            f"interrupted at epoch {epoch}, step {step}; saved {self.out_dir / LAST}; "
+            f"continue with: chainrule train --resume {self.out_dir}", self.out_dir)
+
     # ------------------------------------------------------------------ the run
     def fit(self) -> FitResult:
         cfg = self.config
-        started = time.perf_counter()
         if self.out_dir is not None:
             self.out_dir.mkdir(parents=True, exist_ok=True)
-            (self.out_dir / "metrics.jsonl").write_text("")
+            for leftover in self.out_dir.glob(".*.tmp"):  # writes cut off by a crash
+                leftover.unlink(missing_ok=True)
+            self._rewrite_metrics()
+            if not (self.out_dir / LAST).exists():
+                self.save_last()  # so that even a crash in epoch 1 leaves a state to resume from
         self.callback.on_train_begin(self)
-        stopped_early = False
-        for epoch in range(1, cfg.epochs + 1):
-            metrics = self.train_epoch(epoch)
-            self.schedule.step()
-            self.history.append(metrics)
-            improved = self._track_best(metrics)
-            if self.out_dir is not None:
-                with open(self.out_dir / "metrics.jsonl", "a") as f:
-                    f.write(json.dumps(metrics) + "\n")
-                if improved:
-                    save(self.model, self.out_dir / "model.safetensors")
-            self.callback.on_epoch_end(metrics)
-            if cfg.patience is not None and len(self.x_val) and self.bad_epochs >= cfg.patience:
-                stopped_early = True
-                break
+        # Overflow is detected explicitly (a non-finite loss stops the run), not warned about.
+        with _catch_sigint(self), np.errstate(over="ignore", invalid="ignore"):
+            while len(self.history) < cfg.epochs and not self.stopped_early:
+                epoch = len(self.history) + 1
+                metrics = self.train_epoch(epoch)
+                self.schedule.step()
+                self.history.append(metrics)
+                improved = self._track_best(metrics)
+                if cfg.patience is not None and len(self.x_val) and self.bad_epochs >= cfg.patience:
+                    self.stopped_early = True
+                if self.out_dir is not None:
+                    with open(self.out_dir / "metrics.jsonl", "a") as f:
+                        f.write(json.dumps(metrics) + "\n")
+                    if improved:
+                        save(self.model, self.out_dir / BEST)
+                    self.save_last()
+                self.callback.on_epoch_end(metrics)
+        return self._finish()
+
+    def _finish(self) -> FitResult:
         self.model.net.load_state_dict(self.best["weights"])
         test = evaluate_arrays(self.model, self.data.x_test, self.data.y_test)  # once, at the end
         best = self.best["metrics"]
         summary = {
             "dataset": self.data.name, "model": self.model.spec, "parameters": self.model.net.num_parameters(),
-            "epochs": len(self.history), "best_epoch": best["epoch"], "stopped_early": stopped_early,
-            "seconds": round(time.perf_counter() - started, 3),
+            "epochs": len(self.history), "best_epoch": best["epoch"], "stopped_early": self.stopped_early,
+            "seconds": round(sum(m["seconds"] for m in self.history), 3),
             "train_accuracy": best["train_accuracy"], "val_accuracy": best["val_accuracy"],
             "test_accuracy": test["accuracy"], "test_errors": test["errors"], "test_size": test["size"],
             "test_loss": test["loss"], "train_size": len(self.x_train), "val_size": len(self.x_val),
-            "config": asdict(cfg),
+            "config": asdict(self.config),
         }
         if self.out_dir is not None:
             with atomic_write(self.out_dir / "summary.json") as f:
@@ -248,6 +307,86 @@ class Trainer:
             self.bad_epochs = 0
             return True
         self.bad_epochs += 1
+        return False
+
+    def _rewrite_metrics(self) -> None:
+        """metrics.jsonl = the history so far (a resumed run drops lines written after ``last``)."""
+        with atomic_write(self.out_dir / "metrics.jsonl") as f:
+            f.write("".join(json.dumps(m) + "\n" for m in self.history).encode())
+
+    # ------------------------------------------------------------ save / resume
+    def save_last(self) -> None:
+        """Write the whole training state to out_dir/last.safetensors, atomically."""
+        arrays = {f"model.{k}": v for k, v in self.model.net.state_dict().items()}
+        opt_state = self.optimizer.state_dict()
+        arrays.update({f"optim.{k}": v for k, v in opt_state["arrays"].items()})
+        if self.best is not None:
+            arrays.update({f"best.{k}": v for k, v in self.best["weights"].items()})
+        meta = self.model.metadata()
+        meta["resume"] = {
+            "history": self.history,
+            "best": None if self.best is None else {"score": self.best["score"], "metrics": self.best["metrics"]},
+            "bad_epochs": self.bad_epochs, "stopped_early": self.stopped_early, "partial": self.partial,
+            "optimizer": {"step_count": opt_state["step_count"], "lr": opt_state["lr"]},
+            "schedule_epoch": self.schedule.last_epoch, "loader": self.loader.state_dict(),
+            "augment_rng": self.augment_rng.bit_generator.state, "global_rng": default_generator().bit_generator.state,
+        }
+        save_weights(arrays, self.out_dir / LAST, meta)
+
+    @classmethod
+    def resume(cls, out_dir: str | os.PathLike, data_dir: str | None = None,
+               callback: Callback | None = None) -> "Trainer":
+        """A Trainer that continues the run saved in out_dir/last.safetensors."""
+        out_dir = Path(out_dir)
+        path = out_dir / LAST
+        if not path.is_file():
+            raise CheckpointError(f"{out_dir}: nothing to resume (no {LAST}; is this a chainrule train --out folder?)")
+        model = load(path, prefix="model.")
+        arrays, info = load_weights(path)
+        try:
+            state, cfg = info["resume"], TrainConfig(**info["train_config"]).validate()
+            data = load_dataset(info["dataset"], data_dir=data_dir, seed=cfg.seed)
+            if data.num_features != model.num_features or data.num_classes != model.num_classes:
+                raise CheckpointError(f"{path}: the saved model does not fit {data.name} as it is now")
+            trainer = cls(model, data, cfg, out_dir=out_dir, callback=callback)
+            trainer.history = list(state["history"])
+            trainer.bad_epochs, trainer.stopped_early = int(state["bad_epochs"]), bool(state["stopped_early"])
+            trainer.partial = state["partial"]
+            if state["best"] is not None:
+                weights = {k[len("best."):]: v for k, v in arrays.items() if k.startswith("best.")}
+                trainer.best = {**state["best"], "weights": weights}
+            trainer.optimizer.load_state_dict({
+                **state["optimizer"], "arrays": {k[len("optim."):]: v for k, v in arrays.items() if k.startswith("optim.")}})
+            trainer.schedule.last_epoch = int(state["schedule_epoch"])
+            trainer.loader.load_state_dict(state["loader"])
+            trainer.augment_rng.bit_generator.state = state["augment_rng"]
+            default_generator().bit_generator.state = state["global_rng"]
+        except (KeyError, TypeError, ValueError) as e:
+            if isinstance(e, CheckpointError):
+                raise
+            raise CheckpointError(f"{path}: the saved training state is incomplete or damaged ({e})") from None
+        return trainer
+
+
+class _catch_sigint:
+    """Within the block, Ctrl-C asks the trainer to stop after the current step (main thread only)."""
+
+    def __init__(self, trainer: Trainer):
+        self.trainer = trainer
+        self.previous = None
+
+    def _handler(self, signum, frame):
+        if self.trainer._interrupted:  # a second Ctrl-C: stop now
+            raise KeyboardInterrupt
+        self.trainer._interrupted = True
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGINT, self._handler)
+
+    def __exit__(self, *exc):
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
         return False
 
 
@@ -267,3 +406,11 @@ def fit(dataset: str | Data = "digits", model: str = "256relu", *, data_dir: str
     if callback is None and not quiet:
         callback = default_reporter()
     return Trainer(clf, data, cfg, out_dir=out, callback=callback).fit()
+
+
+def resume(out: str | os.PathLike, *, data_dir: str | None = None, quiet: bool = False,
+           callback: Callback | None = None) -> FitResult:
+    """Continue the run saved in ``out`` (``chainrule train --resume OUT``)."""
+    if callback is None and not quiet:
+        callback = default_reporter()
+    return Trainer.resume(out, data_dir=data_dir, callback=callback).fit()

@@ -123,9 +123,9 @@ def test_absurd_dimensions_fail_before_allocating(tmp_path):
     header = bytes([0, 0, 0x08, 3]) + struct.pack(">3I", 2**31, 2**31, 255)
     (tmp_path / "raw").write_bytes(header + b"\x00" * 16)
     (tmp_path / "gz").write_bytes(gzip.compress(header + b"\x00" * 16))
-    with pytest.raises(DataError, match="truncated"):
+    with pytest.raises(DataError, match="truncated|too large to be real data"):
         read_idx(tmp_path / "raw")
-    with pytest.raises(DataError, match="more than a .*-byte gzip file can hold"):
+    with pytest.raises(DataError, match="more than a .*-byte gzip file can hold|too large to be real data"):
         read_idx(tmp_path / "gz")
 
 

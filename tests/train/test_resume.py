@@ -1,0 +1,123 @@
+"""Crash safety: Ctrl-C, SIGKILL and resume give bitwise the weights of an uninterrupted run."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule.io import load_weights
+
+# Slow enough per epoch (~0.3 s) to be interrupted mid-epoch; dropout and shifts
+# exercise every random stream that resume must restore.
+ARGS = ["--dataset", "digits", "--model", "256relu-dropout0.3-256relu", "--batch-size", "8", "--epochs", "6",
+        "--shift", "1", "--optimizer", "adam", "--lr", "0.001", "--no-plots", "--quiet"]
+
+
+def _start(*args):
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    return subprocess.Popen([sys.executable, "-m", "chainrule", "train", *map(str, args)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _final_state(out: Path):
+    arrays, info = load_weights(out / "last.safetensors")
+    history = [{k: v for k, v in m.items() if k != "seconds"} for m in info["resume"]["history"]]
+    best, _ = load_weights(out / "model.safetensors")
+    return arrays, history, best
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    out = tmp_path_factory.mktemp("straight")
+    proc = _start(*ARGS, "--out", out)
+    assert proc.wait(timeout=300) == 0, proc.stderr.read()
+    return out, proc.stdout.read()
+
+
+def _wait_for(path: Path, proc, timeout=120):
+    deadline = time.time() + timeout
+    while not path.exists():
+        assert proc.poll() is None, proc.stderr.read()
+        assert time.time() < deadline
+        time.sleep(0.02)
+
+
+def _assert_same_run(a: Path, b: Path):
+    arrays_a, history_a, best_a = _final_state(a)
+    arrays_b, history_b, best_b = _final_state(b)
+    assert history_a == history_b
+    assert sorted(arrays_a) == sorted(arrays_b)
+    for k in arrays_a:  # bitwise: weights, optimizer moments, best weights
+        assert arrays_a[k].tobytes() == arrays_b[k].tobytes(), k
+    for k in best_a:
+        assert best_a[k].tobytes() == best_b[k].tobytes(), k
+    lines = [json.loads(line) for line in (b / "metrics.jsonl").read_text().splitlines()]
+    assert [m["epoch"] for m in lines] == list(range(1, len(history_a) + 1))  # no duplicate lines after resume
+
+
+def test_ctrl_c_saves_last_and_resume_is_bitwise_identical(uninterrupted, tmp_path):
+    straight, straight_stdout = uninterrupted
+    proc = _start(*ARGS, "--out", tmp_path)
+    _wait_for(tmp_path / "last.safetensors", proc)
+    time.sleep(0.15)  # somewhere inside the second epoch
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=60) == 130
+    err = proc.stderr.read()
+    assert "continue with: chainrule train --resume" in err and "Traceback" not in err
+    _, info = load_weights(tmp_path / "last.safetensors")
+    assert info["resume"]["partial"] is not None or len(info["resume"]["history"]) >= 1
+    resumed = _start("--resume", tmp_path, "--no-plots", "--quiet")
+    assert resumed.wait(timeout=300) == 0, resumed.stderr.read()
+    assert resumed.stdout.read() == straight_stdout
+    _assert_same_run(straight, tmp_path)
+
+
+def test_sigkill_at_random_moments_always_leaves_a_resumable_run(uninterrupted, tmp_path):
+    straight, _ = uninterrupted
+    rng = random.Random(0)
+    kills = 0
+    proc = _start(*ARGS, "--out", tmp_path)
+    for _ in range(4):
+        _wait_for(tmp_path / "last.safetensors", proc)
+        time.sleep(rng.uniform(0.0, 0.6))
+        if proc.poll() is not None:
+            break
+        proc.kill()  # SIGKILL: no handler runs, a write may be cut off halfway
+        proc.wait()
+        kills += 1
+        # whatever moment it died, the training state loads, and so does the best model once written
+        cr.load(tmp_path / "last.safetensors", prefix="model.")
+        if (tmp_path / "model.safetensors").exists():
+            cr.load(tmp_path / "model.safetensors")
+        proc = _start("--resume", tmp_path, "--no-plots", "--quiet")
+    assert proc.wait(timeout=300) == 0, proc.stderr.read()
+    assert kills >= 2
+    _assert_same_run(straight, tmp_path)
+    assert not list(tmp_path.glob(".*.tmp"))  # leftovers of cut-off writes are cleaned up
+
+
+def test_divergence_stops_at_once_and_keeps_the_last_good_state(tmp_path):
+    with pytest.raises(cr.train.TrainingDiverged, match=r"diverged at epoch 1, step \d+: the loss is nan.*lower --lr"):
+        cr.fit("digits", model="64relu-64relu", epochs=5, lr=1e8, optimizer="sgd", out=tmp_path, quiet=True)
+    last = cr.load(tmp_path / "last.safetensors", prefix="model.")
+    assert all(np.isfinite(p).all() for p in last.net.params())  # the good state, not the diverged one
+
+
+def test_divergent_run_on_the_command_line(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "chainrule", "train", "--lr", "1e8", "--optimizer", "sgd",
+                           "--model", "64relu-64relu", "--out", tmp_path, "--quiet"], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 3, proc.stderr
+    err = proc.stderr.strip().splitlines()
+    assert len(err) == 1 and "training diverged at epoch" in err[0] and "--clip-grad" in err[0]
+    assert "Traceback" not in proc.stderr
