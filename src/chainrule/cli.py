@@ -49,7 +49,7 @@ class UserError(Exception):
 
 
 def _error_types():
-    return (UserError, DataError, SpecError, CheckpointError, ValueError, FileNotFoundError)
+    return (UserError, DataError, SpecError, CheckpointError, ValueError, OSError)
 
 
 # --------------------------------------------------------------------- train

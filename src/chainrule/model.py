@@ -131,4 +131,7 @@ def load(path: str | os.PathLike, prefix: str = "") -> Classifier:
         model.net.load_state_dict(arrays)
     except StateDictError as e:
         raise CheckpointError(f"{os.fspath(path)}: weights do not fit model {spec!r}: {e}") from None
+    for name, p in model.net.named_parameters():
+        if not np.isfinite(p.data).all():
+            raise CheckpointError(f"{os.fspath(path)}: weight {name} holds non-finite values (NaN or inf)")
     return model

@@ -12,6 +12,19 @@ from typing import BinaryIO
 __all__ = ["atomic_write"]
 
 
+def _fsync_folder(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # e.g. Windows cannot open folders; the rename is still atomic
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
 @contextlib.contextmanager
 def atomic_write(path: str | os.PathLike) -> Iterator[BinaryIO]:
     """Open a temporary file beside `path`; rename it onto `path` only if the block succeeds.
@@ -37,6 +50,7 @@ def atomic_write(path: str | os.PathLike) -> Iterator[BinaryIO]:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, target)
+        _fsync_folder(target.parent)  # make the rename itself survive a power cut
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

@@ -1,0 +1,144 @@
+"""Checkpoints: round trip, and every damaged or foreign file refused with CheckpointError."""
+
+from __future__ import annotations
+
+import json
+import struct
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import chainrule as cr
+from chainrule.io import MAX_HEADER_BYTES, CheckpointError, load_weights, read_header, save_weights
+
+
+@pytest.fixture
+def checkpoint(tmp_path):
+    cr.manual_seed(0)
+    model = cr.Classifier.from_spec("8tanh", 4, ["a", "b", "c"], info={"dataset": "toy"})
+    path = tmp_path / "model.safetensors"
+    cr.save(model, path)
+    return model, path
+
+
+def test_round_trip_keeps_weights_and_description(checkpoint):
+    model, path = checkpoint
+    back = cr.load(path)
+    assert back.spec == "8tanh" and back.classes == ["a", "b", "c"] and back.info["dataset"] == "toy"
+    for a, b in zip(model.net.params(), back.net.params()):
+        assert a.dtype == b.dtype == np.float32 and a.tobytes() == b.tobytes()
+    x = np.random.default_rng(0).random((5, 4), dtype=np.float32)
+    np.testing.assert_array_equal(model.predict_proba(x), back.predict_proba(x))
+
+
+def test_the_file_is_plain_safetensors(checkpoint):
+    from safetensors.numpy import load_file
+
+    _, path = checkpoint
+    assert sorted(load_file(str(path))) == ["0.bias", "0.weight", "2.bias", "2.weight"]
+    header, info, offset = read_header(path)
+    assert info["spec"] == "8tanh" and offset > 8
+
+
+def _rewrite_header(path, header: dict, data: bytes):
+    raw = json.dumps(header).encode()
+    path.write_bytes(struct.pack("<Q", len(raw)) + raw + data)
+
+
+def test_catalogue_of_damaged_and_foreign_files(checkpoint, tmp_path):
+    _, path = checkpoint
+    good = path.read_bytes()
+    (length,) = struct.unpack("<Q", good[:8])
+    header = json.loads(good[8:8 + length])
+    data = good[8 + length:]
+    cases = {}
+    cases["empty"] = (b"", "too short")
+    cases["truncated"] = (good[: len(good) - 10], "does not fit the file")
+    cases["header cut"] = (good[: 8 + length // 2], "header length")
+    cases["pickle"] = (b"\x80\x04\x95" + b"\x00" * 40, "not a safetensors file")
+    cases["text"] = (b"hello world, not weights at all", "not a safetensors file")
+    cases["huge header length"] = (struct.pack("<Q", 2**60) + good[8:], "header length")
+    cases["oversized header"] = (struct.pack("<Q", MAX_HEADER_BYTES + 1) + b"{" * 64, "header length")
+    cases["not json"] = (struct.pack("<Q", 4) + b"{{{{" + data, "not JSON")
+    cases["json list"] = (struct.pack("<Q", 2) + b"[]" + data, "not a JSON object")
+    for name, (content, needle) in cases.items():
+        bad = tmp_path / f"{name}.safetensors"
+        bad.write_bytes(content)
+        with pytest.raises(CheckpointError, match=needle):
+            cr.load(bad)
+
+    def variant(name, mutate, needle):
+        h = json.loads(json.dumps(header))
+        mutate(h)
+        bad = tmp_path / f"{name}.safetensors"
+        _rewrite_header(bad, h, data)
+        with pytest.raises(CheckpointError, match=needle):
+            cr.load(bad)
+
+    variant("no metadata", lambda h: h.pop("__metadata__"), "not one chainrule wrote")
+    variant("foreign metadata", lambda h: h.__setitem__("__metadata__", {"format": "pt"}), "not one chainrule wrote")
+    variant("metadata not json", lambda h: h["__metadata__"].__setitem__("chainrule", "{oops"), "not valid JSON")
+    variant("no spec", lambda h: h["__metadata__"].__setitem__("chainrule", json.dumps({"classes": ["a"]})),
+            "'spec' is missing")
+    variant("bad spec", lambda h: h["__metadata__"].__setitem__("chainrule", json.dumps(
+        {"spec": "9tanhh", "num_features": 4, "classes": ["a", "b", "c"]})), "cannot read")
+    variant("wrong classes", lambda h: h["__metadata__"].__setitem__("chainrule", json.dumps(
+        {"spec": "8tanh", "num_features": 4, "classes": ["a", "b"]})), r"weights do not fit.*mis-shaped 2.bias.*2.weight: checkpoint \(8, 3\) vs model \(8, 2\)")
+    variant("absurd sizes", lambda h: h["__metadata__"].__setitem__("chainrule", json.dumps(
+        {"spec": "8tanh", "num_features": 10**9, "classes": ["a"]})), "implausible")
+    variant("offsets outside", lambda h: h["0.weight"].__setitem__("data_offsets", [0, 10**9]), "does not fit")
+    variant("shape lies", lambda h: h["0.weight"].__setitem__("shape", [4, 9]), "does not fit")
+    variant("negative dim", lambda h: h["0.weight"].__setitem__("shape", [-4, 8]), "bad shape")
+    variant("odd dtype", lambda h: h["0.weight"].__setitem__("dtype", "X99"), "malformed")
+    variant("missing tensor", lambda h: h.pop("2.bias"), "missing 2.bias|cannot read tensors")
+
+    nan = tmp_path / "nan.safetensors"
+    model = cr.load(path)
+    model.net.params()[0][0, 0] = np.nan
+    cr.save(model, nan)
+    with pytest.raises(CheckpointError, match="non-finite"):
+        cr.load(nan)
+    with pytest.raises(CheckpointError, match="no such checkpoint"):
+        cr.load(tmp_path / "absent.safetensors")
+    with pytest.raises(CheckpointError, match="folder"):
+        cr.load(tmp_path)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.binary(max_size=600), st.integers(0, 10), st.booleans())
+def test_fuzz_any_bytes_load_or_raise_checkpoint_error(tmp_path, checkpoint, blob, cut, splice):
+    _, path = checkpoint
+    good = path.read_bytes()
+    # half the time random bytes spliced into a real checkpoint, half the time pure noise
+    content = (good[: len(good) * cut // 10] + blob + good[len(good) * cut // 10 + len(blob):]) if splice else blob
+    bad = tmp_path / "fuzz.safetensors"
+    bad.write_bytes(content)
+    try:
+        model = cr.load(bad)
+    except CheckpointError as e:
+        assert "\n" not in str(e)
+    else:
+        assert isinstance(model, cr.Classifier)
+
+
+def test_save_is_atomic_and_leaves_no_temporary_files(tmp_path):
+    path = tmp_path / "w.safetensors"
+    save_weights({"a": np.ones(3, np.float32)}, path, {"spec": "x"})
+    save_weights({"a": np.zeros(3, np.float32)}, path, {"spec": "x"})
+    assert [p.name for p in tmp_path.iterdir()] == ["w.safetensors"]
+    arrays, info = load_weights(path)
+    assert (arrays["a"] == 0).all() and info == {"spec": "x"}
+
+
+def test_no_pickle_anywhere_in_the_package():
+    import pathlib
+
+    import chainrule
+
+    root = pathlib.Path(chainrule.__file__).parent
+    for source in root.rglob("*.py"):
+        text = source.read_text()
+        assert "import pickle" not in text and "allow_pickle=True" not in text, source
+        assert "torch.load" not in text, source
