@@ -54,7 +54,7 @@ def test_xor_network_with_the_slides_hand_set_weights():
 
 
 def test_a_2_2_1_network_learns_xor_by_sgd_from_seeded_random_init():
-    # A 2-2-1 net has a local minimum on XOR (one point misclassified, loss ≈ ln2/2);
+    # A 2-2-1 net has a local minimum on XOR (two corners left at p = 0.5, loss = ln2/2);
     # about half of the seeds 0..7 land in it. Seed 0 does not.
     cr.manual_seed(0)
     net = cr.nn.Sequential(cr.nn.Linear(2, 2), cr.nn.Tanh(), cr.nn.Linear(2, 1))

@@ -143,3 +143,21 @@ def test_criteria_reject_bad_targets_with_one_line_messages():
             nn.CrossEntropyLoss().fprop(np.zeros((2, 2), np.float32), np.array([0, 9]))
         except err as e:
             assert "\n" not in str(e)
+
+
+def test_criterion_bprop_takes_per_example_weights_as_the_exercise_writes():
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=(5, 3)).astype(np.float32)
+    t = np.array([0, 2, 1, 1, 0])
+    for crit, target in ((nn.CrossEntropyLoss(), t), (nn.MSELoss(), rng.normal(size=(5, 3)).astype(np.float32)),
+                         (nn.BCEWithLogitsLoss(), (rng.random((5, 3)) > 0.5).astype(np.float32))):
+        crit.fprop(z, target)
+        mean_grad = crit.bprop()
+        np.testing.assert_allclose(crit.bprop(np.full(5, 1 / 5, np.float32)) * (1 if crit.reduction == "mean" else 1),
+                                   mean_grad * (z.size // 5 if not isinstance(crit, nn.CrossEntropyLoss) else 1),
+                                   rtol=1e-5)
+        weights = np.array([1, 0, 0, 0, 0], np.float32)  # only the first example counts
+        g = crit.bprop(weights)
+        assert (g[1:] == 0).all() and (g[0] != 0).any()
+        with pytest.raises(ValueError, match=r"per-example weights of shape \(5,\)"):
+            crit.bprop(np.ones(3))

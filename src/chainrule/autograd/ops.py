@@ -438,10 +438,11 @@ class Linear(Function):
         needs = ctx.needs_input_grad
         gx = g @ weight.T if needs[0] else None
         x2, g2 = x.reshape(-1, x.shape[-1]), g.reshape(-1, g.shape[-1])
-        gw = x2.T @ g2 if needs[1] else None
+        # out=: straight into a freshly zeroed .grad when the driver lends it, else a new array
+        gw = np.matmul(x2.T, g2, out=ctx.grad_buffer(1)) if needs[1] else None
         if not ctx.has_bias:
             return gx, gw
-        return gx, gw, (g2.sum(axis=0) if needs[2] else None)
+        return gx, gw, (g2.sum(axis=0, out=ctx.grad_buffer(2)) if needs[2] else None)
 
 
 class Dropout(Function):
@@ -514,7 +515,8 @@ class CrossEntropy(Function):
         logp = _log_softmax(z, axis=1)
         rows = np.arange(z.shape[0])
         ctx.save_for_backward(logp, target)
-        ctx.scale = 1 / z.shape[0] if reduction == "mean" else 1
+        ctx.count = z.shape[0] if reduction == "mean" else 1  # what 'mean' divides by
+        ctx.scale = 1 / ctx.count
         return _reduce(-logp[rows, target], reduction, z.shape[0])
 
     @staticmethod
@@ -534,7 +536,8 @@ class NLL(Function):
         _check_finite("NLLLoss", logp)
         target = _check_labels("NLLLoss", logp, target)
         ctx.shape, ctx.dtype, ctx.target = logp.shape, logp.dtype, target
-        ctx.scale = 1 / logp.shape[0] if reduction == "mean" else 1
+        ctx.count = logp.shape[0] if reduction == "mean" else 1
+        ctx.scale = 1 / ctx.count
         return _reduce(-logp[np.arange(logp.shape[0]), target], reduction, logp.shape[0])
 
     @staticmethod
@@ -559,7 +562,8 @@ class BCEWithLogits(Function):
             raise ValueError("BCEWithLogitsLoss: targets must be 0 or 1")
         y = y.astype(z.dtype, copy=False)
         ctx.save_for_backward(z, y)
-        ctx.scale = 1 / max(z.size, 1) if reduction == "mean" else 1
+        ctx.count = max(z.size, 1) if reduction == "mean" else 1
+        ctx.scale = 1 / ctx.count
         return _reduce(np.logaddexp(0, (1 - 2 * y) * z), reduction, max(z.size, 1))
 
     @staticmethod
@@ -580,7 +584,8 @@ class MSE(Function):
         _check_finite("MSELoss", z)
         diff = z - y
         ctx.save_for_backward(diff)
-        ctx.scale = 2 / max(z.size, 1) if reduction == "mean" else 2
+        ctx.count = max(z.size, 1) if reduction == "mean" else 1
+        ctx.scale = 2 / ctx.count  # d(diff²)/dz = 2·diff
         return _reduce(diff * diff, reduction, max(z.size, 1))
 
     @staticmethod

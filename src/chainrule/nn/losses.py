@@ -53,14 +53,28 @@ class _Criterion(Module):
         z = np.asarray(z)
         # float targets take z's dtype (no silent float64), integer labels stay integers
         out = self.function.forward(ctx, z, as_operand(target, z.dtype), **self.options())
-        self._ctx, self._dtype = ctx, out.dtype
+        self._ctx, self._dtype, self._batch = ctx, out.dtype, len(z)
         return float(out)
 
     def bprop(self, grad_output=1.0, input_grad: bool = True) -> np.ndarray:
-        """dL/dz for the last fprop (times grad_output)."""
-        if self._ctx is None:
+        """dL/dz for the last fprop, times grad_output.
+
+        grad_output is a scalar (usually 1), or one weight per example, shape (N,):
+        then the result is d(Σ_i w_i ℓ_i)/dz for the per-example losses ℓ_i, which
+        is how the exercise writes it: ``l.bprop([1/N_B, ..., 1/N_B])``.
+        """
+        ctx = self._ctx
+        if ctx is None:
             raise RuntimeError(f"{type(self).__name__}.bprop called before fprop")
-        return self.function.backward(self._ctx, np.asarray(grad_output, dtype=self._dtype))[0]
+        g = np.asarray(grad_output, dtype=self._dtype)
+        if g.ndim == 0:
+            return self.function.backward(ctx, g)[0]
+        if g.shape != (self._batch,):
+            raise ValueError(f"{type(self).__name__}.bprop: grad_output must be a scalar or per-example weights of "
+                             f"shape ({self._batch},), got shape {g.shape}")
+        # d(Σ_i ℓ_i)/dz, row i depending on example i only, then weighted row by row
+        per_example = self.function.backward(ctx, np.asarray(ctx.count, dtype=self._dtype))[0]
+        return per_example * g.reshape((-1,) + (1,) * (per_example.ndim - 1))
 
     def extra_repr(self) -> str:
         return f"reduction={self.reduction!r}"
