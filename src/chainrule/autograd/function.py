@@ -75,16 +75,29 @@ class Context:
 
     ``needs_input_grad`` tells ``backward`` which inputs want a gradient, so it
     can skip work (the module path asks for every input).
+
+    ``grad_buffer(i)`` is an array that ``backward`` may overwrite with input i's
+    gradient (it must then return that very array), or None. The drivers offer a
+    parameter's ``.grad`` there right after ``zero_grad()``: the gradient is then
+    written where it belongs (``np.matmul(a, b, out=ctx.grad_buffer(1))``) instead
+    of being allocated, then copied or added. ``out=None`` allocates as usual,
+    so a backward formula is still written once.
     """
 
-    __slots__ = ("saved_tensors", "needs_input_grad", "__dict__")
+    __slots__ = ("saved_tensors", "needs_input_grad", "grad_buffers", "__dict__")
 
     def __init__(self, needs_input_grad: tuple[bool, ...] = ()):
         self.saved_tensors: tuple = ()
         self.needs_input_grad = needs_input_grad
+        self.grad_buffers: tuple | None = None
 
     def save_for_backward(self, *arrays: Any) -> None:
         self.saved_tensors = arrays
+
+    def grad_buffer(self, i: int) -> np.ndarray | None:
+        """Where backward may write input i's gradient (then return it), or None."""
+        buffers = self.grad_buffers
+        return None if buffers is None else buffers[i]
 
 
 class Node:

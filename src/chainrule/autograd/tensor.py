@@ -46,7 +46,7 @@ class Tensor:
     [2.0, 4.0, 6.0]
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_node", "_retains_grad", "name", "__weakref__")
+    __slots__ = ("data", "_grad", "_grad_zeroed", "requires_grad", "_node", "_retains_grad", "name", "__weakref__")
     # Make ``ndarray + Tensor`` call Tensor.__radd__ instead of broadcasting elementwise.
     __array_ufunc__ = None
 
@@ -57,7 +57,8 @@ class Tensor:
         if requires_grad and arr.dtype.kind != "f":
             raise ValueError(f"only floating-point tensors can require gradients, got dtype {arr.dtype}")
         self.data: np.ndarray = arr
-        self.grad: np.ndarray | None = None
+        self._grad: np.ndarray | None = None
+        self._grad_zeroed = False  # zero_grad() was called: _grad reads as zeros, the next backward overwrites it
         self.requires_grad = bool(requires_grad)
         self._node: Node | None = None
         self._retains_grad = False
@@ -68,7 +69,8 @@ class Tensor:
         """Wrap an op's output without copying or re-checking it."""
         t = cls.__new__(cls)
         t.data = array if isinstance(array, np.ndarray) else np.asarray(array)
-        t.grad = None
+        t._grad = None
+        t._grad_zeroed = False
         t.requires_grad = requires_grad
         t._node = None
         t._retains_grad = False
@@ -115,9 +117,54 @@ class Tensor:
         self._retains_grad = True
         return self
 
+    # ------------------------------------------------------------- gradient
+    @property
+    def grad(self) -> np.ndarray | None:
+        """The accumulated gradient (same shape as data), or None before any backward."""
+        if self._grad_zeroed:  # zero_grad() was lazy: zero the array now that someone looks
+            self._grad.fill(0)
+            self._grad_zeroed = False
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: np.ndarray | None) -> None:
+        self._grad = value
+        self._grad_zeroed = False
+
     def zero_grad(self) -> None:
-        if self.grad is not None:
-            self.grad.fill(0)
+        """Make ``.grad`` zero, keeping the same array (lists from ``grads()`` stay valid).
+
+        Lazily: the array is filled with zeros when ``.grad`` is next read, or simply
+        overwritten by the next backward, which saves a pass over it every step. Like
+        PyTorch's ``zero_grad(set_to_none=True)``, an array you took before this call
+        keeps its old values until then: read ``.grad`` (or ``grads()``) again.
+
+        >>> import chainrule as cr
+        >>> w = cr.tensor([1.0, 2.0], requires_grad=True)
+        >>> (w * w).sum().backward(); w.zero_grad(); w.grad.tolist()
+        [0.0, 0.0]
+        """
+        if self._grad is not None:
+            self._grad_zeroed = True
+
+    def _grad_buffer(self) -> np.ndarray | None:
+        """The gradient array if backward may overwrite it (after zero_grad), else None."""
+        return self._grad if self._grad_zeroed else None
+
+    def _accumulate(self, g: np.ndarray) -> None:
+        """Add g into ``.grad``: a copy the first time, an overwrite after zero_grad, else ``+=``.
+
+        ``g`` may be ``.grad`` itself: a backward that wrote into ``_grad_buffer()``.
+        """
+        grad = self._grad
+        if grad is None:
+            self._grad = np.array(g, dtype=self.data.dtype, copy=True)
+        elif self._grad_zeroed:
+            if g is not grad:
+                np.copyto(grad, g)
+            self._grad_zeroed = False
+        else:
+            grad += g
 
     def __len__(self) -> int:
         return len(self.data)
@@ -150,19 +197,27 @@ class Tensor:
             seed = seed.astype(self.dtype, copy=False)
 
         pending: dict[int, np.ndarray] = {id(self): seed}
+        lent: set[int] = set()
         for t in reversed(self._topological_order()):
             g = pending.pop(id(t), None)
             if g is None:
                 continue
             node = t._node
             if node is None or t._retains_grad:
-                if t.grad is None:
-                    t.grad = np.array(g, dtype=t.dtype, copy=True)
-                else:
-                    t.grad += g
+                t._accumulate(g)
             if node is None:
                 continue
+            # A leaf zeroed by zero_grad() lends its .grad for backward to write into,
+            # once per pass (a second consumer's gradient is added to it as usual).
+            buffers = None
+            for k, inp in enumerate(node.inputs):
+                if inp is not None and inp._grad_zeroed and inp._node is None and id(inp) not in lent:
+                    lent.add(id(inp))
+                    buffers = buffers or [None] * len(node.inputs)
+                    buffers[k] = inp._grad
+            node.ctx.grad_buffers = buffers and tuple(buffers)
             input_grads = node.function.backward(node.ctx, g)
+            node.ctx.grad_buffers = None
             if not isinstance(input_grads, tuple):
                 input_grads = (input_grads,)
             if len(input_grads) != len(node.inputs):

@@ -144,10 +144,10 @@ class Module:
         return self.train(False)
 
     def zero_grad(self) -> None:
-        """Zero every gradient in place (the arrays grads() returned stay valid)."""
+        """Zero every gradient, keeping the arrays (see :meth:`Tensor.zero_grad`: it is lazy,
+        so the next bprop or backward writes the gradients instead of adding them)."""
         for p in self.parameters():
-            if p.grad is not None:
-                p.grad.fill(0)
+            p.zero_grad()
 
     def to(self, dtype: Any) -> "Module":
         """Convert every parameter to a float dtype (gradients are dropped)."""
@@ -181,9 +181,11 @@ class Module:
         if self.function is None:
             raise NotImplementedError(f"{type(self).__name__} defines neither `function` nor fprop()")
         params = self._parameters.values()
+        # Forget the last step's context first: its arrays are freed before new ones are made.
+        object.__setattr__(self, "_ctx", None)
         ctx = Context((True,) * (1 + len(params)))
-        out = self.function.forward(ctx, x, *(p.data for p in params), **self.options())
-        self._ctx = ctx
+        out = self.function.forward(ctx, x, *[p.data for p in params], **self.options())
+        object.__setattr__(self, "_ctx", ctx)
         return out
 
     def bprop(self, grad_output: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
@@ -194,14 +196,17 @@ class Module:
         ctx = self._ctx
         if ctx is None:
             raise RuntimeError(f"{type(self).__name__}.bprop called before fprop")
-        if not input_grad:
-            ctx.needs_input_grad = (False,) + ctx.needs_input_grad[1:]
-        grads = self.function.backward(ctx, grad_output)
-        for p, g in zip(self._parameters.values(), grads[1:]):
-            if p.grad is None:
-                p.grad = np.array(g, dtype=p.dtype, copy=True)
-            else:
-                p.grad += g
+        ctx.needs_input_grad = (input_grad,) + ctx.needs_input_grad[1:]
+        params = self._parameters.values()
+        # Gradients zeroed by zero_grad() are lent to backward to be written in place.
+        ctx.grad_buffers = (None, *[p._grad_buffer() for p in params]) if params else None
+        try:
+            grads = self.function.backward(ctx, grad_output)
+        finally:
+            ctx.grad_buffers = None
+        for p, g in zip(params, grads[1:]):
+            if g is not None:
+                p._accumulate(g)
         return grads[0]
 
     def params(self) -> list[np.ndarray]:

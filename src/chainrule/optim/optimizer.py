@@ -43,10 +43,9 @@ class Optimizer:
         self._lr = float(value)
 
     def zero_grad(self) -> None:
-        """Zero every gradient in place."""
+        """Zero every gradient, keeping the arrays (lazily: see :meth:`Tensor.zero_grad`)."""
         for p in self.params:
-            if p.grad is not None:
-                p.grad.fill(0)
+            p.zero_grad()
 
     def step(self) -> None:
         self.step_count += 1
