@@ -81,7 +81,8 @@ def cmd_train(args) -> int:
         if config["patience"] == 0:
             config["patience"] = None
         TrainConfig(**config).validate()  # bad options fail before any data is read
-        dataset, model = args.dataset or "digits", args.model or DEFAULT_MODEL
+        dataset = "digits" if args.dataset is None else args.dataset
+        model = DEFAULT_MODEL if args.model is None else args.model
         out = Path(args.out) if args.out else _default_out(dataset, model)
         result = fit(dataset, model, data_dir=args.data_dir, out=out, quiet=args.quiet, **config)
     written = []
