@@ -702,6 +702,10 @@ def load_npz(path: str | os.PathLike, *, test_fraction: float = 0.2, seed: int =
             if ("x_test" in keys) != ("y_test" in keys):
                 raise DataError(f"{where}: x_test and y_test must come together")
             arrays = {k: archive[k] for k in keys}
+            for k, v in arrays.items():
+                # NpzFile hands back raw bytes for a member that is not a .npy array.
+                if not isinstance(v, np.ndarray):
+                    raise DataError(f"{where}: member {k!r} is not a NumPy array")
     except FileNotFoundError:
         raise DataError(f"{where}: no such file") from None
     except (OSError, zipfile.BadZipFile, EOFError) as e:
