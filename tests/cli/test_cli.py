@@ -123,3 +123,36 @@ def test_a_checkpoint_that_does_not_fit_the_data(digits_run, tmp_path):
 def test_python_dash_m_and_version():
     proc = run("--version", check_rc=0)
     assert proc.stdout.startswith("chainrule ")
+
+
+def test_predict_on_an_idx_file(digits_run, tmp_path):
+    out, _ = digits_run
+    from sklearn.datasets import load_digits
+
+    from chainrule.data import write_idx
+
+    digits = load_digits()
+    images = (digits.images[:3] / 16 * 255).astype(np.uint8)  # uint8 IDX pixels are divided by 255
+    write_idx(tmp_path / "three-idx3-ubyte", images)
+    proc = run("predict", out / "model.safetensors", tmp_path / "three-idx3-ubyte", "--top", "2", check_rc=0)
+    rows = proc.stdout.strip().splitlines()
+    assert [r.split()[1] for r in rows] == [str(v) for v in digits.target[:3]]
+    assert all(r.count(".") == 2 for r in rows)  # two probabilities each
+
+
+def test_progress_bar_on_a_terminal():
+    import io
+
+    import chainrule as cr
+    from chainrule.progress import TqdmReporter, default_reporter
+
+    class FakeTty(io.StringIO):
+        def isatty(self):
+            return True
+
+    stream = FakeTty()
+    assert isinstance(default_reporter(stream), TqdmReporter)
+    cr.fit("moons", model="8tanh", epochs=2, callback=TqdmReporter(stream))
+    text = stream.getvalue()
+    assert "epoch 1/2" in text and "ex/s" in text and "batch" in text
+    assert "epoch 2/2: loss" in text  # the per-epoch summary line after the bar
