@@ -61,7 +61,8 @@ class TqdmReporter(LineReporter):
         self.bar.update(1)
         if self.bar.n % 10 == 0 or self.bar.n == self.bar.total:
             rate = self.seen / max(self.bar.format_dict["elapsed"], 1e-9)
-            self.bar.set_postfix_str(f"loss {self.loss_sum / self.seen:.4f}, {rate:,.0f} ex/s", refresh=False)
+            self.bar.set_postfix_str(f"loss {self.loss_sum / self.seen:.4f}, {rate:,.0f} ex/s",
+                                     refresh=self.bar.n == self.bar.total)
 
     def on_epoch_end(self, metrics):
         self.bar.close()
