@@ -42,7 +42,7 @@ from .data import DATASETS, Data, DataError, load_dataset
 from .data._atomic import atomic_write
 from .io import CheckpointError
 from .model import save
-from .progress import Callback
+from .progress import Callback, format_epoch
 from .spec import ACTIVATIONS, SpecError
 from .train import OPTIMIZERS, SCHEDULES, TrainConfig, TrainingDiverged, fit
 
@@ -467,6 +467,7 @@ class _Reporter:
         self.tty = stream.isatty() and not quiet
         self.trials: list[dict] = []
         self.drawn_lines = 0
+        self.retraining = False
         self.bar = None
         if self.tty:
             from tqdm.auto import tqdm
@@ -485,6 +486,13 @@ class _Reporter:
             self.bar.set_postfix_str(f"trial {trial['trial']}: {trial['model']}, {trial['optimizer']}", refresh=True)
 
     def epoch(self, trial: dict, metrics: dict) -> None:
+        if self.retraining:
+            if self.bar is not None:
+                self.bar.set_postfix_str(f"loss {metrics['train_loss']:.4f}", refresh=False)
+                self.bar.update(1)
+            else:
+                self._print("  " + format_epoch(metrics, trial["epochs"]))
+            return
         if self.bar is not None:
             val = metrics.get("val_accuracy")
             shown = f", val {val:.2%}" if val == val and val is not None else ""
@@ -518,6 +526,7 @@ class _Reporter:
                     f"wd {_number(trial['weight_decay'])}: {result}, {trial['seconds']:.1f}s")
 
     def final_begin(self, info: dict) -> None:
+        self.retraining = True
         if self.bar is not None:
             self.bar.close()
             self.bar = None
@@ -527,6 +536,11 @@ class _Reporter:
                 self._print(line)
         self._print(f"\nretraining trial {info['trial']} ({info['model']}) on train+val ({info['train_size']:,} "
                     f"examples) for {info['epochs']} epochs:\n  {info['command']}")
+        if self.tty:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=info["epochs"], desc="retraining", unit="epoch", file=self.stream,
+                            dynamic_ncols=True, leave=False)
 
     def close(self) -> None:
         if self.bar is not None:
