@@ -18,7 +18,7 @@ from typing import Sequence
 
 import numpy as np
 
-from . import __version__
+from . import __version__, tune
 from .data import DATASETS, DataError, load_dataset, read_idx
 from .io import CheckpointError
 from .model import Classifier, load
@@ -254,6 +254,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top", type=int, default=3, help="probabilities to show per example (default: 3)")
     p.add_argument("--limit", type=int, default=20, help="examples to print (default: 20)")
     p.set_defaults(func=cmd_predict)
+
+    tu = sub.add_parser("tune", help="random search of architectures and settings on the validation split",
+                        description="Random search on the validation split; the best is retrained on train+val "
+                                    "and tested once.")
+    tune.add_arguments(tu)
+    tu.set_defaults(func=tune.run)
 
     pl = sub.add_parser("plot", help="draw a run's pictures again")
     pl.add_argument("out", help="a run folder written by chainrule train")
