@@ -13,6 +13,7 @@ So each backward formula is written exactly once.
 
 from __future__ import annotations
 
+import functools
 import threading
 from typing import Any
 
@@ -167,15 +168,32 @@ class Function:
         require gradients are differentiated. Keyword options (an axis, a flag)
         go to ``forward`` unchanged and get no gradient.
         """
-        from .tensor import Tensor, as_operand  # tensor.py imports this module
-
-        dtype = next((t.data.dtype for t in inputs if isinstance(t, Tensor)), None)
-        arrays = tuple(t.data if isinstance(t, Tensor) else as_operand(t, dtype) for t in inputs)
-        needs = tuple(isinstance(t, Tensor) and t.requires_grad for t in inputs)
-        record = _grad_mode.enabled and any(needs)
-        ctx = Context(needs)
-        out = cls.forward(ctx, *arrays, **options)
-        result = Tensor._wrap(out, record)
+        Tensor, as_operand = _tensor_api()
+        # One plain loop (this runs for every op on the tape: its overhead is per-step cost).
+        arrays, needs, record, dtype, plain = [], [], False, None, False
+        for t in inputs:
+            if isinstance(t, Tensor):
+                arrays.append(t.data)
+                needs.append(t.requires_grad)
+                record = record or t.requires_grad
+                if dtype is None:
+                    dtype = t.data.dtype
+            else:
+                arrays.append(t)
+                needs.append(False)
+                plain = True
+        if plain:  # numbers and arrays take the tensors' float dtype
+            arrays = [a if isinstance(t, Tensor) else as_operand(a, dtype) for a, t in zip(arrays, inputs)]
+        record = record and _grad_mode.enabled
+        ctx = Context(tuple(needs))
+        result = Tensor._wrap(cls.forward(ctx, *arrays, **options), record)
         if record:
-            result._node = Node(cls, ctx, tuple(t if n else None for t, n in zip(inputs, needs)))
+            result._node = Node(cls, ctx, tuple([t if n else None for t, n in zip(inputs, needs)]))
         return result
+
+
+@functools.cache
+def _tensor_api():
+    from .tensor import Tensor, as_operand  # tensor.py imports this module: resolve it once, on first use
+
+    return Tensor, as_operand

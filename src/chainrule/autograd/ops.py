@@ -512,19 +512,24 @@ class CrossEntropy(Function):
     def forward(ctx, z, target, reduction="mean"):
         _check_finite("CrossEntropyLoss", z)
         target = _check_labels("CrossEntropyLoss", z, target)
-        logp = _log_softmax(z, axis=1)
-        rows = np.arange(z.shape[0])
-        ctx.save_for_backward(logp, target)
+        shifted = z - z.max(axis=1, keepdims=True)  # e^shifted never overflows: finite at ±1e4
+        p = np.exp(shifted)
+        total = p.sum(axis=1, keepdims=True)
+        ctx.rows = np.arange(z.shape[0])
+        # -log softmax(z)_t = log Σ_j e^shifted_j - shifted_t, summed over the batch
+        loss = np.log(total).sum(dtype=z.dtype) - shifted[ctx.rows, target].sum(dtype=z.dtype)
+        p /= total  # the softmax, kept for backward (it costs the exp that backward would redo)
+        ctx.save_for_backward(p, target)
         ctx.count = z.shape[0] if reduction == "mean" else 1  # what 'mean' divides by
         ctx.scale = 1 / ctx.count
-        return _reduce(-logp[rows, target], reduction, z.shape[0])
+        return np.asarray(loss / ctx.count, dtype=z.dtype)
 
     @staticmethod
     def backward(ctx, g):
-        logp, target = ctx.saved_tensors
-        grad = np.exp(logp)
-        grad[np.arange(grad.shape[0]), target] -= 1
-        grad *= g * ctx.scale
+        p, target = ctx.saved_tensors
+        scale = g * ctx.scale
+        grad = p * scale
+        grad[ctx.rows, target] -= scale
         return grad, None
 
 

@@ -196,10 +196,11 @@ class Tensor:
                 raise ValueError(f"backward(): gradient shape {seed.shape} does not match tensor shape {self.shape}")
             seed = seed.astype(self.dtype, copy=False)
 
-        pending: dict[int, np.ndarray] = {id(self): seed}
-        lent: set[int] = set()
+        # Tensors hash by identity (no __eq__), so they key these dicts and sets directly.
+        pending: dict[Tensor, np.ndarray] = {self: seed}
+        lent: set[Tensor] = set()
         for t in reversed(self._topological_order()):
-            g = pending.pop(id(t), None)
+            g = pending.pop(t, None)
             if g is None:
                 continue
             node = t._node
@@ -207,49 +208,54 @@ class Tensor:
                 t._accumulate(g)
             if node is None:
                 continue
+            inputs, ctx = node.inputs, node.ctx
             # A leaf zeroed by zero_grad() lends its .grad for backward to write into,
             # once per pass (a second consumer's gradient is added to it as usual).
             buffers = None
-            for k, inp in enumerate(node.inputs):
-                if inp is not None and inp._grad_zeroed and inp._node is None and id(inp) not in lent:
-                    lent.add(id(inp))
-                    buffers = buffers or [None] * len(node.inputs)
+            for k, inp in enumerate(inputs):
+                if inp is not None and inp._grad_zeroed and inp._node is None and inp not in lent:
+                    lent.add(inp)
+                    buffers = buffers or [None] * len(inputs)
                     buffers[k] = inp._grad
-            node.ctx.grad_buffers = buffers and tuple(buffers)
-            input_grads = node.function.backward(node.ctx, g)
-            node.ctx.grad_buffers = None
-            if not isinstance(input_grads, tuple):
+            ctx.grad_buffers = buffers
+            try:
+                input_grads = node.function.backward(ctx, g)
+            finally:
+                ctx.grad_buffers = None
+            if type(input_grads) is not tuple:
                 input_grads = (input_grads,)
-            if len(input_grads) != len(node.inputs):
+            if len(input_grads) != len(inputs):
                 raise RuntimeError(
                     f"{node.function.__name__}.backward returned {len(input_grads)} gradients "
-                    f"for {len(node.inputs)} inputs"
+                    f"for {len(inputs)} inputs"
                 )
-            for inp, ig in zip(node.inputs, input_grads):
+            for inp, ig in zip(inputs, input_grads):
                 if inp is None or ig is None:
                     continue
-                ig = unbroadcast(np.asarray(ig), inp.data.shape)
-                key = id(inp)
+                if type(ig) is not np.ndarray or ig.shape != inp.data.shape:
+                    ig = unbroadcast(np.asarray(ig), inp.data.shape)
+                previous = pending.get(inp)
                 # ``+`` (not ``+=``): an op may hand the same array to two inputs.
-                pending[key] = pending[key] + ig if key in pending else ig
+                pending[inp] = ig if previous is None else previous + ig
 
     def _topological_order(self) -> list["Tensor"]:
         """Every tensor reachable from self, each after all of its inputs."""
         order: list[Tensor] = []
-        visited: set[int] = set()
+        visited: set[Tensor] = set()
         stack: list[tuple[Tensor, bool]] = [(self, False)]
         while stack:
             t, children_done = stack.pop()
             if children_done:
                 order.append(t)
                 continue
-            if id(t) in visited:
+            if t in visited:
                 continue
-            visited.add(id(t))
+            visited.add(t)
             stack.append((t, True))
-            if t._node is not None:
-                for inp in t._node.inputs:
-                    if inp is not None and id(inp) not in visited:
+            node = t._node
+            if node is not None:
+                for inp in node.inputs:
+                    if inp is not None and inp not in visited:
                         stack.append((inp, False))
         return order
 

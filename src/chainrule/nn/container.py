@@ -54,7 +54,10 @@ class Sequential(Module):
         return x
 
     def fprop(self, x: np.ndarray) -> np.ndarray:
-        for i, child in enumerate(self._modules.values()):
+        children = self._modules.values()
+        for child in children:  # free the last step's activations before making new ones
+            object.__setattr__(child, "_ctx", None)
+        for i, child in enumerate(children):
             try:
                 x = child.fprop(x)
             except (ValueError, TypeError, IndexError) as e:

@@ -71,14 +71,17 @@ class Module:
 
     # ------------------------------------------------------------ registration
     def __setattr__(self, name: str, value: Any) -> None:
-        if "_parameters" not in self.__dict__:
+        d = self.__dict__
+        if "_parameters" not in d:
             raise AttributeError(f"{type(self).__name__}: call super().__init__() before assigning attributes")
-        self._parameters.pop(name, None)
-        self._modules.pop(name, None)
-        if isinstance(value, Parameter):
-            self._parameters[name] = value
-        elif isinstance(value, Module):
-            self._modules[name] = value
+        params, modules = d["_parameters"], d["_modules"]
+        if name in params or name in modules or isinstance(value, (Parameter, Module)):
+            params.pop(name, None)
+            modules.pop(name, None)
+            if isinstance(value, Parameter):
+                params[name] = value
+            elif isinstance(value, Module):
+                modules[name] = value
         object.__setattr__(self, name, value)
 
     def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
@@ -173,7 +176,7 @@ class Module:
         return self.function.apply(x, *self._parameters.values(), **self.options())
 
     def __call__(self, *inputs: Any) -> Tensor:
-        return self.forward(*(x if isinstance(x, Tensor) else Tensor(x) for x in inputs))
+        return self.forward(*[x if isinstance(x, Tensor) else Tensor(x) for x in inputs])
 
     # ----------------------------------------------------- the exercise's path
     def fprop(self, x: np.ndarray) -> np.ndarray:

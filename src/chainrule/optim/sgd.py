@@ -25,22 +25,20 @@ class SGD(Optimizer):
         super().__init__(params, dict(lr=lr, momentum=momentum, nesterov=nesterov, weight_decay=weight_decay))
 
     def update(self, param, grad, state):
+        # Temporaries live for this one update only: between steps the memory is the
+        # parameters, their gradients and the momentum buffers, nothing else.
         d = grad
         if self.weight_decay:
-            d = self._buffer(state, "scratch", param)
-            np.multiply(param, self.weight_decay, out=d)
+            d = param * self.weight_decay
             d += grad
         if self.momentum:
             v = self._buffer(state, "momentum", param)
             v *= self.momentum
             v += d
-            if self.nesterov:
-                step = self._buffer(state, "scratch", param)
-                np.multiply(v, self.momentum, out=step)
+            if self.nesterov:  # d + μv
+                step = v * self.momentum
                 step += d
                 d = step
             else:
                 d = v
-        step = self._buffer(state, "scratch", param)
-        np.multiply(d, self.lr, out=step)  # one reused buffer: no per-step allocation
-        param -= step
+        param -= self.lr * d
