@@ -93,3 +93,17 @@ def test_list_prints_every_row(capsys):
     assert results.main(["--list"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert [line.split()[0] for line in out] == [row.key for row in results.ROWS]
+
+
+def test_the_document_lists_every_row_with_its_command_and_never_invents_mnist_numbers():
+    summary = {"test_accuracy": 0.975, "test_errors": 9, "test_size": 360, "epochs": 60, "seconds": 4.2}
+    ran = {"digits-default": {"key": "digits-default", "summary": summary, "wall": 6.0, "ok": True,
+                              "load": [0.5, 0.7]},
+           "mnist-linear": {"key": "mnist-linear", "skipped": "no mnist files on this machine"}}
+    text = results.document(ran, results.ROWS, "2026-01-01 00:00 UTC", 60.0)
+    for row in results.ROWS:
+        assert f"\n{row.command}\n" in text  # each full command in its own code block
+    assert "| digits | default (256relu-dropout0.2) | 97.50% | 9 / 360 |" in text
+    assert "| MNIST | linear | not measured: no files here |" in text
+    assert "≈ 750 errors" in text and "≈ 250 errors" in text
+    assert "| Fashion-MNIST | 200tanh | not run |" in text
