@@ -14,6 +14,7 @@ So each backward formula is written exactly once.
 from __future__ import annotations
 
 import functools
+import itertools
 import threading
 from typing import Any
 
@@ -102,14 +103,22 @@ class Context:
 
 
 class Node:
-    """One recorded application of a Function: what backward needs to revisit it."""
+    """One recorded application of a Function: what backward needs to revisit it.
 
-    __slots__ = ("function", "ctx", "inputs")
+    ``sequence`` numbers nodes in order of creation: an op's inputs always exist
+    before it does, so sorting by it, newest first, is a reverse topological order.
+    """
+
+    __slots__ = ("function", "ctx", "inputs", "sequence")
 
     def __init__(self, function: type["Function"], ctx: Context, inputs: tuple):
         self.function = function
         self.ctx = ctx
         self.inputs = inputs  # Tensors (recorded) or None (constants)
+        self.sequence = next(_node_counter)
+
+
+_node_counter = itertools.count()
 
 
 def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:

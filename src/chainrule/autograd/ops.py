@@ -18,7 +18,7 @@ __all__ = [
     "Add", "Sub", "Mul", "Div", "Pow", "Neg", "MatMul",
     "Exp", "Log", "Tanh", "Sigmoid", "ReLU", "LeakyReLU", "Softplus", "Abs", "Sqrt",
     "Sum", "Mean", "Max", "Reshape", "Transpose", "GetItem", "Cat", "Stack",
-    "Softmax", "LogSoftmax", "Linear", "Dropout",
+    "Softmax", "LogSoftmax", "Linear", "Chain", "Dropout",
     "CrossEntropy", "NLL", "BCEWithLogits", "MSE",
     "sigmoid", "NonFiniteError",
 ]
@@ -443,6 +443,54 @@ class Linear(Function):
         if not ctx.has_bias:
             return gx, gw
         return gx, gw, (g2.sum(axis=0, out=ctx.grad_buffer(2)) if needs[2] else None)
+
+
+class Chain(Function):
+    """Functions applied one after another, ``f_n(... f_1(x, θ_1) ..., θ_n)``, as one tape node.
+
+    ``steps`` lists ``(Function, number of parameter arrays, options, label)``; the
+    parameter arrays follow x in order. Forward runs each step's forward, backward
+    each step's backward in reverse: no formula of its own, and one node on the
+    tape instead of a tensor and a node per layer (what ``Sequential`` records), so
+    the graph keeps only what the steps saved, not every intermediate output.
+    An error names the failing step by its label.
+    """
+
+    @staticmethod
+    def forward(ctx, x, *params, steps=()):
+        needs = ctx.needs_input_grad
+        upstream = needs[0]  # does this step's input lead back to anything that wants a gradient?
+        ctxs, i = [], 0
+        for function, n, options, label in steps:
+            own = needs[1 + i:1 + i + n]
+            step_ctx = Context((upstream, *own))
+            try:
+                y = function.forward(step_ctx, x, *params[i:i + n], **options)
+            except (ValueError, TypeError, IndexError) as e:
+                message = f"{label} with input shape {np.shape(x)}: {e}"
+                raise type(e)(message) if isinstance(e, (ValueError, TypeError)) else RuntimeError(message) from e
+            x = y
+            upstream = upstream or True in own
+            ctxs.append(step_ctx)
+            i += n
+        ctx.ctxs, ctx.steps = ctxs, steps
+        return x
+
+    @staticmethod
+    def backward(ctx, g):
+        lent = ctx.grad_buffers  # .grad arrays the driver lent: handed on to each step
+        grads: list = [None] * (len(ctx.needs_input_grad) - 1)
+        i = len(grads)
+        for (function, n, _, _), step_ctx in zip(reversed(ctx.steps), reversed(ctx.ctxs)):
+            i -= n
+            step_ctx.grad_buffers = (None, *lent[1 + i:1 + i + n]) if lent and n else None
+            out = function.backward(step_ctx, g)
+            step_ctx.grad_buffers = None
+            grads[i:i + n] = out[1:]
+            g = out[0]
+            if g is None:  # nothing before this step wants a gradient
+                break
+        return (g, *grads)
 
 
 class Dropout(Function):

@@ -28,10 +28,9 @@ def as_operand(value: Any, dtype: np.dtype | None) -> np.ndarray:
     arrays (labels, indices) are left as they are.
     """
     arr = np.asarray(value)
-    if dtype is not None and np.issubdtype(dtype, np.floating):
+    if dtype is not None and dtype.kind == "f" and arr.dtype != dtype:
         if arr.dtype.kind == "f" or (arr.ndim == 0 and arr.dtype.kind in "iub"):
-            if arr.dtype != dtype:
-                arr = arr.astype(dtype)
+            arr = arr.astype(dtype)
     return arr
 
 
@@ -189,39 +188,44 @@ class Tensor:
                     f"backward() without a gradient needs a scalar, got shape {self.shape}; "
                     "pass a gradient of the same shape"
                 )
-            seed = np.ones_like(self.data)
+            seed = np.ones(self.data.shape, self.data.dtype)
         else:
             seed = gradient.data if isinstance(gradient, Tensor) else np.asarray(gradient)
             if seed.shape != self.shape:
                 raise ValueError(f"backward(): gradient shape {seed.shape} does not match tensor shape {self.shape}")
             seed = seed.astype(self.dtype, copy=False)
 
-        # Tensors hash by identity (no __eq__), so they key these dicts and sets directly.
-        pending: dict[Tensor, np.ndarray] = {self: seed}
-        lent: set[Tensor] = set()
-        for t in reversed(self._topological_order()):
-            g = pending.pop(t, None)
-            if g is None:
+        root = self._node
+        if root is None:  # a leaf: its gradient is the seed
+            self._accumulate(seed)
+            return
+        # Each node is visited once, after every node that consumes its output: in
+        # reverse order of creation, since an op's inputs always exist before it does.
+        pending: dict[Node, np.ndarray] = {root: seed}  # gradient waiting for each node's output
+        retained: dict[Node, Tensor] = {root: self} if self._retains_grad else {}
+        for node in _reachable_nodes(root):
+            g = pending.pop(node, None)
+            if g is None:  # no path from self carried a gradient here
                 continue
-            node = t._node
-            if node is None or t._retains_grad:
-                t._accumulate(g)
-            if node is None:
-                continue
+            if retained:
+                t = retained.get(node)
+                if t is not None:
+                    t._accumulate(g)
             inputs, ctx = node.inputs, node.ctx
-            # A leaf zeroed by zero_grad() lends its .grad for backward to write into,
-            # once per pass (a second consumer's gradient is added to it as usual).
+            # A leaf zeroed by zero_grad() lends its .grad for backward to write into
+            # (to one input slot: the same leaf twice in one op gets the second one added).
             buffers = None
             for k, inp in enumerate(inputs):
-                if inp is not None and inp._grad_zeroed and inp._node is None and inp not in lent:
-                    lent.add(inp)
-                    buffers = buffers or [None] * len(inputs)
+                if inp is not None and inp._grad_zeroed and inp._node is None:
+                    if buffers is None:
+                        buffers, lent = [None] * len(inputs), []
+                    elif inp in lent:  # identity: Tensor defines no __eq__
+                        continue
+                    lent.append(inp)
                     buffers[k] = inp._grad
             ctx.grad_buffers = buffers
-            try:
-                input_grads = node.function.backward(ctx, g)
-            finally:
-                ctx.grad_buffers = None
+            input_grads = node.function.backward(ctx, g)
+            ctx.grad_buffers = None
             if type(input_grads) is not tuple:
                 input_grads = (input_grads,)
             if len(input_grads) != len(inputs):
@@ -234,30 +238,15 @@ class Tensor:
                     continue
                 if type(ig) is not np.ndarray or ig.shape != inp.data.shape:
                     ig = unbroadcast(np.asarray(ig), inp.data.shape)
-                previous = pending.get(inp)
+                producer = inp._node
+                if producer is None:  # a leaf: straight into .grad (each use adds its share)
+                    inp._accumulate(ig)
+                    continue
+                previous = pending.get(producer)
                 # ``+`` (not ``+=``): an op may hand the same array to two inputs.
-                pending[inp] = ig if previous is None else previous + ig
-
-    def _topological_order(self) -> list["Tensor"]:
-        """Every tensor reachable from self, each after all of its inputs."""
-        order: list[Tensor] = []
-        visited: set[Tensor] = set()
-        stack: list[tuple[Tensor, bool]] = [(self, False)]
-        while stack:
-            t, children_done = stack.pop()
-            if children_done:
-                order.append(t)
-                continue
-            if t in visited:
-                continue
-            visited.add(t)
-            stack.append((t, True))
-            node = t._node
-            if node is not None:
-                for inp in node.inputs:
-                    if inp is not None and inp not in visited:
-                        stack.append((inp, False))
-        return order
+                pending[producer] = ig if previous is None else previous + ig
+                if inp._retains_grad:
+                    retained[producer] = inp
 
     # ------------------------------------------------------------ arithmetic
     def __add__(self, other):
@@ -359,6 +348,23 @@ class Tensor:
     @property
     def T(self):
         return ops.Transpose.apply(self, axes=None)
+
+
+def _reachable_nodes(root: Node) -> list[Node]:
+    """Every node the graph behind ``root`` holds, newest first (a reverse topological order)."""
+    seen, stack = {root}, [root]
+    while stack:  # iterative: deep graphs never hit Python's recursion limit
+        for inp in stack.pop().inputs:
+            if inp is not None:
+                node = inp._node
+                if node is not None and node not in seen:
+                    seen.add(node)
+                    stack.append(node)
+    return sorted(seen, key=_sequence, reverse=True)
+
+
+def _sequence(node: Node) -> int:
+    return node.sequence
 
 
 def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:

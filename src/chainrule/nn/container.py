@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..autograd import ops
 from .module import Module
 
 __all__ = ["Sequential"]
@@ -11,6 +12,23 @@ __all__ = ["Sequential"]
 
 def _shape(x) -> tuple:
     return tuple(getattr(x, "shape", ()))
+
+
+class _Label:
+    """Names child i in an error message (formatted only if one is raised)."""
+
+    __slots__ = ("i", "child")
+
+    def __init__(self, i: int, child: Module):
+        self.i, self.child = i, child
+
+    def __str__(self) -> str:
+        return f"Sequential[{self.i}] ({type(self.child).__name__})"
+
+
+def _is_plain_layer(m: Module) -> bool:
+    """A layer that only names its Function (and options): Module's own forward runs it."""
+    return m.function is not None and type(m).forward is Module.forward and not m._modules
 
 
 class Sequential(Module):
@@ -46,7 +64,18 @@ class Sequential(Module):
         raise type(error)(message) if isinstance(error, (ValueError, TypeError)) else RuntimeError(message)
 
     def forward(self, x):
-        for i, child in enumerate(self._modules.values()):
+        children = list(self._modules.values())
+        if children and all([_is_plain_layer(c) for c in children]):
+            # One node on the tape for the whole chain (ops.Chain): the children's own
+            # Functions, forward in order and backward in reverse, without a Tensor per layer.
+            steps, params = [], []
+            for i, child in enumerate(children):
+                own = child._parameters
+                if own:
+                    params.extend(own.values())
+                steps.append((child.function, len(own), child.options(), _Label(i, child)))
+            return ops.Chain.apply(x, *params, steps=steps)
+        for i, child in enumerate(children):
             try:
                 x = child(x)
             except (ValueError, TypeError, IndexError) as e:
