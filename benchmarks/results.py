@@ -23,6 +23,7 @@ import os
 import platform
 import shlex
 import subprocess
+import statistics
 import sys
 import tempfile
 import time
@@ -44,16 +45,14 @@ class Row:
     note: str = ""
     wall_limit: float | None = None  # seconds the whole command may take
 
-    def check(self, summary: dict, wall: float) -> bool | None:
-        """True/False when the row has a target (and a time limit), None when it has neither."""
-        ok = None
+    def check(self, summary: dict, wall: float) -> tuple[bool | None, bool | None]:
+        """(accuracy target met, time limit met); None where the row has no such target."""
+        accuracy = None
         if self.target.startswith("acc>="):
-            ok = summary["test_accuracy"] >= float(self.target[5:])
+            accuracy = summary["test_accuracy"] >= float(self.target[5:])
         elif self.target.startswith("err<="):
-            ok = 1 - summary["test_accuracy"] <= float(self.target[5:])
-        if self.wall_limit is not None:
-            ok = (ok is not False) and wall <= self.wall_limit
-        return ok
+            accuracy = 1 - summary["test_accuracy"] <= float(self.target[5:])
+        return accuracy, (wall <= self.wall_limit if self.wall_limit is not None else None)
 
     def target_text(self) -> str:
         if self.target.startswith("acc>="):
@@ -132,15 +131,25 @@ def run_row(row: Row, out: Path) -> dict:
     assert argv[:2] == ["chainrule", "train"], row.command
     folder = out / row.key
     cmd = [sys.executable, "-m", "chainrule", *argv[1:], "--out", str(folder), "--no-plots", "--quiet"]
-    load_before = os.getloadavg()[0]
+    loads = [os.getloadavg()[0]]  # sampled while it runs: other jobs slow it down, never change its accuracy
     started = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    while True:
+        try:
+            _, stderr = proc.communicate(timeout=5)
+            break
+        except subprocess.TimeoutExpired:
+            loads.append(os.getloadavg()[0])
     wall = time.perf_counter() - started
+    loads.append(os.getloadavg()[0])
     if proc.returncode != 0:
-        raise RuntimeError(f"{row.key}: {row.command} failed ({proc.returncode}):\n{proc.stderr[-2000:]}")
+        raise RuntimeError(f"{row.key}: {row.command} failed ({proc.returncode}):\n{stderr[-2000:]}")
     summary = json.loads((folder / "summary.json").read_text())
-    return {"key": row.key, "summary": summary, "wall": round(wall, 1), "ok": row.check(summary, wall),
-            "load": [round(load_before, 2), round(os.getloadavg()[0], 2)]}
+    epochs = [json.loads(line)["seconds"] for line in (folder / "metrics.jsonl").read_text().splitlines() if line]
+    accuracy_ok, time_ok = row.check(summary, wall)
+    return {"key": row.key, "summary": summary, "wall": round(wall, 1), "accuracy_ok": accuracy_ok, "time_ok": time_ok,
+            "median_epoch": round(statistics.median(epochs), 3),
+            "load": [round(min(loads), 2), round(max(loads), 2)]}
 
 
 def machine() -> str:
@@ -165,23 +174,27 @@ def machine() -> str:
 
 
 def table(results: dict[str, dict], rows: list[Row]) -> list[str]:
-    lines = ["| data set | model | test accuracy | test errors | target | met | epochs | train s | wall s |",
-             "|---|---|---:|---:|---|:-:|---:|---:|---:|"]
+    lines = ["| data set | model | test accuracy | test errors | target | met | epochs | train s | epoch s "
+             "(median) | wall s |", "|---|---|---:|---:|---|:-:|---:|---:|---:|---:|"]
     for row in rows:
         name = DATASET_NAMES.get(row.dataset, row.dataset)
         r = results.get(row.key)
         if r is None or "skipped" in r:
             why = "not measured: no files here" if r else "not run"
-            lines.append(f"| {name} | {row.label} | {why} | | {row.target_text()} | | | | |")
+            lines.append(f"| {name} | {row.label} | {why} | | {row.target_text()} | | | | | |")
             continue
         s = r["summary"]
-        met = {True: "yes", False: "**no**", None: ""}[r["ok"]]
+        word = {True: "yes", False: "**no**", None: ""}
+        met = word[r["accuracy_ok"]]
+        if r["time_ok"] is not None:
+            met = f"{met}, time {word[r['time_ok']]}"
         lines.append(f"| {name} | {row.label} | {s['test_accuracy']:.2%} | {s['test_errors']:,} / {s['test_size']:,} "
-                     f"| {row.target_text()} | {met} | {s['epochs']} | {s['seconds']:.1f} | {r['wall']:.1f} |")
+                     f"| {row.target_text()} | {met} | {s['epochs']} | {s['seconds']:.1f} | {r['median_epoch']:.3g} "
+                     f"| {r['wall']:.1f} |")
     return lines
 
 
-def document(results: dict[str, dict], rows: list[Row], started: str, seconds: float) -> str:
+def document(results: dict[str, dict], rows: list[Row], started: str, seconds: float, where: str | None = None) -> str:
     ran = {k: r for k, r in results.items() if "summary" in r}
     loads = [v for r in ran.values() for v in r["load"]]
     text = [
@@ -190,14 +203,16 @@ def document(results: dict[str, dict], rows: list[Row], started: str, seconds: f
         "Every row is trained from scratch by the command below it; `python benchmarks/results.py` runs them "
         "all, prints this table and rewrites this file. The tests in `tests/results/` guard the small rows in CI.",
         "",
-        f"Measured {started} on {machine()}; the whole table took {seconds / 60:.1f} minutes. "
+        f"Measured {started} on {where or machine()}; the whole table took {seconds / 60:.1f} minutes. "
         f"Load average while it ran: {min(loads, default=0):.1f} to {max(loads, default=0):.1f} "
         f"(2 cores: anything above 2 means other work was competing and the seconds are inflated).",
         "",
         *table(results, rows),
         "",
         "\"train s\" is the training loop (summary.json's `seconds`); \"wall s\" is the whole command, start-up and "
-        "data loading included. Accuracies do not depend on the machine's load; seconds do.",
+        "data loading included. Accuracies do not depend on the machine's load; seconds do. The median epoch "
+        "hardly notices a few epochs slowed by other jobs, so epochs × median epoch estimates the training time "
+        "on a quiet machine.",
         "",
         "## Commands",
         "",
@@ -254,6 +269,8 @@ def main(argv=None) -> int:
     parser.add_argument("--docs", default=None,
                         help=f"write the markdown here (default: {DOCS.relative_to(ROOT)} when all rows run)")
     parser.add_argument("--json", default=None, help="also write the raw results as JSON here")
+    parser.add_argument("--from-json", default=None, metavar="FILE",
+                        help="print the table and write the docs from a file written by --json, training nothing")
     args = parser.parse_args(argv)
 
     rows = ROWS
@@ -268,24 +285,40 @@ def main(argv=None) -> int:
             print(f"{row.key:16s} {row.command}")
         return 0
 
-    started = time.strftime("%Y-%m-%d %H:%M %Z")
+    if args.from_json:
+        saved = json.loads(Path(args.from_json).read_text())
+        started, where, seconds, results = saved["started"], saved["machine"], saved["seconds"], saved["results"]
+        rows = [r for r in rows if r.key in results]
+    else:
+        started, where = time.strftime("%Y-%m-%d %H:%M %Z"), machine()
+        seconds, results = run_rows(rows, args.out)
+    report(results, rows, started, where, seconds, args)
+    missed = [k for k, r in results.items() if False in (r.get("accuracy_ok"), r.get("time_ok"))]
+    if missed:
+        print(f"missed targets: {', '.join(missed)}", file=sys.stderr)
+    return 1 if missed else 0
+
+
+def run_rows(rows: list[Row], out: str | None) -> tuple[float, dict[str, dict]]:
     t0 = time.perf_counter()
     results: dict[str, dict] = {}
     with tempfile.TemporaryDirectory(prefix="chainrule-results-") as tmp:
-        out = Path(args.out) if args.out else Path(tmp)
+        folder = Path(out) if out else Path(tmp)
         for row in rows:
             if not available(row.dataset):
                 print(f"{row.key}: skipped, no {row.dataset} files on this machine", file=sys.stderr, flush=True)
                 results[row.key] = {"key": row.key, "skipped": f"no {row.dataset} files on this machine"}
                 continue
             print(f"{row.key}: {row.command}", file=sys.stderr, flush=True)
-            results[row.key] = r = run_row(row, out)
+            results[row.key] = r = run_row(row, folder)
             s = r["summary"]
             print(f"  test accuracy {s['test_accuracy']:.2%} ({s['test_errors']} errors), {s['epochs']} epochs, "
                   f"train {s['seconds']:.1f}s, wall {r['wall']:.1f}s, load {r['load'][0]}-{r['load'][1]}",
                   file=sys.stderr, flush=True)
-    seconds = time.perf_counter() - t0
+    return time.perf_counter() - t0, results
 
+
+def report(results: dict[str, dict], rows: list[Row], started: str, where: str, seconds: float, args) -> None:
     print("\n".join(table(results, rows)))
     print()
     for row in rows:
@@ -293,15 +326,11 @@ def main(argv=None) -> int:
     docs = Path(args.docs) if args.docs else (DOCS if rows == ROWS else None)
     if docs is not None:
         docs.parent.mkdir(parents=True, exist_ok=True)
-        docs.write_text(document(results, rows, started, seconds))
+        docs.write_text(document(results, rows, started, seconds, where))
         print(f"\nwrote {docs}", file=sys.stderr)
     if args.json:
-        Path(args.json).write_text(json.dumps({"started": started, "machine": machine(), "results": results},
-                                              indent=2) + "\n")
-    missed = [k for k, r in results.items() if r.get("ok") is False]
-    if missed:
-        print(f"missed targets: {', '.join(missed)}", file=sys.stderr)
-    return 1 if missed else 0
+        Path(args.json).write_text(json.dumps({"started": started, "machine": where, "seconds": round(seconds, 1),
+                                               "results": results}, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -97,7 +97,7 @@ def test_list_prints_every_row(capsys):
 
 def test_the_document_lists_every_row_with_its_command_and_never_invents_mnist_numbers():
     summary = {"test_accuracy": 0.975, "test_errors": 9, "test_size": 360, "epochs": 60, "seconds": 4.2}
-    ran = {"digits-default": {"key": "digits-default", "summary": summary, "wall": 6.0, "ok": True,
+    ran = {"digits-default": {"key": "digits-default", "summary": summary, "wall": 6.0, "accuracy_ok": True, "time_ok": None, "median_epoch": 0.01,
                               "load": [0.5, 0.7]},
            "mnist-linear": {"key": "mnist-linear", "skipped": "no mnist files on this machine"}}
     text = results.document(ran, results.ROWS, "2026-01-01 00:00 UTC", 60.0)
