@@ -222,3 +222,16 @@ def test_python_dash_m(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("test errors: ") and (tmp_path / "model.safetensors").is_file()
+
+
+def test_chainrule_tune_subcommand(tmp_path, capsys):
+    from chainrule import cli
+
+    sub = next(a for a in cli.build_parser()._actions if a.dest == "command")
+    if "tune" not in sub.choices:
+        pytest.skip("cli.py does not offer 'chainrule tune' yet")
+    argv = ["tune", "--dataset", "moons", "--trials", "2", "--epochs", "2", "--quiet", "--out", str(tmp_path)]
+    assert cli.main(argv) == 0
+    assert capsys.readouterr().out.startswith("test errors: ")
+    assert cli.main(["tune", "--dataset", "moons", "--trials", "0"]) == 2
+    assert "--trials must be a positive integer" in capsys.readouterr().err
