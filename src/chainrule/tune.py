@@ -400,6 +400,10 @@ def _word_list(text: str) -> tuple[str, ...]:
     return tuple(v.strip().lower() for v in text.split(",") if v.strip())
 
 
+def _csv(values) -> str:
+    return ",".join(f"{v:g}" if isinstance(v, float) else str(v) for v in values)
+
+
 def _range(text: str) -> tuple[float, float]:
     parts = text.split(":")
     try:
@@ -426,15 +430,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
                         help="stop searching after this many minutes (a running trial ends with its epoch)")
     s = parser.add_argument_group("search space")
     s.add_argument("--depths", type=_int_list, default=d.depths, metavar="LIST",
-                   help="hidden layers, e.g. 1,2,3 (0 = linear) (default: %(default)s)")
+                   help=f"hidden layers per network, 0 = linear (default: {_csv(d.depths)})")
     s.add_argument("--widths", type=_int_list, default=d.widths, metavar="LIST",
-                   help="units per hidden layer (default: %(default)s)")
+                   help=f"units per hidden layer (default: {_csv(d.widths)})")
     s.add_argument("--activations", type=_word_list, default=d.activations, metavar="LIST",
-                   help=f"among {', '.join(ACTIVATIONS)} (default: %(default)s)")
+                   help=f"among {', '.join(ACTIVATIONS)} (default: {_csv(d.activations)})")
     s.add_argument("--dropouts", type=_float_list, default=d.dropouts, metavar="LIST",
-                   help="dropout after each hidden layer (default: %(default)s)")
+                   help=f"dropout after each hidden layer (default: {_csv(d.dropouts)})")
     s.add_argument("--optimizers", type=_word_list, default=d.optimizers, metavar="LIST",
-                   help=f"among {', '.join(OPTIMIZERS)} (default: %(default)s)")
+                   help=f"among {', '.join(OPTIMIZERS)} (default: {_csv(d.optimizers)})")
     s.add_argument("--lr", type=_range, default=None, metavar="LO:HI",
                    help="learning-rate range, log-uniform (default: per optimizer, e.g. momentum "
                         f"{DEFAULT_LR['momentum'][0]}:{DEFAULT_LR['momentum'][1]}, adam "
