@@ -18,7 +18,7 @@ from typing import Sequence
 
 import numpy as np
 
-from . import __version__, tune
+from . import __version__, bench, tune
 from .data import DATASETS, DataError, load_dataset, read_idx
 from .io import CheckpointError
 from .model import Classifier, load
@@ -260,6 +260,12 @@ def build_parser() -> argparse.ArgumentParser:
                                     "and tested once.")
     tune.add_arguments(tu)
     tu.set_defaults(func=tune.run)
+
+    be = sub.add_parser("bench", help="time training against a hand-written NumPy loop, PyTorch and scikit-learn",
+                        description="Seconds per epoch of chainrule's two paths, a hand-written NumPy loop, PyTorch "
+                                    "and scikit-learn (when installed), interleaved; medians and ratios.")
+    bench.add_arguments(be)
+    be.set_defaults(func=bench.run)
 
     pl = sub.add_parser("plot", help="draw a run's pictures again")
     pl.add_argument("out", help="a run folder written by chainrule train")
