@@ -47,6 +47,7 @@ from .autograd.tensor import Tensor
 __all__ = ["add_arguments", "run", "main", "NETS", "CONTENDERS", "epoch_flops", "gemm_gflops"]
 
 EPOCH = 60_000
+SETTLE = 0.3  # seconds of pause before and after a contender on its own thread pool
 FEATURES, CLASSES = 784, 10
 TARGETS = "fast <= 1.15x numpy, autodiff <= 1.5x numpy; both <= 0.6x torch at batch 32/100, <= 1x at 1000; " \
           "fast <= 1.5x roofline at batch 1000; memory <= 1.5x strictly needed"
@@ -154,6 +155,9 @@ class Trainer:
     epoch: Callable[[np.ndarray, np.ndarray, np.ndarray], float]
     predict: Callable[[np.ndarray, int], np.ndarray]
     prepare: Callable[[np.ndarray, np.ndarray, np.ndarray], None] = lambda x, y, order: None
+    # True: epoch(x, y, part of order) continues where the last call stopped, on NumPy's
+    # thread pool, so it can take turns with the others slice by slice
+    interleave: bool = True
 
 
 def chainrule_net(spec: NetSpec, weights: list[np.ndarray]) -> nn.Sequential:
@@ -307,7 +311,7 @@ def setup_torch(spec, weights, lr, batch) -> Trainer:
         with torch.inference_mode():
             return torch.cat([net(xt[s:s + b]) for s in range(0, len(x), b)]).numpy()
 
-    return Trainer(epoch, predict)
+    return Trainer(epoch, predict, interleave=False)
 
 
 def setup_sklearn(spec, weights, lr, batch) -> Trainer:
@@ -333,7 +337,7 @@ def setup_sklearn(spec, weights, lr, batch) -> Trainer:
     def predict(x, b):
         return np.concatenate([model.predict_proba(x[s:s + b]) for s in range(0, len(x), b)])
 
-    return Trainer(epoch, predict, prepare)
+    return Trainer(epoch, predict, prepare, interleave=False)
 
 
 CONTENDERS: dict[str, Callable[..., Trainer]] = {
@@ -425,8 +429,37 @@ def _machine() -> dict:
     return info
 
 
+def _time_epoch(trainers: dict[str, Trainer], x, y, order, batch: int, slices: int) -> dict[str, float]:
+    """Seconds each trainer takes for one pass over x[order].
+
+    The NumPy-based contenders cut the pass into ``slices`` runs of whole batches
+    and take turns slice by slice, so a burst of load from elsewhere hits them alike.
+    The others run their pass whole, each after a pause: PyTorch's thread pool is
+    not NumPy's, and a pool's threads keep spinning for a while after their last
+    job, slowing whoever runs next; scikit-learn's fit is one call.
+    """
+    seconds = dict.fromkeys(trainers, 0.0)
+    alone = [n for n, t in trainers.items() if not t.interleave]
+    for n in alone:
+        trainers[n].prepare(x, y, order)
+        time.sleep(SETTLE)
+        t0 = time.perf_counter()
+        trainers[n].epoch(x, y, order)
+        seconds[n] = time.perf_counter() - t0
+    time.sleep(SETTLE if alone else 0)
+    steps = -(-len(order) // batch)
+    bounds = sorted({min(round(j * steps / slices) * batch, len(order)) for j in range(slices + 1)})
+    for lo, hi in zip(bounds[:-1], bounds[1:]):
+        for n, trainer in trainers.items():
+            if n not in alone:
+                t0 = time.perf_counter()
+                trainer.epoch(x, y, order[lo:hi])
+                seconds[n] += time.perf_counter() - t0
+    return seconds
+
+
 def benchmark(nets: list[str], batch_sizes: list[int], names: list[str], repeats: int, examples: int,
-              lr: float, data: str, threads: int | None, memory: bool = True,
+              lr: float, data: str, threads: int | None, memory: bool = True, slices: int = 10,
               log: Callable[[str], None] = lambda s: None) -> dict:
     """Run everything; returns the JSON-able results (medians and every sample)."""
     x, y, data_name = load_data(data)
@@ -444,22 +477,21 @@ def benchmark(nets: list[str], batch_sizes: list[int], names: list[str], repeats
     started = time.perf_counter()
     with limit_threads(threads):
         for r in range(repeats):
-            gemm.append(gemm_gflops())
             for net, b in cells:
+                gemm.append(gemm_gflops())  # sampled all along: the peak is the best the machine gave
                 order = np.random.default_rng(r).permutation(len(x))[:examples]
                 # rotate the order every repeat: nobody always runs right after the same neighbour
-                for n in names[r % len(names):] + names[:r % len(names)]:
-                    trainer = CONTENDERS[n](NETS[net], weights[net], lr, b)
-                    if r == 0:  # warm up (untimed)
+                rotated = names[r % len(names):] + names[:r % len(names)]
+                trainers = {n: CONTENDERS[n](NETS[net], weights[net], lr, b) for n in rotated}
+                if r == 0:  # warm up (untimed): first calls, thread pools, caches
+                    for n, trainer in trainers.items():
                         trainer.prepare(x, y, order[:3 * b])
                         trainer.epoch(x, y, order[:3 * b])
-                    trainer.prepare(x, y, order)
-                    t0 = time.perf_counter()
-                    loss = trainer.epoch(x, y, order)
-                    seconds = (time.perf_counter() - t0) * EPOCH / examples
-                    samples[net, b, n].append(seconds)
-                    log(f"repeat {r + 1}/{repeats}  {net:24s} batch {b:5d}  {n:9s} {seconds:7.3f} s/epoch"
-                        f"  (loss {loss:.3f})")
+                seconds = _time_epoch(trainers, x, y, order, b, slices)
+                for n in rotated:
+                    samples[net, b, n].append(seconds[n] * EPOCH / examples)
+                log(f"repeat {r + 1}/{repeats}  {net:24s} batch {b:5d}  " + "  ".join(
+                    f"{n} {seconds[n] * EPOCH / examples:.3f}" for n in rotated) + "  s/epoch")
         throughput = {}
         for net in nets:
             for n in names:
@@ -477,9 +509,9 @@ def benchmark(nets: list[str], batch_sizes: list[int], names: list[str], repeats
         if memory:
             big = NETS["784-512relu-256relu-10"]
             for n in names:
-                if n in ("fast", "autodiff", "numpy", "sklearn"):  # torch's allocator is invisible to tracemalloc
+                if n in ("fast", "autodiff", "numpy"):  # NumPy's allocations; torch's and scikit-learn's data copies aside
                     mem[n] = measure_memory(n, big, init_weights(big), lr, 1000, x, y)
-    peak = statistics.median(gemm)
+    peak = max(gemm)
     results = []
     for net, b in cells:
         flops = epoch_flops(NETS[net])
@@ -498,7 +530,7 @@ def benchmark(nets: list[str], batch_sizes: list[int], names: list[str], repeats
     return {
         "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
         "machine": _machine(), "threads": threads, "data": data_name, "examples_timed": examples,
-        "repeats": repeats, "lr": lr, "skipped": skipped, "gemm_gflops": peak, "gemm_samples": gemm,
+        "repeats": repeats, "slices": slices, "lr": lr, "skipped": skipped, "gemm_gflops": peak, "gemm_samples": gemm,
         "results": results,
         "inference_examples_per_s": [{"net": net, "contender": n, "batch": 1000, "examples_per_s": v}
                                      for (net, n), v in throughput.items()],
@@ -541,8 +573,10 @@ def format_report(res: dict) -> str:
         f"Python {m['python']}, NumPy {m['numpy']}" + (f", PyTorch {m['torch']}" if "torch" in m else "")
         + (f", scikit-learn {m['sklearn']}" if "sklearn" in m else "") + ".",
         f"Data: {res['data']}; SGD lr {res['lr']}, float32; seconds per epoch of {EPOCH:,} examples "
-        f"(timed on {res['examples_timed']:,}), median of {res['repeats']} interleaved repeats. "
-        f"Roofline: float32 GEMM at {res['gemm_gflops']:.0f} GFLOP/s.",
+        f"(timed on {res['examples_timed']:,}, cut in {res['slices']} slices that the contenders take in turns), "
+        f"median of {res['repeats']} repeats. "
+        f"Roofline: the epoch's matrix-multiply FLOPs at the best float32 GEMM rate measured in the run, "
+        f"{res['gemm_gflops']:.0f} GFLOP/s.",
         "",
         "| net | batch | contender | s / epoch | × NumPy | × PyTorch | × roofline |",
         "|---|---:|---|---:|---:|---:|---:|",
