@@ -6,8 +6,14 @@ import argparse
 import json
 
 import numpy as np
+import pytest
 
 from chainrule import bench
+
+
+@pytest.fixture(scope="module")
+def data():
+    return bench.load_data("random")
 
 
 def test_epoch_flops_counts_forward_backward_and_skips_the_first_input_grad():
@@ -23,9 +29,9 @@ def test_strictly_needed_bytes():
                     "activations": 4 * 10 * (784 + 200 + 10)}
 
 
-def test_contenders_compute_the_same_first_loss():
+def test_contenders_compute_the_same_first_loss(data):
     """fast, autodiff and the hand loop are the same maths: the same weights give the same losses."""
-    x, y, _ = bench.load_data("random")
+    x, y, _ = data
     spec = bench.NETS["784-200tanh-10"]
     w = bench.init_weights(spec)
     order = np.arange(64)
@@ -38,10 +44,19 @@ def test_a_tiny_run_prints_a_table_and_writes_json(tmp_path, capsys):
     path = tmp_path / "r.json"
     args = parser.parse_args(["--examples", "2000", "--repeats", "1", "--nets", "784-200tanh-10",
                               "--batch-sizes", "1000", "--contenders", "fast", "autodiff", "--data", "random",
-                              "--json", str(path), "--quiet"])
+                              "--no-memory", "--json", str(path), "--quiet"])
     assert bench.run(args) == 0
     out = capsys.readouterr().out
     assert "| 784-200tanh-10 | 1000 | chainrule fprop/bprop |" in out and "roofline" in out
     res = json.loads(path.read_text())
     assert {r["contender"] for r in res["results"]} == {"numpy", "fast", "autodiff", "roofline"}
     assert res["gemm_gflops"] > 0 and res["memory"]["strictly_needed_bytes"] > 0
+
+
+def test_training_memory_is_traced_and_close_to_what_is_needed(data):
+    x, y, _ = data
+    spec = bench.NETS["784-200tanh-10"]
+    need = sum(bench.strictly_needed_bytes(spec, 100).values())
+    for name in ("fast", "autodiff"):
+        peak = bench.measure_memory(name, spec, bench.init_weights(spec), 0.05, 100, x, y, steps=3)
+        assert need < peak < 2 * need, (name, peak / need)

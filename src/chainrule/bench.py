@@ -15,10 +15,15 @@ and 784-512relu-256relu-10 at batch sizes 32, 100 and 1000, plain SGD. Contender
 * ``torch``     PyTorch on the CPU with the same threads (``pip install torch==2.13.0``);
 * ``sklearn``   scikit-learn's ``MLPClassifier(solver="sgd", momentum=0)``, one epoch.
 
-The contenders run interleaved (the order rotates every repeat) and the table gives
-medians. Only ratios within one run mean much on a shared machine: absolute seconds
-swing with whatever else it is doing. The roofline is the epoch's matrix-multiply
-FLOPs over the float32 GEMM rate measured on this machine in the same run.
+Each epoch is cut into 10 slices of whole batches that the NumPy-based contenders
+take in turns (the order rotates every repeat); PyTorch and scikit-learn run their
+epoch whole, after a pause, since their thread pools are not NumPy's. The table
+gives the median of the repeats and the "best" figure: each slice's fastest repeat,
+summed. Only ratios within one run mean much on a shared machine: absolute seconds
+swing with whatever else it is doing, and with 2 BLAS threads on 2 busy cores every
+matrix product waits for both, so ``--threads 1`` gives the steadiest ratios. The
+roofline is the epoch's matrix-multiply FLOPs at the best float32 GEMM rate measured
+on this machine during the run.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime
+import importlib.metadata
 import json
 import math
 import os
@@ -415,14 +421,9 @@ def _machine() -> dict:
                 break
     info = {"cpu": model, "cores": os.cpu_count(), "python": platform.python_version(), "numpy": np.__version__,
             "blas_threads": blas_threads(), "platform": platform.platform()}
-    with contextlib.suppress(ImportError):
-        import torch
-
-        info["torch"] = torch.__version__
-    with contextlib.suppress(ImportError):
-        import sklearn
-
-        info["sklearn"] = sklearn.__version__
+    for key, dist in (("torch", "torch"), ("sklearn", "scikit-learn")):
+        with contextlib.suppress(importlib.metadata.PackageNotFoundError):
+            info[key] = importlib.metadata.version(dist)  # without importing it (seconds, for torch)
     env = {k: v for k, v in os.environ.items() if k.startswith(("OPENBLAS_", "OMP_", "MKL_"))}
     if env:
         info["env"] = env
