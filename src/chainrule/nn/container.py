@@ -1,4 +1,8 @@
-"""Sequential: children run in order; fprop forward and bprop in reverse, no tape."""
+"""Sequential: children run in order; fprop forward and bprop in reverse, no tape.
+
+Called on tensors, a Sequential of plain layers (each only names its Function)
+records one ``ops.Chain`` node: the same Functions, without a tensor per layer.
+"""
 
 from __future__ import annotations
 
