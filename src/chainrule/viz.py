@@ -98,9 +98,13 @@ def _label(t: Tensor) -> str:
         lines.append("leaf")
     else:
         op = t._node.function.__name__
-        constants = sum(inp is None for inp in t._node.inputs)
-        # Inputs that need no gradient (numbers, constant tensors) are not recorded.
-        lines.append(op + (f" (with {constants} constant{'s' if constants > 1 else ''})" if constants else ""))
+        # Inputs that need no gradient are not recorded as nodes: scalars are shown by value,
+        # other constants (arrays, tensors without grad) are counted.
+        scalars = ", ".join(_number(v) for _, v in t._node.constants)
+        others = sum(inp is None for inp in t._node.inputs) - len(t._node.constants)
+        extra = [f"with {scalars}"] if scalars else []
+        extra += [f"with {others} constant{'s' if others > 1 else ''}"] if others else []
+        lines.append(op + (f" ({'; '.join(extra)})" if extra else ""))
     lines.append(_describe(t.data, "value"))
     if t.grad is not None:
         lines.append(_describe(np.asarray(t.grad), "grad"))

@@ -126,3 +126,13 @@ def test_render_rejects_unknown_extensions(tmp_path):
 def test_render_reports_dot_errors(tmp_path):
     with pytest.raises(RuntimeError, match="dot failed"):
         viz.render("this is not DOT", tmp_path / "g.svg")
+
+
+def test_scalar_constants_are_shown_by_value():
+    import chainrule as cr
+    from chainrule import viz
+
+    x = cr.tensor(-1.0, requires_grad=True)
+    f = 1.0 / (1.0 + (-x).exp())  # the slide's "+1" and "1/x" gates
+    text = viz.graph(f)
+    assert "Add (with 1)" in text and "Div (with 1)" in text

@@ -161,3 +161,12 @@ def test_criterion_bprop_takes_per_example_weights_as_the_exercise_writes():
         assert (g[1:] == 0).all() and (g[0] != 0).any()
         with pytest.raises(ValueError, match=r"per-example weights of shape \(5,\)"):
             crit.bprop(np.ones(3))
+
+
+def test_integer_inputs_where_floats_are_needed_raise():
+    with pytest.raises(ValueError, match=r"Linear\(4, 8\): input must be floating point, got dtype int64"):
+        _mlp().fprop(np.zeros((2, 4), np.int64))
+    with pytest.raises(ValueError, match="input must be floating point"):
+        _mlp()(cr.tensor(np.zeros((2, 4), np.int64)))
+    with pytest.raises(ValueError, match="CrossEntropyLoss: input must be floating point"):
+        nn.CrossEntropyLoss().fprop(np.zeros((2, 3), np.int64), np.array([0, 1]))

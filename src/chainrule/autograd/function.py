@@ -109,13 +109,15 @@ class Node:
     before it does, so sorting by it, newest first, is a reverse topological order.
     """
 
-    __slots__ = ("function", "ctx", "inputs", "sequence")
+    __slots__ = ("function", "ctx", "inputs", "sequence", "constants")
 
-    def __init__(self, function: type["Function"], ctx: Context, inputs: tuple):
+    def __init__(self, function: type["Function"], ctx: Context, inputs: tuple, constants: tuple = ()):
         self.function = function
         self.ctx = ctx
         self.inputs = inputs  # Tensors (recorded) or None (constants)
         self.sequence = next(_node_counter)
+        # (position, value) of the scalar constants, e.g. the 1 in 1 + e^-x, so a drawing can show them
+        self.constants = constants
 
 
 _node_counter = itertools.count()
@@ -197,7 +199,9 @@ class Function:
         ctx = Context(tuple(needs))
         result = Tensor._wrap(cls.forward(ctx, *arrays, **options), record)
         if record:
-            result._node = Node(cls, ctx, tuple([t if n else None for t, n in zip(inputs, needs)]))
+            constants = tuple((i, a.item()) for i, (a, t) in enumerate(zip(arrays, inputs))
+                              if plain and not isinstance(t, Tensor) and np.size(a) == 1)
+            result._node = Node(cls, ctx, tuple([t if n else None for t, n in zip(inputs, needs)]), constants)
         return result
 
 

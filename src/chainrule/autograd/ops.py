@@ -432,6 +432,9 @@ class Linear(Function):
 
     @staticmethod
     def forward(ctx, x, weight, bias=None):
+        if x.dtype.kind != "f":  # an integer input would silently make float64 outputs
+            raise ValueError(f"Linear({weight.shape[0]}, {weight.shape[1]}): input must be floating point, "
+                             f"got dtype {x.dtype} (divide pixels by 255 first?)")
         if x.shape[-1] != weight.shape[0]:
             raise ValueError(
                 f"Linear({weight.shape[0]}, {weight.shape[1]}): input has {x.shape[-1]} features, "
@@ -537,6 +540,8 @@ class NonFiniteError(ValueError):
 
 
 def _check_finite(name: str, z: np.ndarray) -> None:
+    if z.dtype.kind != "f":
+        raise ValueError(f"{name}: input must be floating point, got dtype {z.dtype}")
     if not np.isfinite(z).all():
         bad = np.argwhere(~np.isfinite(z))[0]
         raise NonFiniteError(f"{name}: input has a non-finite value ({z[tuple(bad)]}) at index {tuple(int(i) for i in bad)}")
