@@ -20,19 +20,6 @@ def load_example(name: str):
     return module
 
 
-@pytest.fixture(scope="session", autouse=True)
-def one_blas_thread():
-    """The examples' matrices are small: a second BLAS thread only adds waiting, and on a
-    busy shared machine OpenBLAS's spinning threads made one example 100× slower."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        yield
-        return
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
-
-
 @pytest.fixture(scope="session")
 def example():
     """example("xor") -> the examples/xor.py module."""

@@ -29,19 +29,6 @@ def _load_results_script():
 
 
 results = _load_results_script()
-
-
-@pytest.fixture(autouse=True)
-def one_blas_thread():
-    """These small networks train faster on one BLAS thread, and much faster when other jobs share the cores
-    (OpenBLAS threads spin-wait for each other); the rows guarded here are about accuracy, not speed."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
-        yield
-        return
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
 ROWS = {row.key: row for row in results.ROWS}
 
 

@@ -18,18 +18,6 @@ from chainrule.data import load_dataset
 from chainrule.train import evaluate_arrays
 from chainrule.tune import SearchSpace, format_table, rank_trials, sample_trials, tune
 
-@pytest.fixture(autouse=True, scope="module")
-def one_blas_thread():
-    """Small networks train faster on one BLAS thread, far faster when other jobs share the cores."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
-        yield
-        return
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
-
-
 SMALL = SearchSpace(depths=(1, 2), widths=(16, 32), activations=("relu", "tanh"), dropouts=(0.0, 0.1))
 TIMING = ("seconds",)
 
