@@ -91,7 +91,8 @@ def main(argv: list[str] | None = None) -> dict:
     hand_accuracy = accuracy_by_hand(net, data.x_test, data.y_test)
 
     result = cr.fit(data, model="100tanh", optimizer="sgd", lr=args.lr, batch_size=args.batch_size,
-                    epochs=args.epochs, val_split=0.0, seed=args.seed, quiet=True)
+                    epochs=args.epochs, val_split=0.0, weight_decay=0.0, schedule="none", seed=args.seed,
+                    quiet=True)
     fit_accuracy = result.summary["test_accuracy"]
     hand_params = [p for module in net for p in module.params()]
     fit_params = result.model.net.params()

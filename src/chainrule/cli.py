@@ -23,16 +23,13 @@ from .data import DATASETS, DataError, load_dataset, read_idx
 from .io import CheckpointError
 from .model import Classifier, load
 from .spec import SpecError
-from .train import (OPTIMIZERS, SCHEDULES, TrainConfig, TrainingDiverged, TrainingInterrupted, evaluate_arrays,
-                    fit, resume)
+from .train import (DEFAULT_MODEL, DEFAULTS, OPTIMIZERS, SCHEDULES, TrainConfig, TrainingDiverged,
+                    TrainingInterrupted, evaluate_arrays, fit, resume)
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 EXIT_DIVERGED = 3
 
-DEFAULTS = TrainConfig(epochs=60, batch_size=32, lr=0.1, optimizer="momentum", weight_decay=5e-4, patience=20,
-                       val_split=0.1, seed=0, schedule="cosine")
-DEFAULT_MODEL = "256relu-dropout0.2"
 
 SPEC_HELP = """\
 model SPEC: a short string for an MLP; input and output sizes come from the data.
