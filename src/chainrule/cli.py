@@ -65,6 +65,13 @@ TRAIN_OPTIONS = ("epochs", "batch_size", "lr", "optimizer", "weight_decay", "pat
 
 
 def cmd_train(args) -> int:
+    if args.threads is not None and args.threads < 1:
+        raise UserError(f"--threads must be a positive integer, got {args.threads}")
+    with bench.limit_threads(args.threads):
+        return _train(args)
+
+
+def _train(args) -> int:
     given = {k: getattr(args, k) for k in TRAIN_OPTIONS if getattr(args, k) is not None}
     if args.resume:
         extra = [f"--{k.replace('_', '-')}" for k in given] + [f"--{k}" for k in ("dataset", "model", "out")
@@ -229,6 +236,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"fraction of the training set held out for validation (default: {DEFAULTS.val_split})")
     t.add_argument("--clip-grad", type=float, help="clip the global gradient norm to this value")
     t.add_argument("--shift", type=int, help="augment: move training images by up to N pixels (image data only; default: 0)")
+    t.add_argument("--threads", type=int, default=None,
+                   help="BLAS threads for NumPy (default: all cores); 1 is often faster for small networks "
+                        "or on a busy machine")
     t.add_argument("--seed", type=int, help=f"(default: {DEFAULTS.seed})")
     t.add_argument("--data-dir", default=None, help="folder with the data set's files")
     t.add_argument("--out", default=None, help="output folder (default: runs/<dataset>-<model>-<time>)")

@@ -156,3 +156,11 @@ def test_progress_bar_on_a_terminal():
     text = stream.getvalue()
     assert "epoch 1/2" in text and "ex/s" in text and "batch" in text
     assert "epoch 2/2: loss" in text  # the per-epoch summary line after the bar
+
+
+def test_threads_option(tmp_path):
+    proc = run("train", "--dataset", "xor", "--model", "4tanh", "--epochs", "2", "--val-split", "0", "--no-plots",
+               "--quiet", "--threads", "1", "--out", tmp_path, check_rc=0)
+    assert proc.stdout.startswith("test errors: ")
+    bad = run("train", "--threads", "0", "--out", tmp_path / "b")
+    assert bad.returncode == 2 and "--threads must be a positive integer" in bad.stderr
