@@ -31,26 +31,22 @@ class Adam(Optimizer):
         t = self.step_count
         m = self._buffer(state, "exp_avg", param)
         v = self._buffer(state, "exp_avg_sq", param)
-        scratch = self._buffer(state, "scratch", param)
+        # Temporaries live for this one update only, as in SGD: the state (and the
+        # checkpoints) hold the two moments and nothing else.
         if self.weight_decay and self.decoupled:
             param *= 1 - self.lr * self.weight_decay
-        if self.weight_decay and not self.decoupled:
-            np.multiply(param, self.weight_decay, out=scratch)
-            scratch += grad
-            grad = scratch.copy()
+        elif self.weight_decay:
+            grad = grad + self.weight_decay * param  # L2, added to the gradient
         m *= b1
         m += (1 - b1) * grad
         v *= b2
-        np.multiply(grad, grad, out=scratch)
-        scratch *= 1 - b2
-        v += scratch
+        v += (1 - b2) * (grad * grad)
         # Bias corrections folded into the step size and epsilon, in Python floats.
-        step_size = self.lr * math.sqrt(1 - b2 ** t) / (1 - b1 ** t)
-        np.sqrt(v, out=scratch)
-        scratch += self.eps * math.sqrt(1 - b2 ** t)
-        np.divide(m, scratch, out=scratch)
-        scratch *= step_size
-        param -= scratch
+        step = np.sqrt(v)
+        step += self.eps * math.sqrt(1 - b2 ** t)
+        np.divide(m, step, out=step)
+        step *= self.lr * math.sqrt(1 - b2 ** t) / (1 - b1 ** t)
+        param -= step
 
 
 class AdamW(Adam):
