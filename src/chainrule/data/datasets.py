@@ -803,7 +803,9 @@ def load_csv(
     cells = np.array(rows, dtype=str)
     try:
         # Features straight to float32; labels through float64 so large integers stay exact.
-        x = np.delete(cells, label, axis=1).astype(np.float32)
+        # A value too large for float32 becomes inf, reported below as not finite: no warning.
+        with np.errstate(over="ignore"):
+            x = np.delete(cells, label, axis=1).astype(np.float32)
         y = cells[:, label].astype(np.float64)
     except ValueError:
         for r, row in enumerate(rows):
