@@ -122,6 +122,30 @@ def test_broadcast_gradients_reduce_to_operand_shape(shape, drop_row, drop_col):
     assert a.grad.shape == a.shape and b.grad.shape == b.shape
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(1, 40), st.integers(1, 70), st.sampled_from([np.float32, np.float64]),
+    st.sampled_from([None, np.nan, np.inf, -np.inf]), st.integers(0, 2**31),
+)
+def test_row_max_and_sum_shortcuts_equal_numpys_reductions(rows, cols, dtype, special, seed):
+    """The softmax family reduces (batch, classes) rows by a transposed copy and by BLAS:
+    the same max bit for bit (NaN and inf included), the same sum to rounding."""
+    from chainrule.autograd import ops
+
+    rng = np.random.default_rng(seed)
+    z = (rng.standard_normal((rows, cols)) * 10).astype(dtype)
+    if special is not None:
+        z[rng.integers(rows), rng.integers(cols)] = special
+    for axis in (1, -1):
+        got = ops._max_over(z, axis)
+        assert got.dtype == dtype and got.shape == (rows, 1)
+        np.testing.assert_array_equal(got, z.max(axis=axis, keepdims=True))
+    if special is None:
+        got = ops._sum_over(z, -1)
+        assert got.dtype == dtype and got.shape == (rows, 1)
+        np.testing.assert_allclose(got, z.sum(axis=-1, keepdims=True), rtol=1e-5, atol=1e-4 * cols)
+
+
 def test_logits_of_1e4_stay_finite():
     z = cr.tensor([[1e4, -1e4, 0.0], [-1e4, -1e4, -1e4]], requires_grad=True)
     for out in (z.softmax(), z.log_softmax(), z.softplus(), z.sigmoid()):
