@@ -48,6 +48,7 @@ from typing import Callable
 import numpy as np
 
 from . import nn, optim
+from ._parser import ArgumentParser
 from .autograd.tensor import Tensor
 
 __all__ = ["add_arguments", "run", "main", "NETS", "CONTENDERS", "epoch_flops", "gemm_gflops"]
@@ -716,7 +717,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="chainrule bench", description=__doc__,
+    parser = ArgumentParser(prog="chainrule bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     return run(add_arguments(parser).parse_args(argv))
 

@@ -19,6 +19,7 @@ from typing import Sequence
 import numpy as np
 
 from . import __version__, bench, tune
+from ._parser import ArgumentParser
 from .data import DATASETS, DataError, load_dataset, read_idx
 from .io import CheckpointError
 from .model import Classifier, load
@@ -212,7 +213,7 @@ def cmd_plot(args) -> int:
 
 # -------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="chainrule", description="Train, evaluate and use small neural networks on NumPy.",
         epilog="Run 'chainrule COMMAND --help' for a command's options.")
     parser.add_argument("--version", action="version", version=f"chainrule {__version__}")

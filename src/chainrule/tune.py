@@ -38,6 +38,7 @@ from typing import Any, Callable, Sequence, TextIO
 
 import numpy as np
 
+from ._parser import ArgumentParser
 from .data import DATASETS, Data, DataError, load_dataset
 from .data._atomic import atomic_write
 from .io import CheckpointError
@@ -584,7 +585,7 @@ def run(args: argparse.Namespace, stream: TextIO | None = None) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    return add_arguments(argparse.ArgumentParser(prog="chainrule tune"))
+    return add_arguments(ArgumentParser(prog="chainrule tune"))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

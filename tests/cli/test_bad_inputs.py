@@ -132,3 +132,16 @@ def test_checkpoint_that_does_not_fit(tmp_path, capsys):
     (tmp_path / "half.safetensors").write_bytes((tmp_path / "m" / "model.safetensors").read_bytes()[:300])
     code, err = _run(capsys, ["evaluate", tmp_path / "half.safetensors"])
     assert code == 2 and len(err) == 1
+
+
+@pytest.mark.parametrize("argv,needle", [
+    (["train", "--optimizer", "nope"], "invalid choice: 'nope'"), (["train", "--epochs", "ten"], "invalid int"),
+    (["nope"], "invalid choice: 'nope'"), (["bench", "--nets", "784-1-10"], "invalid choice"),
+    (["train", "--no-such-option"], "unrecognized arguments: --no-such-option"),
+])
+def test_option_syntax_errors_are_one_line_too(capsys, argv, needle):
+    """argparse's own errors (a bad choice, a non-number) say what is wrong in one line, exit 2."""
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert exit_.value.code == 2 and len(err) == 1 and needle in err[0] and "--help" in err[0], err
