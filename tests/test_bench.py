@@ -53,6 +53,12 @@ def test_a_tiny_run_prints_a_table_and_writes_json(tmp_path, capsys):
     ratios = {r["contender"]: r.get("x_gemm") for r in res["results"]}
     assert ratios["gemm"] == 1.0 and ratios["fast"] > 0 and "| GEMMs only (measured floor) |" in out
     assert res["gemm_gflops"] > 0 and res["memory"]["strictly_needed_bytes"] > 0
+    picture = path.with_suffix(".png")  # the same result as bars, beside the JSON
+    assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and f"wrote {picture}" in out
+    picture.unlink()
+    from chainrule.cli import main
+
+    assert main(["plot", str(path)]) == 0 and picture.is_file()  # drawn again from the JSON
 
 
 def test_training_memory_is_traced_and_close_to_what_is_needed(data):

@@ -32,6 +32,7 @@ import argparse
 import contextlib
 import datetime
 import importlib.metadata
+import importlib.util
 import json
 import math
 import os
@@ -713,6 +714,12 @@ def run(args: argparse.Namespace) -> int:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         Path(path).write_text(json.dumps(res, indent=1) + "\n")
         print(f"\nwrote {path}")
+        if importlib.util.find_spec("matplotlib"):  # it comes with the cli extra
+            from .plots import plot_bench
+
+            picture = Path(path).with_suffix(".png")
+            plot_bench(res, picture)
+            print(f"wrote {picture}")
     return 0
 
 

@@ -195,9 +195,20 @@ def cmd_predict(args) -> int:
 
 # ---------------------------------------------------------------------- plot
 def cmd_plot(args) -> int:
-    from .plots import plot_run
+    from .plots import plot_bench, plot_run
 
     out = Path(args.out)
+    if out.suffix == ".json":  # a chainrule bench result
+        try:
+            res = json.loads(out.read_text())
+            picture = out.with_suffix(".png")
+            plot_bench(res, picture)
+        except OSError as e:
+            raise UserError(f"{out}: cannot read ({e.strerror or e})") from None
+        except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as e:
+            raise UserError(f"{out}: not a chainrule bench result ({type(e).__name__}: {e})") from None
+        print(f"wrote {picture}")
+        return 0
     metrics, checkpoint = out / "metrics.jsonl", out / "model.safetensors"
     if not metrics.is_file() or not checkpoint.is_file():
         raise UserError(f"{out}: not a training run folder (needs metrics.jsonl and model.safetensors)")
@@ -275,8 +286,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_arguments(be)
     be.set_defaults(func=bench.run)
 
-    pl = sub.add_parser("plot", help="draw a run's pictures again")
-    pl.add_argument("out", help="a run folder written by chainrule train")
+    pl = sub.add_parser("plot", help="draw a run's pictures again, or a bench result's")
+    pl.add_argument("out", help="a run folder written by chainrule train, or a JSON file written by chainrule bench")
     pl.add_argument("--data-dir", default=None)
     pl.set_defaults(func=cmd_plot)
     return parser

@@ -3,7 +3,10 @@
 * ``curves.png``: training and validation loss and accuracy per epoch;
 * ``confusion.png``: the test set's confusion matrix;
 * ``weights.png``: the first layer's weights drawn as images, one tile per
-  hidden unit, sign as colour and magnitude as intensity (Hinton's way).
+  hidden unit, sign as colour and magnitude as intensity (Hinton's way);
+
+and of a ``chainrule bench`` run: seconds per epoch of every contender, grouped
+by batch size, with the roofline (:func:`plot_bench`).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-__all__ = ["plot_curves", "plot_confusion", "plot_weight_tiles", "confusion_matrix", "plot_run"]
+__all__ = ["plot_curves", "plot_confusion", "plot_weight_tiles", "confusion_matrix", "plot_run", "plot_bench"]
 
 
 def _pyplot():
@@ -116,3 +119,43 @@ def plot_run(out_dir: str | os.PathLike, history, model, y_test=None, test_predi
                           title=f"first-layer weights of {model.spec} (red +, blue −)")
         written.append("weights.png")
     return written
+
+
+def plot_bench(res: dict[str, Any], path: str | os.PathLike) -> None:
+    """A ``chainrule bench`` result as bars: one panel per net, a group of bars per batch size
+    (median seconds per epoch of each contender), the roofline dashed across each group."""
+    from .bench import LABELS
+
+    plt = _pyplot()
+    rows = [r for r in res["results"] if r["contender"] != "roofline"]
+    nets = list(dict.fromkeys(r["net"] for r in res["results"]))
+    names = list(dict.fromkeys(r["contender"] for r in rows))
+    fig, axes = plt.subplots(1, len(nets), figsize=(6.2 * len(nets), 4.4), squeeze=False)
+    width = 0.8 / max(len(names), 1)
+    for ax, net in zip(axes[0], nets):
+        batches = list(dict.fromkeys(r["batch"] for r in res["results"] if r["net"] == net))
+        secs = {(r["batch"], r["contender"]): r["seconds_per_epoch"] for r in res["results"] if r["net"] == net}
+        for k, name in enumerate(names):
+            xs = [i - 0.4 + (k + 0.5) * width for i in range(len(batches))]
+            ax.bar(xs, [secs.get((b, name), np.nan) for b in batches], width, label=LABELS.get(name, name),
+                   color=f"C{k}")
+        for i, b in enumerate(batches):
+            roof, torch = secs.get((b, "roofline")), secs.get((b, "torch"))
+            if roof is not None:
+                ax.hlines(roof, i - 0.45, i + 0.45, colors="black", linestyles="dashed",
+                          label="roofline (GEMM FLOPs at peak)" if i == 0 else None)
+            if torch is not None and b < 1000:  # issue 5's target below batch 1000
+                ax.hlines(0.6 * torch, i - 0.45, i + 0.45, colors="C4", linestyles="dotted",
+                          label="target: 0.6x PyTorch" if i == 0 else None)
+        ax.set_xticks(range(len(batches)))
+        ax.set_xticklabels([f"batch {b}" for b in batches])
+        ax.set(ylabel="seconds per epoch of 60,000 (median)", title=net)
+        ax.grid(axis="y", alpha=0.3)
+    axes[0][0].legend(fontsize=8)
+    m = res.get("machine", {})
+    env = "".join(f", {k}={v}" for k, v in m.get("env", {}).items())
+    fig.suptitle(f"chainrule bench, {res.get('date', '')}: {m.get('cpu', '')}, {res.get('threads', '?')} BLAS threads"
+                 f"{env}", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

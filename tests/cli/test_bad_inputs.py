@@ -145,3 +145,13 @@ def test_option_syntax_errors_are_one_line_too(capsys, argv, needle):
         main(argv)
     err = capsys.readouterr().err.strip().splitlines()
     assert exit_.value.code == 2 and len(err) == 1 and needle in err[0] and "--help" in err[0], err
+
+
+def test_plot_of_a_file_that_is_not_a_bench_result(tmp_path, capsys):
+    cases = {"missing.json": None, "empty.json": "", "other.json": '{"a": 1}', "list.json": "[1, 2]"}
+    for name, text in cases.items():
+        path = tmp_path / name
+        if text is not None:
+            path.write_text(text)
+        code, err = _run(capsys, ["plot", path])
+        assert code == 2 and len(err) == 1 and str(path) in err[0], (name, err)
