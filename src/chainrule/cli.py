@@ -1,9 +1,8 @@
-"""The ``chainrule`` command: train, evaluate, predict, plot.
+"""The ``chainrule`` command: train, evaluate, predict, tune, bench, plot.
 
-The only module that parses arguments and prints. A mistake a user can make
-(unknown data set, missing file, bad SPEC, a checkpoint that doesn't fit)
-prints one line and exits with status 2, without a traceback; set
-CHAINRULE_DEBUG=1 to see the traceback anyway.
+A mistake a user can make (unknown data set, missing file, bad SPEC, a
+checkpoint that doesn't fit) prints one line and exits with status 2, without
+a traceback; set CHAINRULE_DEBUG=1 to see the traceback anyway.
 """
 
 from __future__ import annotations
@@ -240,7 +239,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--lr", type=float, help=f"learning rate (default: {DEFAULTS.lr})")
     t.add_argument("--optimizer", choices=OPTIMIZERS,
                    help=f"momentum = SGD with momentum 0.9 (default: {DEFAULTS.optimizer})")
-    t.add_argument("--weight-decay", type=float, help=f"L2 (default: {DEFAULTS.weight_decay})")
+    t.add_argument("--weight-decay", type=float, help=f"L2 (decoupled with adamw) (default: {DEFAULTS.weight_decay})")
     t.add_argument("--schedule", choices=SCHEDULES, help=f"learning-rate schedule (default: {DEFAULTS.schedule})")
     t.add_argument("--patience", type=int,
                    help=f"stop after this many epochs without a better validation loss; 0 = never (default: {DEFAULTS.patience})")

@@ -114,7 +114,7 @@ def make_optimizer(params, config: TrainConfig) -> optim.Optimizer:
 
 
 def make_schedule(optimizer: optim.Optimizer, config: TrainConfig) -> optim.lr_scheduler.LRScheduler:
-    if config.schedule == "step":  # a tenth of the rate for the last third, a hundredth after
+    if config.schedule == "step":  # full rate for the first third, a tenth for the second, a hundredth for the last
         return optim.StepLR(optimizer, step_size=max(1, math.ceil(config.epochs / 3)), gamma=0.1)
     if config.schedule == "cosine":
         return optim.CosineAnnealingLR(optimizer, T_max=config.epochs)

@@ -10,7 +10,8 @@ __all__ = ["SGD"]
 
 
 class SGD(Optimizer):
-    """θ ← θ − lr · (g + wd·θ), or with momentum v ← μv + g; θ ← θ − lr·v (PyTorch's form).
+    """θ ← θ − lr·d with d = g + wd·θ; with momentum v ← μv + d and θ ← θ − lr·v, or with
+    Nesterov θ ← θ − lr·(d + μv) (PyTorch's forms).
 
     >>> import chainrule as cr
     >>> layer = cr.nn.Linear(2, 1)
