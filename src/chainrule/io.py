@@ -47,7 +47,8 @@ def save_weights(arrays: dict[str, np.ndarray], path: str | os.PathLike, metadat
     """
     from safetensors.numpy import save
 
-    payload = save({k: np.ascontiguousarray(v) for k, v in arrays.items()},
+    # asarray(order="C"), not ascontiguousarray, which turns a 0-d array (a step count) into shape (1,)
+    payload = save({k: np.asarray(v, order="C") for k, v in arrays.items()},
                    metadata={"chainrule": json.dumps(metadata or {}, sort_keys=True)})
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     with atomic_write(path) as f:

@@ -154,3 +154,52 @@ def test_logits_of_1e4_stay_finite():
         assert np.isfinite(z.grad).all()
     np.testing.assert_allclose(z.softmax().numpy()[0], [1, 0, 0])
     np.testing.assert_allclose(z.log_softmax().numpy()[0], [0, -2e4, -1e4])
+
+
+def test_transpose_with_negative_axes_sends_gradients_back_to_their_places():
+    x = cr.tensor(np.arange(24.0).reshape(2, 3, 4), requires_grad=True, dtype=np.float64)
+    for axes in [(0, -1, 1), (-1, -3, -2), (2, 0, -2)]:
+        assert cr.gradcheck(lambda t: t.transpose(*axes) * np.arange(24.0).reshape(np.transpose(x.data, axes).shape),
+                            [x])
+
+
+@pytest.mark.parametrize("make", [
+    lambda z: z * np.array([1, 2, 3]), lambda z: z * [1, 2, 3], lambda z: z + cr.tensor([1, 2, 3]),
+    lambda z: z / np.array([1, 2, 3]), lambda z: z ** np.array([1, 2, 1]), lambda z: z @ np.ones((3, 2), int),
+    lambda z: np.array([1, 2, 3]) - z, lambda z: F.cat([z, np.ones((4, 3), np.int64)]),
+])
+def test_integer_operands_do_not_upcast_float32(make):
+    """As in PyTorch, float32 meets int64 as float32: in the result and in the gradient."""
+    z = cr.tensor(np.ones((4, 3), np.float32), requires_grad=True)
+    out = make(z)
+    assert out.dtype == np.float32
+    out.sum().backward()
+    assert z.grad.dtype == np.float32
+
+
+def test_mse_with_integer_targets_stays_float32_on_both_paths():
+    z = np.random.default_rng(0).random((4, 3), dtype=np.float32)
+    y = np.arange(12).reshape(4, 3) % 3
+    assert cr.nn.MSELoss()(cr.tensor(z), y).dtype == np.float32
+    crit = cr.nn.MSELoss()
+    crit.fprop(z, y)
+    assert crit.bprop().dtype == np.float32
+
+
+def test_an_empty_batch_has_loss_zero_for_every_criterion():
+    empty = np.zeros((0, 3), np.float32)
+    for crit, target in [(cr.nn.CrossEntropyLoss(), np.zeros(0, int)), (cr.nn.NLLLoss(), np.zeros(0, int)),
+                         (cr.nn.BCEWithLogitsLoss(), empty), (cr.nn.MSELoss(), empty)]:
+        assert crit.fprop(empty, target) == 0.0 and crit.bprop().shape == (0, 3)
+
+
+def test_sigmoid_keeps_its_digits_far_below_zero():
+    x = np.array([-80.0, -30.0, -17.5, -1.0, 0.0, 1.0, 30.0], np.float32)
+    exact = 1 / (1 + np.exp(-x.astype(np.float64)))
+    got = cr.tensor(x).sigmoid().numpy()
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, exact, rtol=1e-6)
+    t = cr.tensor([-30.0], requires_grad=True)
+    log_sigmoid = t.sigmoid().log()  # log σ(x) ≈ x, d/dx = 1 − σ(x) ≈ 1
+    log_sigmoid.backward()
+    assert log_sigmoid.item() == pytest.approx(-30.0) and t.grad[0] == pytest.approx(1.0)

@@ -170,3 +170,20 @@ def test_integer_inputs_where_floats_are_needed_raise():
         _mlp()(cr.tensor(np.zeros((2, 4), np.int64)))
     with pytest.raises(ValueError, match="CrossEntropyLoss: input must be floating point"):
         nn.CrossEntropyLoss().fprop(np.zeros((2, 3), np.int64), np.array([0, 1]))
+
+
+def test_a_layer_used_twice_is_one_set_of_parameters_with_right_gradients():
+    """Lua Torch needs clones that share weights for this; here the same layer may simply repeat."""
+    cr.manual_seed(0)
+    lin = nn.Linear(3, 3)
+    net = nn.Sequential(lin, nn.Tanh(), lin)
+    assert [n for n, _ in net.named_parameters()] == ["0.weight", "0.bias"] and net.num_parameters() == 12
+    x = np.random.default_rng(0).standard_normal((4, 3))
+    assert nn.check_module(net.double(), x)  # fprop/bprop: each position gets its own context back
+    net = net.float()
+    opt = cr.optim.SGD(net.parameters(), lr=0.1)
+    before = lin.weight.data.copy()
+    opt.zero_grad()
+    nn.CrossEntropyLoss()(net(cr.tensor(x.astype(np.float32))), np.array([0, 1, 2, 0])).backward()
+    opt.step()
+    np.testing.assert_allclose(lin.weight.data, before - 0.1 * lin.weight.grad, rtol=1e-6)  # one update, not two

@@ -115,8 +115,10 @@ def test_everything_stays_float32_after_a_training_step(make_opt, path):
         activations += [out, g, net.bprop(g)]
     opt.step()
     arrays = activations + net.params() + net.grads()
-    arrays += [b for s in opt.state for b in s.values()]
+    arrays += [b for s in opt.state for k, b in s.items() if k != "step"]
     assert arrays and all(a.dtype == np.float32 for a in arrays), [a.dtype for a in arrays]
+    # Adam's per-parameter step count is a count, not a float buffer
+    assert all(b.dtype == np.int64 and b.shape == () for s in opt.state for k, b in s.items() if k == "step")
 
 
 def test_optimizer_state_dict_round_trip():
@@ -128,3 +130,27 @@ def test_optimizer_state_dict_round_trip():
         p.grad = np.array(GRADS[2], np.float32)
         o.step()
     np.testing.assert_array_equal(p1.numpy(), p2.numpy())
+
+
+def test_adam_counts_steps_per_parameter_and_unused_parameters_stay_put():
+    """A parameter first used at step 3 starts its bias correction at t = 1 (as PyTorch);
+    one without a gradient since zero_grad() is not moved, momentum and weight decay included."""
+    late, unused = _param([1.0, -2.0]), _param([3.0, 4.0])
+    opt = optim.Adam([late, unused], lr=0.1, weight_decay=0.1)
+    for step in range(3):
+        opt.zero_grad()
+        if step == 2:
+            late._accumulate(np.array([0.5, 0.5], np.float32))
+        opt.step()
+    # Adam's first step is lr · ĝ/|ĝ| with ĝ = g + wd·θ = (0.6, 0.3): exactly lr per element
+    np.testing.assert_allclose(late.numpy(), [0.9, -2.1], rtol=1e-6)
+    np.testing.assert_array_equal(unused.numpy(), [3.0, 4.0])
+    assert int(opt.state[0]["step"]) == 1 and "step" not in opt.state[1]
+    sgd_param = _param([1.0, 1.0])
+    sgd = optim.SGD([sgd_param], lr=0.1, momentum=0.9, weight_decay=0.5)
+    sgd_param._accumulate(np.array([1.0, 1.0], np.float32))
+    sgd.step()
+    moved = sgd_param.numpy().copy()
+    sgd.zero_grad()
+    sgd.step()  # no gradient this step: no momentum carry-over, no decay
+    np.testing.assert_array_equal(sgd_param.numpy(), moved)

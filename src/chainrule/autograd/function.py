@@ -163,6 +163,12 @@ class Function:
     [6.0]
     """
 
+    # Arithmetic (+ − × / ** @, cat, stack) sets this: integer operands meet float
+    # tensors as their float dtype, as in PyTorch (float32 * int64 is float32), so they
+    # never upcast a float32 graph. Elsewhere integers pass through as they are: class
+    # labels stay labels, and a layer fed integer pixels says so instead of guessing.
+    promote_integers = False
+
     @staticmethod
     def forward(ctx: Context, *arrays: Any, **options: Any) -> np.ndarray:
         raise NotImplementedError
@@ -181,26 +187,31 @@ class Function:
         """
         Tensor, as_operand = _tensor_api()
         # One plain loop (this runs for every op on the tape: its overhead is per-step cost).
-        arrays, needs, record, dtype, plain = [], [], False, None, False
+        arrays, needs, record, dtype, cast = [], [], False, None, False
         for t in inputs:
             if isinstance(t, Tensor):
-                arrays.append(t.data)
+                a = t.data
+                arrays.append(a)
                 needs.append(t.requires_grad)
                 record = record or t.requires_grad
-                if dtype is None:
-                    dtype = t.data.dtype
+                if a.dtype.kind == "f":
+                    dtype = dtype or a.dtype
+                else:
+                    cast = True  # an integer or bool tensor
             else:
                 arrays.append(t)
                 needs.append(False)
-                plain = True
-        if plain:  # numbers and arrays take the tensors' float dtype
-            arrays = [a if isinstance(t, Tensor) else as_operand(a, dtype) for a, t in zip(arrays, inputs)]
+                cast = True
+        if cast:  # numbers, arrays and integer tensors take the tensors' float dtype
+            arrays = [a if isinstance(t, Tensor) and (a.dtype.kind == "f" or not cls.promote_integers)
+                      else as_operand(a, dtype, keep_integers=not cls.promote_integers)
+                      for a, t in zip(arrays, inputs)]
         record = record and _grad_mode.enabled
         ctx = Context(tuple(needs))
         result = Tensor._wrap(cls.forward(ctx, *arrays, **options), record)
         if record:
             constants = tuple((i, a.item()) for i, (a, t) in enumerate(zip(arrays, inputs))
-                              if plain and not isinstance(t, Tensor) and np.size(a) == 1)
+                              if cast and not isinstance(t, Tensor) and np.size(a) == 1)
             result._node = Node(cls, ctx, tuple([t if n else None for t, n in zip(inputs, needs)]), constants)
         return result
 

@@ -28,6 +28,8 @@ __all__ = [
 
 # ------------------------------------------------------------------ arithmetic
 class Add(Function):
+    promote_integers = True
+
     @staticmethod
     def forward(ctx, a, b):
         return a + b
@@ -38,6 +40,8 @@ class Add(Function):
 
 
 class Sub(Function):
+    promote_integers = True
+
     @staticmethod
     def forward(ctx, a, b):
         return a - b
@@ -48,6 +52,8 @@ class Sub(Function):
 
 
 class Mul(Function):
+    promote_integers = True
+
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
@@ -61,6 +67,8 @@ class Mul(Function):
 
 
 class Div(Function):
+    promote_integers = True
+
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
@@ -75,6 +83,8 @@ class Div(Function):
 
 
 class Pow(Function):
+    promote_integers = True
+
     @staticmethod
     def forward(ctx, x, p):
         out = x ** p
@@ -101,6 +111,8 @@ class Neg(Function):
 
 class MatMul(Function):
     """``a @ b`` for 1-D, 2-D and batched operands (NumPy's matmul rules)."""
+
+    promote_integers = True
 
     @staticmethod
     def forward(ctx, a, b):
@@ -169,11 +181,18 @@ class Tanh(Function):
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
-    """Logistic function on an array, finite for any input: σ(x) = (1 + tanh(x/2)) / 2."""
-    out = np.asarray(np.multiply(x, 0.5))  # a new array, then tanh/add/scale in place
-    np.tanh(out, out=out)
-    out += 1
-    out *= 0.5
+    """Logistic function on an array, accurate for any input.
+
+    σ(x) = 1 / (1 + e^−x) for x ≥ 0 and e^x / (1 + e^x) below, both from e = e^−|x| ≤ 1:
+    nothing overflows, and σ(−30) keeps its digits (1 + tanh(x/2) would cancel to 0).
+    """
+    x = np.asarray(x)
+    e = np.abs(x, out=np.empty(x.shape, x.dtype if x.dtype.kind == "f" else np.float64))  # an array, also 0-d
+    np.negative(e, out=e)
+    np.exp(e, out=e)
+    out = np.add(e, 1, out=np.empty_like(e))
+    np.divide(1, out, out=out)  # σ(|x|)
+    np.multiply(out, e, out=out, where=x < 0)  # σ(x) = e^x σ(|x|) = σ(−|x|) for x < 0
     return out
 
 
@@ -337,7 +356,8 @@ class Transpose(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return (np.transpose(g, None if ctx.axes is None else np.argsort(ctx.axes)),)
+        # the inverse permutation; negative axes counted from the end first
+        return (np.transpose(g, None if ctx.axes is None else np.argsort([a % g.ndim for a in ctx.axes])),)
 
 
 def _is_basic_index(index) -> bool:
@@ -362,6 +382,8 @@ class GetItem(Function):
 
 
 class Cat(Function):
+    promote_integers = True
+
     @staticmethod
     def forward(ctx, *arrays, axis=0):
         ctx.axis = axis
@@ -374,6 +396,8 @@ class Cat(Function):
 
 
 class Stack(Function):
+    promote_integers = True
+
     @staticmethod
     def forward(ctx, *arrays, axis=0):
         ctx.axis = axis
@@ -604,7 +628,7 @@ class CrossEntropy(Function):
         loss = np.log(total).sum(dtype=z.dtype) - shifted[ctx.rows, target].sum(dtype=z.dtype)
         p /= total  # the softmax, kept for backward (it costs the exp that backward would redo)
         ctx.save_for_backward(p, target)
-        ctx.count = z.shape[0] if reduction == "mean" else 1  # what 'mean' divides by
+        ctx.count = max(z.shape[0], 1) if reduction == "mean" else 1  # what 'mean' divides by (an empty batch: 0)
         ctx.scale = 1 / ctx.count
         return np.asarray(loss / ctx.count, dtype=z.dtype)
 
@@ -625,9 +649,9 @@ class NLL(Function):
         _check_finite("NLLLoss", logp)
         target = _check_labels("NLLLoss", logp, target)
         ctx.shape, ctx.dtype, ctx.target = logp.shape, logp.dtype, target
-        ctx.count = logp.shape[0] if reduction == "mean" else 1
+        ctx.count = max(logp.shape[0], 1) if reduction == "mean" else 1
         ctx.scale = 1 / ctx.count
-        return _reduce(-logp[np.arange(logp.shape[0]), target], reduction, logp.shape[0])
+        return _reduce(-logp[np.arange(logp.shape[0]), target], reduction, ctx.count)
 
     @staticmethod
     def backward(ctx, g):
@@ -671,7 +695,7 @@ class MSE(Function):
     def forward(ctx, z, y, reduction="mean"):
         _check_same_shape("MSELoss", z, y)
         _check_finite("MSELoss", z)
-        diff = z - y
+        diff = z - y.astype(z.dtype, copy=False)  # integer targets: no float64 result
         ctx.save_for_backward(diff)
         ctx.count = max(z.size, 1) if reduction == "mean" else 1
         ctx.scale = 2 / ctx.count  # d(diff²)/dz = 2·diff

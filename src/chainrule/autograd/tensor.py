@@ -20,16 +20,17 @@ __all__ = ["Tensor", "tensor", "as_operand", "zeros", "ones", "randn"]
 DEFAULT_FLOAT = np.float32
 
 
-def as_operand(value: Any, dtype: np.dtype | None) -> np.ndarray:
-    """A non-Tensor operand as an array, floats cast to the tensors' dtype.
+def as_operand(value: Any, dtype: np.dtype | None, keep_integers: bool = False) -> np.ndarray:
+    """An operand as an array of the tensors' float dtype.
 
-    Python numbers and float arrays take the dtype of the Tensor they meet, so
-    ``t * 0.5`` or ``t + np.float64(1)`` never upcasts a float32 tensor. Integer
-    arrays (labels, indices) are left as they are.
+    Numbers and arrays, float or integer, take the dtype of the Tensor they meet, so
+    ``t * 0.5``, ``t + np.float64(1)`` or ``t * np.array([1, 2])`` never upcasts a
+    float32 tensor. With ``keep_integers``, integer arrays (class labels, indices)
+    are left as they are; integer numbers are still cast.
     """
     arr = np.asarray(value)
-    if dtype is not None and dtype.kind == "f" and arr.dtype != dtype:
-        if arr.dtype.kind == "f" or (arr.ndim == 0 and arr.dtype.kind in "iub"):
+    if dtype is not None and dtype.kind == "f" and arr.dtype != dtype and arr.dtype.kind in "fiub":
+        if arr.dtype.kind == "f" or arr.ndim == 0 or not keep_integers:
             arr = arr.astype(dtype)
     return arr
 

@@ -88,19 +88,29 @@ class Sequential(Module):
 
     def fprop(self, x: np.ndarray) -> np.ndarray:
         children = self._modules.values()
+        object.__setattr__(self, "_ctxs", None)
         for child in children:  # free the last step's activations before making new ones
             object.__setattr__(child, "_ctx", None)
+        # Each position's context, kept here: a layer used twice has one ``_ctx``, which
+        # its second fprop overwrites; bprop hands every position its own back.
+        ctxs = []
         for i, child in enumerate(children):
             try:
                 x = child.fprop(x)
             except (ValueError, TypeError, IndexError) as e:
                 self._fail(i, child, x, e)
+            ctxs.append(getattr(child, "_ctx", None))
+        object.__setattr__(self, "_ctxs", ctxs)
         return x
 
     def bprop(self, grad_output: np.ndarray, input_grad: bool = True):
         children = list(self._modules.values())
+        ctxs = getattr(self, "_ctxs", None)
+        if ctxs is None:
+            raise RuntimeError("Sequential.bprop called before fprop")
         g = grad_output
         for i in range(len(children) - 1, -1, -1):
+            object.__setattr__(children[i], "_ctx", ctxs[i])
             try:
                 g = children[i].bprop(g, input_grad=input_grad or i > 0)
             except (ValueError, TypeError, IndexError) as e:

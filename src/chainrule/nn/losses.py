@@ -52,7 +52,7 @@ class _Criterion(Module):
         ctx = Context((True, False))
         z = np.asarray(z)
         # float targets take z's dtype (no silent float64), integer labels stay integers
-        out = self.function.forward(ctx, z, as_operand(target, z.dtype), **self.options())
+        out = self.function.forward(ctx, z, as_operand(target, z.dtype, keep_integers=True), **self.options())
         self._ctx, self._dtype, self._batch = ctx, out.dtype, len(z)
         return float(out)
 

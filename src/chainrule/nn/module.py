@@ -85,11 +85,22 @@ class Module:
         object.__setattr__(self, name, value)
 
     def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
-        """(dotted name, Parameter) for this module and every child, in order."""
+        """(dotted name, Parameter) for this module and every child, in order.
+
+        A Parameter reached twice (a layer used twice) is listed once, under its first
+        name, as in PyTorch: an optimizer then updates it once per step.
+        """
+        seen: set[int] = set()
+        for name, p in self._every_parameter(prefix):
+            if id(p) not in seen:
+                seen.add(id(p))
+                yield name, p
+
+    def _every_parameter(self, prefix: str) -> Iterator[tuple[str, Parameter]]:
         for name, p in self._parameters.items():
             yield prefix + name, p
         for name, child in self._modules.items():
-            yield from child.named_parameters(prefix + name + ".")
+            yield from child._every_parameter(prefix + name + ".")
 
     def parameters(self) -> list[Parameter]:
         return [p for _, p in self.named_parameters()]

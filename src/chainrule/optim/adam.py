@@ -28,7 +28,13 @@ class Adam(Optimizer):
 
     def update(self, param, grad, state):
         b1, b2 = self.betas
-        t = self.step_count
+        # Steps are counted per parameter, as in PyTorch: one that first gets a gradient
+        # at step 3 starts its bias correction at t = 1. (A checkpoint from before the
+        # count existed has moments but no count: it continues from the global one.)
+        if "step" not in state:
+            state["step"] = np.array(self.step_count - 1 if "exp_avg" in state else 0, np.int64)
+        state["step"] += 1
+        t = int(state["step"])
         m = self._buffer(state, "exp_avg", param)
         v = self._buffer(state, "exp_avg_sq", param)
         # Temporaries live for this one update only, as in SGD: the state (and the

@@ -50,8 +50,10 @@ class Optimizer:
     def step(self) -> None:
         self.step_count += 1
         for p, state in zip(self.params, self.state):
-            if p.grad is not None:
-                self.update(p.data, p.grad, state)
+            # A parameter with no gradient since zero_grad() (unused this step) is left
+            # alone, momentum and weight decay included, as PyTorch skips a None .grad.
+            if p._grad is not None and not p._grad_zeroed:
+                self.update(p.data, p._grad, state)
 
     def update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, np.ndarray]) -> None:
         raise NotImplementedError
@@ -74,6 +76,7 @@ class Optimizer:
         for key, value in state["arrays"].items():
             i, name = key.split(".", 1)
             i = int(i)
-            if not 0 <= i < len(self.params) or np.shape(value) != self.params[i].shape:
+            counter = name == "step"  # a per-parameter step count (Adam), not a buffer like the parameter
+            if not 0 <= i < len(self.params) or np.shape(value) != (() if counter else self.params[i].shape):
                 raise ValueError(f"{type(self).__name__}.load_state_dict: buffer {key} does not fit the parameters")
-            self.state[i][name] = np.array(value, dtype=self.params[i].dtype)
+            self.state[i][name] = np.array(value, dtype=np.int64 if counter else self.params[i].dtype)
