@@ -51,6 +51,7 @@ import numpy as np
 from . import nn, optim
 from ._parser import ArgumentParser
 from .autograd.tensor import Tensor
+from .data._atomic import atomic_write
 
 __all__ = ["add_arguments", "run", "main", "NETS", "CONTENDERS", "epoch_flops", "gemm_gflops"]
 
@@ -696,23 +697,43 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     return parser
 
 
+def _checked(args: argparse.Namespace) -> tuple[int, int, str]:
+    """(repeats, examples, JSON path) from the options, or ValueError naming the bad one."""
+    for option, value, low, high in (("--repeats", args.repeats, 1, None), ("--examples", args.examples, 1, EPOCH),
+                                      ("--threads", args.threads, 1, None)):
+        if value is not None and (value < low or (high is not None and value > high)):
+            bounds = f"in {low}..{high:,}" if high is not None else f"at least {low}"
+            raise ValueError(f"{option} must be {bounds}, got {value}")
+    if any(b < 1 for b in args.batch_sizes):
+        raise ValueError(f"--batch-sizes must be at least 1, got {min(args.batch_sizes)}")
+    path = args.json if args.json is not None else \
+        f"benchmarks/results/bench-{datetime.datetime.now().strftime('%Y%m%d-%H%M%S')}.json"
+    if path:  # checked before minutes of timing, not after
+        folder = Path(path).parent
+        if Path(path).is_dir() or (folder.exists() and not folder.is_dir()):
+            raise ValueError(f"--json {path}: not a file path")
+        writable = folder if folder.exists() else next((d for d in folder.parents if d.exists()), Path("."))
+        if not os.access(writable, os.W_OK):
+            raise ValueError(f"--json {path}: cannot write in {writable}")
+    repeats = args.repeats if args.repeats is not None else (2 if args.quick else 3)
+    examples = args.examples if args.examples is not None else (12_000 if args.quick else EPOCH)
+    return repeats, examples, path
+
+
 def run(args: argparse.Namespace) -> int:
-    """Run the benchmark for parsed ``args``; print the tables; return the exit status."""
-    repeats = args.repeats or (2 if args.quick else 3)
-    examples = args.examples or (12_000 if args.quick else EPOCH)
-    if not 0 < examples <= EPOCH or repeats < 1 or any(b < 1 for b in args.batch_sizes):
-        print("chainrule bench: --examples must be in 1..60000, --repeats and batch sizes >= 1", file=sys.stderr)
-        return 2
+    """Run the benchmark for parsed ``args``; print the tables; return the exit status.
+
+    A bad option raises ValueError before anything is timed."""
+    repeats, examples, path = _checked(args)
     contenders = list(dict.fromkeys(["numpy"] + args.contenders))  # the hand loop is every ratio's reference
     log = (lambda s: None) if args.quiet else (lambda s: print(s, file=sys.stderr, flush=True))
     res = benchmark(args.nets, args.batch_sizes, contenders, repeats, examples, args.lr, args.data, args.threads,
                     memory=not args.no_memory, log=log)
     print(format_report(res))
-    path = args.json if args.json is not None else \
-        f"benchmarks/results/bench-{datetime.datetime.now().strftime('%Y%m%d-%H%M%S')}.json"
     if path:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-        Path(path).write_text(json.dumps(res, indent=1) + "\n")
+        with atomic_write(path) as f:
+            f.write((json.dumps(res, indent=1) + "\n").encode())
         print(f"\nwrote {path}")
         if importlib.util.find_spec("matplotlib"):  # it comes with the cli extra
             from .plots import plot_bench
@@ -725,8 +746,13 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = ArgumentParser(prog="chainrule bench", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    return run(add_arguments(parser).parse_args(argv))
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
+    args = add_arguments(parser).parse_args(argv)
+    try:
+        return run(args)
+    except (ValueError, OSError) as e:
+        print(f"chainrule bench: error: {e}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

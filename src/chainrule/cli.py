@@ -12,6 +12,7 @@ import json
 import os
 import sys
 import time
+import zipfile
 from pathlib import Path
 from typing import Sequence
 
@@ -24,7 +25,7 @@ from .io import CheckpointError
 from .model import Classifier, load
 from .spec import SpecError
 from .train import (DEFAULT_MODEL, DEFAULTS, OPTIMIZERS, SCHEDULES, TrainConfig, TrainingDiverged,
-                    TrainingInterrupted, evaluate_arrays, fit, resume)
+                    TrainingInterrupted, evaluate_arrays, fit, refuse_existing_run, resume)
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -88,6 +89,7 @@ def _train(args) -> int:
         dataset = "digits" if args.dataset is None else args.dataset
         model = DEFAULT_MODEL if args.model is None else args.model
         out = Path(args.out) if args.out else _default_out(dataset, model)
+        refuse_existing_run(out, args.overwrite)
         result = fit(dataset, model, data_dir=args.data_dir, out=out, quiet=args.quiet, **config)
     written = []
     if not args.no_plots:
@@ -162,14 +164,19 @@ def _read_inputs(path: str, model: Classifier) -> np.ndarray:
                 if key is None:
                     raise UserError(f"{path}: expected an array named 'x' (found {', '.join(f.files) or 'none'})")
                 x = f[key]
-        except (ValueError, OSError) as e:
-            raise UserError(f"{path}: not a readable .npz file ({str(e).splitlines()[0]})") from None
+        except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
+            why = str(e).splitlines()[0] if str(e) else type(e).__name__
+            raise UserError(f"{path}: not a readable .npz file ({why})") from None
     else:
         x = read_idx(path)
+    if x.ndim == 0:
+        raise UserError(f"{path}: holds a single number; expected examples of {model.num_features} features")
     if x.dtype == np.uint8:
         x = x.astype(np.float32) / np.float32(255)
     if x.ndim == 1 or (model.image_shape and x.shape == tuple(model.image_shape)):
         x = x.reshape(1, -1)
+    if len(x) == 0:
+        raise UserError(f"{path}: no examples in it")
     x = x.reshape(len(x), -1)
     if x.dtype.kind not in "fiu" or not np.isfinite(x).all():
         raise UserError(f"{path}: inputs must be finite numbers")
@@ -179,9 +186,16 @@ def _read_inputs(path: str, model: Classifier) -> np.ndarray:
 
 
 def cmd_predict(args) -> int:
+    for option in ("top", "limit"):
+        if getattr(args, option) < 1:
+            raise UserError(f"--{option} must be at least 1, got {getattr(args, option)}")
     model = load(args.checkpoint)
     x = _read_inputs(args.input, model)
-    proba = model.predict_proba(x)
+    with np.errstate(over="ignore", invalid="ignore"):  # reported below, in one line
+        proba = model.predict_proba(x)
+    if not np.isfinite(proba).all():
+        raise UserError(f"{args.input}: the network's outputs overflow for these inputs; are they scaled as the "
+                        f"training data was?")
     top = min(args.top, model.num_classes)
     for i, p in enumerate(proba[: args.limit]):
         order = np.argsort(p)[::-1][:top]
@@ -204,7 +218,7 @@ def cmd_plot(args) -> int:
             plot_bench(res, picture)
         except OSError as e:
             raise UserError(f"{out}: cannot read ({e.strerror or e})") from None
-        except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as e:
+        except (ValueError, KeyError, TypeError, AttributeError) as e:  # JSONDecodeError is a ValueError
             raise UserError(f"{out}: not a chainrule bench result ({type(e).__name__}: {e})") from None
         print(f"wrote {picture}")
         return 0
@@ -253,6 +267,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--seed", type=int, help=f"(default: {DEFAULTS.seed})")
     t.add_argument("--data-dir", default=None, help="folder with the data set's files")
     t.add_argument("--out", default=None, help="output folder (default: runs/<dataset>-<model>-<time>)")
+    t.add_argument("--overwrite", action="store_true", help="replace the run already in --out")
     t.add_argument("--resume", metavar="OUT", default=None,
                    help="continue an interrupted run from OUT/last.safetensors, with its saved settings")
     t.add_argument("--no-plots", action="store_true", help="skip the pictures")
@@ -268,7 +283,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("predict", help="classify inputs with a saved model")
     p.add_argument("checkpoint")
-    p.add_argument("input", help="an .npz (array 'x'), an IDX file, or a PNG image")
+    p.add_argument("input", help="an .npz (array 'x'), an IDX file, or a PNG image. Arrays are used as given, so "
+                                 "scale them as the training data was (digits: pixel/16; MNIST, Fashion-MNIST: "
+                                 "pixel/255); uint8 arrays are taken for 0..255 pixels and divided by 255")
     p.add_argument("--top", type=int, default=3, help="probabilities to show per example (default: 3)")
     p.add_argument("--limit", type=int, default=20, help="examples to print (default: 20)")
     p.set_defaults(func=cmd_predict)
@@ -289,17 +306,23 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("out", help="a run folder written by chainrule train, or a JSON file written by chainrule bench")
     pl.add_argument("--data-dir", default=None)
     pl.set_defaults(func=cmd_plot)
+    parser.subparsers = sub.choices  # name -> the command's parser
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # named by the command's own parser, which points at the command's --help
+        (parser.subparsers[args.command] if args.command else parser).error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command is None:
         parser.print_help()
-        return EXIT_USAGE
+        return 0
     try:
         return args.func(args)
+    except BrokenPipeError:  # chainrule predict ... | head: the reader has all it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit's flush
+        return 0
     except TrainingInterrupted as e:
         print(f"chainrule: {e}", file=sys.stderr)
         return EXIT_INTERRUPTED

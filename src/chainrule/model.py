@@ -12,6 +12,7 @@ shape, so ``chainrule.load(path)`` gives back something ready to predict.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -110,6 +111,10 @@ def load(path: str | os.PathLike, prefix: str = "") -> Classifier:
     training state file, ``last.safetensors``).
     """
     arrays, info = load_weights(path)
+    if not prefix and "resume" in info:
+        folder = Path(path).parent
+        raise CheckpointError(f"{os.fspath(path)} is a training state, kept for --resume: load "
+                              f"{folder / 'model.safetensors'}, or continue with chainrule train --resume {folder}")
     if prefix:
         arrays = {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
     spec = _field(info, "spec", str, path)

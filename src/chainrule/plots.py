@@ -38,6 +38,7 @@ def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -
 
 def plot_curves(history: Sequence[dict[str, Any]], path: str | os.PathLike, title: str = "") -> None:
     plt = _pyplot()
+    from matplotlib.ticker import MaxNLocator
     epochs = [m["epoch"] for m in history]
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 4))
     ax_loss.plot(epochs, [m["train_loss"] for m in history], label="training")
@@ -45,9 +46,12 @@ def plot_curves(history: Sequence[dict[str, Any]], path: str | os.PathLike, titl
     if any(m["val_loss"] == m["val_loss"] for m in history):
         ax_loss.plot(epochs, [m["val_loss"] for m in history], label="validation")
         ax_acc.plot(epochs, [m["val_accuracy"] for m in history], label="validation")
-    ax_loss.set(xlabel="epoch", ylabel="cross-entropy", title="loss", yscale="log")
+    losses = [m[k] for m in history for k in ("train_loss", "val_loss") if m[k] == m[k]]
+    # a log scale needs positive values (a one-class data set reaches a loss of exactly 0)
+    ax_loss.set(xlabel="epoch", ylabel="cross-entropy", title="loss", yscale="log" if min(losses) > 0 else "linear")
     ax_acc.set(xlabel="epoch", ylabel="accuracy", title="accuracy")
     for ax in (ax_loss, ax_acc):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole
         ax.grid(alpha=0.3)
         ax.legend()
     if title:
@@ -128,9 +132,11 @@ def plot_bench(res: dict[str, Any], path: str | os.PathLike) -> None:
 
     plt = _pyplot()
     rows = [r for r in res["results"] if r["contender"] != "roofline"]
+    if not rows:
+        raise ValueError("no results to draw")
     nets = list(dict.fromkeys(r["net"] for r in res["results"]))
     names = list(dict.fromkeys(r["contender"] for r in rows))
-    fig, axes = plt.subplots(1, len(nets), figsize=(6.2 * len(nets), 4.4), squeeze=False)
+    fig, axes = plt.subplots(1, len(nets), figsize=(max(6.2 * len(nets), 9), 4.8), squeeze=False)
     width = 0.8 / max(len(names), 1)
     for ax, net in zip(axes[0], nets):
         batches = list(dict.fromkeys(r["batch"] for r in res["results"] if r["net"] == net))
@@ -151,11 +157,12 @@ def plot_bench(res: dict[str, Any], path: str | os.PathLike) -> None:
         ax.set_xticklabels([f"batch {b}" for b in batches])
         ax.set(ylabel="seconds per epoch of 60,000 (median)", title=net)
         ax.grid(axis="y", alpha=0.3)
-    axes[0][0].legend(fontsize=8)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=4, fontsize=8, frameon=False)  # below: covers no bar
     m = res.get("machine", {})
     env = "".join(f", {k}={v}" for k, v in m.get("env", {}).items())
     fig.suptitle(f"chainrule bench, {res.get('date', '')}: {m.get('cpu', '')}, {res.get('threads', '?')} BLAS threads"
                  f"{env}", fontsize=9)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -33,7 +33,7 @@ import numpy as np
 
 from . import optim
 from .autograd.ops import NonFiniteError, _log_softmax
-from .data import Data, DataLoader, load_dataset, train_val_split
+from .data import Data, DataError, DataLoader, load_dataset, train_val_split
 from .data._atomic import atomic_write
 from .data.augment import random_shift
 from .io import CheckpointError, load_weights, save_weights
@@ -153,6 +153,18 @@ class TrainingInterrupted(KeyboardInterrupt):
 
 
 LAST = "last.safetensors"  # the whole training state, written every epoch and on Ctrl-C
+RUN_FILES = ("model.safetensors", LAST, "metrics.jsonl", "summary.json", "tune.json")
+
+
+def refuse_existing_run(out: str | os.PathLike, overwrite: bool = False) -> None:
+    """Raise ValueError if the folder already holds a run, unless told to overwrite it:
+    a new run into an old run's folder would silently replace its model and metrics."""
+    out = Path(out)
+    found = [name for name in RUN_FILES if (out / name).exists()] if out.is_dir() else []
+    if found and not overwrite:
+        hint = f", continue it (chainrule train --resume {out})" if LAST in found else ""
+        raise ValueError(f"--out {out} already holds a run ({', '.join(found)}): choose another folder{hint}, "
+                         f"or add --overwrite to replace it")
 BEST = "model.safetensors"  # the best-validation weights, a Classifier checkpoint
 
 
@@ -171,8 +183,13 @@ class Trainer:
         self.model, self.data, self.config = model, data, config.validate()
         self.out_dir = Path(out_dir) if out_dir is not None else None
         self.callback = callback or Callback()
-        self.x_train, self.y_train, self.x_val, self.y_val = train_val_split(
-            data.x_train, data.y_train, config.val_split, seed=config.seed)
+        try:
+            self.x_train, self.y_train, self.x_val, self.y_val = train_val_split(
+                data.x_train, data.y_train, config.val_split, seed=config.seed)
+        except DataError:  # the fraction is valid (validate() checked it): it rounds to no example at all
+            raise DataError(f"--val-split {config.val_split} of {data.name}'s {len(data.y_train)} training examples "
+                            f"leaves none for validation; use a larger split, or train without one (chainrule train --val-split 0)"
+                            ) from None
         self.loader = DataLoader(self.x_train, self.y_train, config.batch_size, seed=config.seed)
         self.criterion = CrossEntropyLoss()
         if config.shift and (not data.image_shape or len(data.image_shape) != 2):

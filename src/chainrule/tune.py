@@ -45,7 +45,7 @@ from .io import CheckpointError
 from .model import save
 from .progress import Callback, format_epoch
 from .spec import ACTIVATIONS, SpecError
-from .train import OPTIMIZERS, SCHEDULES, TrainConfig, TrainingDiverged, fit
+from .train import OPTIMIZERS, SCHEDULES, TrainConfig, TrainingDiverged, fit, refuse_existing_run
 
 __all__ = ["SearchSpace", "TuneResult", "tune", "sample_trials", "rank_trials", "format_table",
            "add_arguments", "run", "main"]
@@ -459,6 +459,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0,
                         help="draws the trials, the validation split and the weights (default: %(default)s)")
     parser.add_argument("--out", default=None, help="output folder (default: runs/tune-<dataset>-<time>)")
+    parser.add_argument("--overwrite", action="store_true", help="replace the run already in --out")
     parser.add_argument("--top", type=int, default=10, help="rows of the ranked table to show (default: %(default)s)")
     parser.add_argument("--quiet", action="store_true", help="print only the final line")
     return parser
@@ -563,6 +564,7 @@ def run(args: argparse.Namespace, stream: TextIO | None = None) -> int:
     dataset = os.fspath(args.dataset)
     name = Path(dataset).stem if dataset.lower().endswith((".npz", ".csv")) else dataset
     out = Path(args.out) if args.out else Path("runs") / f"tune-{name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    refuse_existing_run(out, args.overwrite)
     trials = args.trials if args.trials is not None or args.minutes is not None else 20
     reporter = _Reporter(stream, args.top, trials, args.minutes, args.quiet)
     try:

@@ -155,3 +155,56 @@ def test_plot_of_a_file_that_is_not_a_bench_result(tmp_path, capsys):
             path.write_text(text)
         code, err = _run(capsys, ["plot", path])
         assert code == 2 and len(err) == 1 and str(path) in err[0], (name, err)
+
+
+def test_predict_refuses_inputs_it_cannot_use_in_one_line(tmp_path, capsys):
+    assert main(["train", "--epochs", "1", "--out", str(tmp_path / "run"), "--quiet", "--no-plots"]) == 0
+    capsys.readouterr()
+    model = tmp_path / "run" / "model.safetensors"
+    cases = {"scalar.npz": dict(x=np.array(5.0)), "none.npz": dict(x=np.zeros((0, 64), np.float32)),
+             "huge.npz": dict(x=np.full((2, 64), 1e38, np.float32))}
+    for name, arrays in cases.items():
+        np.savez(tmp_path / name, **arrays)
+    (tmp_path / "empty.npz").write_bytes(b"")
+    (tmp_path / "trunc.npz").write_bytes((tmp_path / "scalar.npz").read_bytes()[:100])
+    for name, needle in [("scalar.npz", "single number"), ("none.npz", "no examples"), ("huge.npz", "overflow"),
+                         ("empty.npz", "not a readable .npz"), ("trunc.npz", "not a readable .npz")]:
+        code, err = _run(capsys, ["predict", model, tmp_path / name])
+        assert code == 2 and len(err) == 1 and needle in err[0] and name in err[0], (name, err)
+    np.savez(tmp_path / "ok.npz", x=np.zeros((3, 64), np.float32))
+    for option in ("--top", "--limit"):
+        code, err = _run(capsys, ["predict", model, tmp_path / "ok.npz", option, "0"])
+        assert code == 2 and err == [f"chainrule: error: {option} must be at least 1, got 0"]
+
+
+def test_a_new_run_does_not_replace_an_old_one_unless_told(tmp_path, capsys):
+    out = tmp_path / "run"
+    argv = ["train", "--epochs", "1", "--out", str(out), "--quiet", "--no-plots"]
+    assert main(argv) == 0
+    before = (out / "model.safetensors").read_bytes()
+    code, err = _run(capsys, argv + ["--lr", "0.5"])
+    assert code == 2 and len(err) == 1 and "already holds a run" in err[0] and "--overwrite" in err[0]
+    assert (out / "model.safetensors").read_bytes() == before  # nothing lost
+    assert main(argv + ["--lr", "0.5", "--overwrite"]) == 0 and (out / "model.safetensors").read_bytes() != before
+
+
+def test_data_and_option_mistakes_found_by_a_new_user(tmp_path, capsys):
+    np.savez(tmp_path / "one.npz", x=np.zeros((20, 3), np.float32), y=np.zeros(20, int))
+    for argv, needle in [
+        (["train", "--dataset", "xor"], "--val-split 0.1 of xor's 4 training examples leaves none"),
+        (["train", "--dataset", tmp_path / "one.npz"], "at least two classes"),
+        (["train", "--dataset", "fashion-mnist", "--data-dir", tmp_path / "nope"], "no such folder"),
+        (["evaluate", tmp_path / "run" / "last.safetensors"], "no such checkpoint file"),
+        (["bench", "--repeats", "0"], "--repeats must be at least 1, got 0"),
+        (["bench", "--threads", "0"], "--threads must be at least 1, got 0"),
+        (["bench", "--json", tmp_path], "not a file path"),
+    ]:
+        extra = ["--out", tmp_path / "o", "--quiet"] if argv[0] == "train" else []
+        code, err = _run(capsys, argv + extra)
+        assert code == 2 and len(err) == 1 and needle in err[0], (argv, err)
+
+
+def test_evaluating_a_training_state_points_at_the_model_file(tmp_path, capsys):
+    assert main(["train", "--epochs", "1", "--out", str(tmp_path / "run"), "--quiet", "--no-plots"]) == 0
+    code, err = _run(capsys, ["evaluate", tmp_path / "run" / "last.safetensors"])
+    assert code == 2 and len(err) == 1 and "is a training state" in err[0] and "model.safetensors" in err[0]

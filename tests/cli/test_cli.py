@@ -85,7 +85,7 @@ def test_help_explains_specs():
     for example in ("linear", "200tanh", "512relu-256relu", "dropout0.2"):
         assert example in proc.stdout
     assert run("--help", check_rc=0).stdout.count("train") >= 1
-    assert run(check_rc=2).stdout  # no command: help, exit 2
+    assert run(check_rc=0).stdout.startswith("usage: chainrule")  # no command: the help, as pip does
 
 
 @pytest.mark.parametrize("args,needle", [
@@ -94,7 +94,7 @@ def test_help_explains_specs():
     (["train", "--lr", "-1"], "--lr must be a positive number"),
     (["train", "--batch-size", "0"], "--batch-size must be a positive integer"),
     (["train", "--val-split", "1"], "--val-split must be in [0, 1)"),
-    (["train", "--dataset", "mnist", "--data-dir", "/nonexistent"], "mnist: IDX files not found"),
+    (["train", "--dataset", "mnist", "--data-dir", "/nonexistent"], "data folder /nonexistent: no such folder"),
     (["evaluate", "/nonexistent/model.safetensors"], "no such checkpoint file"),
     (["predict", "/nonexistent/model.safetensors", "x.npz"], "no such checkpoint file"),
     (["plot", "/nonexistent"], "not a training run folder"),
@@ -164,3 +164,16 @@ def test_threads_option(tmp_path):
     assert proc.stdout.startswith("test errors: ")
     bad = run("train", "--threads", "0", "--out", tmp_path / "b")
     assert bad.returncode == 2 and "--threads must be a positive integer" in bad.stderr
+
+
+def test_a_reader_that_stops_early_is_not_an_error(digits_run, tmp_path):
+    """chainrule predict ... | head -1: a closed pipe ends the command quietly, exit 0."""
+    out, _ = digits_run
+    np.savez(tmp_path / "x.npz", x=np.random.default_rng(0).random((3000, 64), dtype=np.float32))
+    proc = subprocess.Popen([sys.executable, "-m", "chainrule", "predict", str(out / "model.safetensors"),
+                             str(tmp_path / "x.npz"), "--limit", "3000"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().startswith("0: ")
+    proc.stdout.close()  # as head does after its line
+    assert proc.wait(timeout=120) == 0
+    assert proc.stderr.read() == ""

@@ -160,7 +160,7 @@ def test_all_diverged_is_a_user_error():
     (["--dropouts", "1"], "--dropouts must be in [0, 1)"),
     (["--epochs", "0"], "--epochs must be a positive integer"),
     (["--dataset", "nonesuch"], "unknown dataset 'nonesuch'"),
-    (["--dataset", "xor"], "leaves no validation examples"),
+    (["--dataset", "xor"], "leaves none for validation"),
 ])
 def test_user_errors_print_one_line_and_exit_2(argv, message, tmp_path, capsys):
     assert tuning.main(argv + ["--out", str(tmp_path / "o")]) == 2

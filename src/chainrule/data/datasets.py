@@ -616,7 +616,8 @@ def _labels(y: np.ndarray, where: str) -> np.ndarray:
             raise DataError(f"{where}: labels must be whole numbers, found {value!r}")
     elif y.dtype.kind not in "iu":
         raise DataError(f"{where}: labels must be integers, got dtype {y.dtype}")
-    if y.size and (y.min() < 0 or y.max() >= MAX_CLASSES):
+    # compared as Python numbers: MAX_CLASSES cast to a float16 label array overflows (with a warning)
+    if y.size and (y.min().item() < 0 or y.max().item() >= MAX_CLASSES):
         # A huge label is almost always an id, not a class index; it would also
         # make a class list (and any one-hot matrix) of that length.
         bad = (y.min() if y.min() < 0 else y.max()).item()
@@ -643,6 +644,8 @@ def _user_data(
             )
         if len(x_test) != len(y_test):
             raise DataError(f"{where}: x_test has {len(x_test)} examples but y_test has {len(y_test)}")
+    if y.size and (y == y[0]).all():  # one output unit's softmax is 1 whatever the input: nothing to learn
+        raise DataError(f"{where}: every training label is {int(y[0])}; a classifier needs at least two classes")
     top = int(max(y.max(), y_test.max() if y_test is not None and y_test.size else 0))
     if classes is None:
         classes = [str(i) for i in range(top + 1)]
@@ -846,6 +849,8 @@ def load_dataset(
     >>> load_dataset("moons")
     Data(name='moons', train=(800, 2), test=(200, 2), classes=2, image_shape=None)
     """
+    if data_dir is not None and not os.path.isdir(data_dir):  # a typo would silently fall back to other folders
+        raise DataError(f"data folder {os.fspath(data_dir)}: no such folder")
     text = os.fspath(name_or_path)
     key = text.lower()
     if key == "digits":
