@@ -254,7 +254,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--optimizer", choices=OPTIMIZERS,
                    help=f"momentum = SGD with momentum 0.9 (default: {DEFAULTS.optimizer})")
     t.add_argument("--weight-decay", type=float, help=f"L2 (decoupled with adamw) (default: {DEFAULTS.weight_decay})")
-    t.add_argument("--schedule", choices=SCHEDULES, help=f"learning-rate schedule (default: {DEFAULTS.schedule})")
+    t.add_argument("--schedule", choices=SCHEDULES, help=f"learning-rate schedule: step (full rate for the first third of the epochs, a tenth for the "
+                        f"second, a hundredth for the last), cosine (half a cosine from the full rate toward 0 over the epochs), none "
+                        f"(default: {DEFAULTS.schedule})")
     t.add_argument("--patience", type=int,
                    help=f"stop after this many epochs without a better validation loss; 0 = never (default: {DEFAULTS.patience})")
     t.add_argument("--val-split", type=float,
@@ -277,12 +279,12 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("evaluate", help="test accuracy of a saved model")
     e.add_argument("checkpoint", help="a model.safetensors written by chainrule train")
     e.add_argument("--dataset", default=None, help="(default: the one the model was trained on)")
-    e.add_argument("--data-dir", default=None)
-    e.add_argument("--quiet", action="store_true")
+    e.add_argument("--data-dir", default=None, help="folder with the data set's files")
+    e.add_argument("--quiet", action="store_true", help="print only the final line")
     e.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("predict", help="classify inputs with a saved model")
-    p.add_argument("checkpoint")
+    p.add_argument("checkpoint", help="a model.safetensors written by chainrule train")
     p.add_argument("input", help="an .npz (array 'x'), an IDX file, or a PNG image. Arrays are used as given, so "
                                  "scale them as the training data was (digits: pixel/16; MNIST, Fashion-MNIST: "
                                  "pixel/255); uint8 arrays are taken for 0..255 pixels and divided by 255")
@@ -304,7 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     pl = sub.add_parser("plot", help="draw a run's pictures again, or a bench result's")
     pl.add_argument("out", help="a run folder written by chainrule train, or a JSON file written by chainrule bench")
-    pl.add_argument("--data-dir", default=None)
+    pl.add_argument("--data-dir", default=None, help="folder with the data set's files (for the confusion matrix)")
     pl.set_defaults(func=cmd_plot)
     parser.subparsers = sub.choices  # name -> the command's parser
     return parser

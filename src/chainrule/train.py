@@ -160,6 +160,8 @@ def refuse_existing_run(out: str | os.PathLike, overwrite: bool = False) -> None
     """Raise ValueError if the folder already holds a run, unless told to overwrite it:
     a new run into an old run's folder would silently replace its model and metrics."""
     out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out}: a file is in the way; the run needs a folder there")
     found = [name for name in RUN_FILES if (out / name).exists()] if out.is_dir() else []
     if found and not overwrite:
         hint = f", continue it (chainrule train --resume {out})" if LAST in found else ""
