@@ -203,3 +203,24 @@ def test_sigmoid_keeps_its_digits_far_below_zero():
     log_sigmoid = t.sigmoid().log()  # log σ(x) ≈ x, d/dx = 1 − σ(x) ≈ 1
     log_sigmoid.backward()
     assert log_sigmoid.item() == pytest.approx(-30.0) and t.grad[0] == pytest.approx(1.0)
+
+
+def test_gradients_at_the_edges_of_pow_div_and_dropout():
+    """Where a formula meets 0·∞ or overflows, the gradient is PyTorch's limit, not NaN."""
+    x = cr.tensor([0.0, 2.0], requires_grad=True)
+    (x ** 0).sum().backward()
+    np.testing.assert_array_equal(x.grad, [0.0, 0.0])  # x^0 is constant, also at x = 0
+    p = cr.tensor([2.0], requires_grad=True)
+    (cr.tensor([0.0, 3.0]) ** p).sum().backward()
+    np.testing.assert_allclose(p.grad, [9 * np.log(3)], rtol=1e-6)  # the 0^p term adds 0, not NaN
+    b = cr.tensor([1e20], requires_grad=True)
+    (1 / b).sum().backward()
+    np.testing.assert_allclose(b.grad, [-1e-40], rtol=1e-3)  # b·b would overflow float32
+    assert (F.dropout(cr.tensor(np.ones(4, np.float32)), p=1.0, training=True).numpy() == 0).all()
+
+
+def test_clip_grad_norm_scales_float64_gradients_in_float64():
+    p = cr.nn.Parameter(np.zeros(2))
+    p.grad = np.array([3.0, 4.0])
+    cr.nn.utils.clip_grad_norm_([p], 1.0)
+    np.testing.assert_allclose(p.grad, np.array([3.0, 4.0]) / (5 + 1e-6), rtol=1e-15)

@@ -77,9 +77,9 @@ class Div(Function):
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved_tensors
-        ga = g / b if ctx.needs_input_grad[0] else None
-        gb = -g * a / (b * b) if ctx.needs_input_grad[1] else None
-        return ga, gb
+        ga = g / b
+        gb = -ga * (a / b) if ctx.needs_input_grad[1] else None  # not g·a/b²: b² overflows float32 at |b| > 1.8e19
+        return (ga if ctx.needs_input_grad[0] else None), gb
 
 
 class Pow(Function):
@@ -94,8 +94,12 @@ class Pow(Function):
     @staticmethod
     def backward(ctx, g):
         x, p, out = ctx.saved_tensors
-        gx = g * p * x ** (p - 1) if ctx.needs_input_grad[0] else None
-        gp = g * out * np.log(x) if ctx.needs_input_grad[1] else None
+        gx = gp = None
+        with np.errstate(divide="ignore", invalid="ignore"):  # 0 ** -1 and log 0, masked just below
+            if ctx.needs_input_grad[0]:  # p·x^(p−1), and 0 where p = 0 (x^0 is constant, even at x = 0)
+                gx = g * np.where(p == 0, 0, p * x ** (p - 1))
+            if ctx.needs_input_grad[1]:  # x^p·log x, and 0 at x = 0 (0^p stays 0 for p > 0), as PyTorch
+                gp = g * np.where((x == 0) & (p >= 0), 0, out * np.log(x))
         return gx, gp
 
 
@@ -561,7 +565,8 @@ class Dropout(Function):
             return x
         keep = generator.random(x.shape, dtype=np.float32) >= p
         mask = keep.astype(x.dtype)
-        mask *= 1 / (1 - p)
+        if p < 1:  # p = 1 drops everything: the mask is all zeros, nothing to scale
+            mask *= 1 / (1 - p)
         ctx.mask = mask
         return x * mask
 

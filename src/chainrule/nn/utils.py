@@ -35,8 +35,8 @@ def clip_grad_norm_(parameters: Iterable[Parameter], max_norm: float) -> float:
     params = list(parameters)
     norm = grad_norm(params)
     if math.isfinite(norm) and norm > max_norm:
-        scale = np.float32(max_norm / (norm + 1e-6))
+        scale = max_norm / (norm + 1e-6)
         for p in params:
             if p.grad is not None:
-                p.grad *= scale.astype(p.grad.dtype)
+                p.grad *= p.grad.dtype.type(scale)  # in the gradient's own precision
     return norm
