@@ -118,7 +118,7 @@ def make_schedule(optimizer: optim.Optimizer, config: TrainConfig) -> optim.lr_s
         return optim.StepLR(optimizer, step_size=max(1, math.ceil(config.epochs / 3)), gamma=0.1)
     if config.schedule == "cosine":
         return optim.CosineAnnealingLR(optimizer, T_max=config.epochs)
-    return optim.ConstantLR(optimizer)
+    return optim.ConstantLR(optimizer, factor=1.0)  # no schedule
 
 
 def evaluate_arrays(model: Classifier, x: np.ndarray, y: np.ndarray) -> dict[str, float | int]:

@@ -32,8 +32,25 @@ class LRScheduler:
 
 
 class ConstantLR(LRScheduler):
+    """lr · factor for the first total_iters epochs, then lr (PyTorch's ConstantLR, a warm-up);
+    ``factor=1`` is no schedule at all.
+
+    >>> import chainrule as cr
+    >>> opt = cr.optim.SGD(cr.nn.Linear(2, 1).parameters(), lr=0.3)
+    >>> sched = ConstantLR(opt, factor=0.5, total_iters=2)
+    >>> [opt.lr] + [sched.step() or opt.lr for _ in range(3)]
+    [0.15, 0.15, 0.3, 0.3]
+    """
+
+    def __init__(self, optimizer: Optimizer, factor: float = 1 / 3, total_iters: int = 5):
+        if not 0 < factor <= 1 or total_iters < 0:
+            raise ValueError(f"ConstantLR: needs 0 < factor <= 1 and total_iters >= 0, got {factor}, {total_iters}")
+        super().__init__(optimizer)
+        self.factor, self.total_iters = float(factor), int(total_iters)
+        optimizer.lr = self.lr_at(0)
+
     def lr_at(self, epoch: int) -> float:
-        return self.base_lr
+        return self.base_lr * (self.factor if epoch < self.total_iters else 1.0)
 
 
 class StepLR(LRScheduler):
@@ -50,7 +67,8 @@ class StepLR(LRScheduler):
 
 
 class CosineAnnealingLR(LRScheduler):
-    """lr from base down to eta_min along half a cosine over T_max epochs."""
+    """lr from base down to eta_min along half a cosine over T_max epochs, then eta_min
+    (PyTorch's carries on along the cosine and rises again)."""
 
     def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0):
         if T_max < 1:
