@@ -1,7 +1,7 @@
 """``chainrule bench``: seconds per training epoch, against a hand-written NumPy
 loop, PyTorch and scikit-learn, and against the machine's matrix-multiply limit.
 
-    chainrule bench            # the full run: a few minutes
+    chainrule bench            # the full run: about 2 minutes on 2 cores
     chainrule bench --quick    # a fifth of an epoch per measurement, about a minute
     python -m chainrule.bench  # the same without the command-line entry point
 
@@ -12,6 +12,7 @@ and 784-512relu-256relu-10 at batch sizes 32, 100 and 1000, plain SGD. Contender
 * ``fast``      chainrule's ``Sequential.fprop``/``bprop`` and ``optim.SGD`` (no tape);
 * ``autodiff``  chainrule's tape: ``net(Tensor)``, ``loss.backward()``, ``opt.step()``;
 * ``numpy``     a hand-written NumPy loop of exactly the same maths (loss included);
+* ``gemm``      only the same matrix products, at the same shapes: the measured floor;
 * ``torch``     PyTorch on the CPU with the same threads (``pip install torch==2.13.0``);
 * ``sklearn``   scikit-learn's ``MLPClassifier(solver="sgd", momentum=0)``, one epoch.
 
@@ -23,7 +24,7 @@ summed. Only ratios within one run mean much on a shared machine: absolute secon
 swing with whatever else it is doing, and with 2 BLAS threads on 2 busy cores every
 matrix product waits for both, so ``--threads 1`` gives the steadiest ratios. The
 roofline is the epoch's matrix-multiply FLOPs at the best float32 GEMM rate measured
-on this machine during the run.
+on this machine during the run. The results go to a JSON file and, as bars, a PNG.
 """
 
 from __future__ import annotations
@@ -692,7 +693,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
                         help="auto: Fashion-MNIST if on disk, else random (default: auto)")
     parser.add_argument("--no-memory", action="store_true", help="skip the memory measurement")
     parser.add_argument("--json", default=None, metavar="PATH",
-                        help="write the results here (default: benchmarks/results/bench-<time>.json; '' for none)")
+                        help="write the results here, and their bars beside it as .png "
+                             "(default: benchmarks/results/bench-<time>.json; '' for none)")
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     return parser
 
