@@ -1,7 +1,7 @@
 """The speed harness. Its code lives in chainrule/bench.py (``chainrule bench`` for users);
 this script runs the same thing from a checkout:
 
-    python benchmarks/core_speed.py            # full run, a few minutes; writes benchmarks/results/*.json
+    python benchmarks/core_speed.py            # full run, about 2 minutes; writes benchmarks/results/*.json and .png
     python benchmarks/core_speed.py --quick    # about a minute
     python benchmarks/core_speed.py --help     # every option
 
