@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import http.server
+import threading
+
 import pytest
 
 from chainrule.data import DataError, download, load_mnist, sha256sum
@@ -102,3 +106,32 @@ def test_download_function_checks(mirror, tmp_path):
         download(f"file://{root / name}", tmp_path / "y", hashes[name])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["sub", "www"]
     assert leftovers(tmp_path / "sub") == []
+
+
+class _CutShort(http.server.BaseHTTPRequestHandler):
+    """Promises 1000 bytes, sends 500, closes: what a dropped connection looks like."""
+
+    body = bytes(range(250)) * 4
+
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(self.body)))
+        self.end_headers()
+        self.wfile.write(self.body[:500])
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_body_cut_short_is_a_failed_download_not_a_bad_file(tmp_path):
+    """So the next mirror gets its turn, and nothing is left behind."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _CutShort)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
+    try:
+        target = tmp_path / "f.gz"
+        url = f"http://127.0.0.1:{server.server_address[1]}/f.gz"
+        with pytest.raises(DownloadFailed):
+            download(url, target, hashlib.sha256(_CutShort.body).hexdigest())
+        assert list(tmp_path.iterdir()) == []
+    finally:
+        server.shutdown()

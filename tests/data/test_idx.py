@@ -129,6 +129,23 @@ def test_absurd_dimensions_fail_before_allocating(tmp_path):
         read_idx(tmp_path / "gz")
 
 
+def test_a_gzip_header_that_overstates_its_data_is_refused_without_the_memory(tmp_path):
+    """The header claims 200 MB, within what 200 kB of gzip could hold in principle; the data
+    runs out after 200 kB, and the reader must not have reserved the 200 MB first."""
+    import tracemalloc
+
+    header = bytes([0, 0, 0x08, 1]) + struct.pack(">I", 200_000_000)
+    (tmp_path / "gz").write_bytes(gzip.compress(header + np.random.default_rng(0).bytes(200_000), 1))
+    tracemalloc.start()
+    try:
+        with pytest.raises(DataError, match="truncated"):
+            read_idx(tmp_path / "gz")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 20_000_000, peak
+
+
 def test_missing_file_and_directory(tmp_path):
     with pytest.raises(DataError, match="no such file"):
         read_idx(tmp_path / "absent")

@@ -41,6 +41,24 @@ def test_npz_class_names(tmp_path):
     assert data.classes == ["a", "b", "c"]
 
 
+def test_npz_class_names_stored_as_bytes_are_text(tmp_path):
+    data = load_npz(save(tmp_path, x=np.eye(6), y=np.arange(6) % 2, classes=np.array([b"cat", b"dog"])))
+    assert data.classes == ["cat", "dog"]
+
+
+def test_csv_with_a_byte_order_mark_keeps_every_row_and_its_header(tmp_path):
+    """Excel starts its UTF-8 CSV files with a BOM; it is not part of the first cell."""
+    rows_only = "".join(f"{i + 1},{i % 2}\n" for i in range(10))
+    (tmp_path / "bom.csv").write_text(rows_only, encoding="utf-8-sig")
+    data = load_csv(tmp_path / "bom.csv")
+    assert len(data.x_train) + len(data.x_test) == 10
+    (tmp_path / "head.csv").write_text("a,label\n" + rows_only, encoding="utf-8-sig")
+    assert load_csv(tmp_path / "head.csv", label_column="label").num_features == 1
+    label_first = "".join(f"{i % 2},{i + 1}\n" for i in range(10))
+    (tmp_path / "name.csv").write_text("a,b\n" + label_first, encoding="utf-8-sig")
+    assert load_csv(tmp_path / "name.csv", label_column="a").num_features == 1  # "a", not "\ufeffa"
+
+
 def test_npz_never_unpickles(tmp_path):
     path = tmp_path / "obj.npz"
     np.savez(path, x=np.array([[1], [2]], dtype=object), y=np.array([0, 1]))

@@ -722,7 +722,7 @@ def load_npz(path: str | os.PathLike, *, test_fraction: float = 0.2, seed: int =
     if classes is not None:
         if classes.ndim != 1 or classes.dtype.kind not in "US":
             raise DataError(f"{where}: classes must be a 1-D array of strings, got {_describe(classes)}")
-        classes = [str(c) for c in classes.tolist()]
+        classes = [c.decode("utf-8", "replace") if isinstance(c, bytes) else str(c) for c in classes.tolist()]
     return _user_data(
         Path(where).stem, where, arrays["x"], arrays["y"], arrays.get("x_test"), arrays.get("y_test"),
         classes, test_fraction, seed,
@@ -763,7 +763,7 @@ def load_csv(
     rows: list[list[str]] = []
     lines: list[int] = []
     try:
-        with open(where, newline="", encoding="utf-8") as f:
+        with open(where, newline="", encoding="utf-8-sig") as f:  # -sig: Excel's byte-order mark is not data
             reader = csv.reader(f, delimiter=delimiter)
             for row in reader:
                 if row and any(cell.strip() for cell in row):  # skip blank lines

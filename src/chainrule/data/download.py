@@ -98,13 +98,18 @@ def download(
     try:
         with atomic_write(target) as out:
             with urllib.request.urlopen(request, timeout=timeout) as response:
-                total = 0
+                total, declared = 0, response.headers.get("Content-Length")
                 while chunk := response.read(_CHUNK):
                     total += len(chunk)
                     if total > max_bytes:
                         raise DataError(f"{url}: response larger than {max_bytes} bytes, download abandoned")
                     h.update(chunk)
                     out.write(chunk)
+                # read(n) returns what arrived when the server closes early, without raising
+                # IncompleteRead: a short body is a failed download (try the next mirror),
+                # not a file with a wrong hash
+                if declared is not None and declared.isdigit() and total < int(declared):
+                    raise http.client.IncompleteRead(b"", int(declared) - total)
             digest = h.hexdigest()
             if digest != expected:
                 # Raising inside atomic_write deletes the temporary file: nothing is kept.

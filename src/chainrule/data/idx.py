@@ -170,14 +170,15 @@ def _read_gzip(f, size: int, name: str) -> np.ndarray:
                     f"{name}: header declares {_describe(shape, dtype)} ({nbytes} bytes), "
                     f"more than a {size}-byte gzip file can hold (corrupt header?)"
                 )
-            buf = bytearray(nbytes)
-            view, got = memoryview(buf), 0
-            while got < nbytes:
-                n = gz.readinto(view[got : got + _CHUNK])
-                if not n:
+            # Grown as the data arrives, not allocated at the declared size first: a corrupt
+            # header may claim a thousand times the file's size, and the data then runs out.
+            buf = bytearray()
+            while len(buf) < nbytes:
+                chunk = gz.read(min(_CHUNK, nbytes - len(buf)))
+                if not chunk:
                     break
-                got += n
-            view.release()
+                buf += chunk
+            got = len(buf)
             if got < nbytes:
                 raise DataError(
                     f"{name}: truncated, header declares {_describe(shape, dtype)} "
