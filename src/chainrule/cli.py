@@ -25,7 +25,7 @@ from .io import CheckpointError
 from .model import Classifier, load
 from .spec import SpecError
 from .train import (DEFAULT_MODEL, DEFAULTS, OPTIMIZERS, SCHEDULES, TrainConfig, TrainingDiverged,
-                    TrainingInterrupted, evaluate_arrays, fit, refuse_existing_run, resume)
+                    TrainingInterrupted, evaluate_arrays, fit, prepare_out, resume)
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -89,7 +89,7 @@ def _train(args) -> int:
         dataset = "digits" if args.dataset is None else args.dataset
         model = DEFAULT_MODEL if args.model is None else args.model
         out = Path(args.out) if args.out else _default_out(dataset, model)
-        refuse_existing_run(out, args.overwrite)
+        prepare_out(out, args.overwrite)
         result = fit(dataset, model, data_dir=args.data_dir, out=out, quiet=args.quiet, **config)
     written = []
     if not args.no_plots:

@@ -154,11 +154,13 @@ class TrainingInterrupted(KeyboardInterrupt):
 
 LAST = "last.safetensors"  # the whole training state, written every epoch and on Ctrl-C
 RUN_FILES = ("model.safetensors", LAST, "metrics.jsonl", "summary.json", "tune.json")
+PICTURES = ("curves.png", "confusion.png", "weights.png")
 
 
-def refuse_existing_run(out: str | os.PathLike, overwrite: bool = False) -> None:
-    """Raise ValueError if the folder already holds a run, unless told to overwrite it:
-    a new run into an old run's folder would silently replace its model and metrics."""
+def prepare_out(out: str | os.PathLike, overwrite: bool = False) -> None:
+    """Refuse a folder that already holds a run (a new run would silently replace its model
+    and metrics); with ``overwrite``, remove that run's files first, so that nothing of
+    it outlives the new run's start (a crash must not leave the two mixed)."""
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise ValueError(f"--out {out}: a file is in the way; the run needs a folder there")
@@ -167,6 +169,9 @@ def refuse_existing_run(out: str | os.PathLike, overwrite: bool = False) -> None
         hint = f", continue it (chainrule train --resume {out})" if LAST in found else ""
         raise ValueError(f"--out {out} already holds a run ({', '.join(found)}): choose another folder{hint}, "
                          f"or add --overwrite to replace it")
+    if found:
+        for name in RUN_FILES + PICTURES:  # only what chainrule writes; anything else in the folder stays
+            (out / name).unlink(missing_ok=True)
 BEST = "model.safetensors"  # the best-validation weights, a Classifier checkpoint
 
 
@@ -204,6 +209,7 @@ class Trainer:
         self.bad_epochs = 0
         self.stopped_early = False
         self.partial: dict[str, Any] | None = None  # running sums of an unfinished epoch
+        self.resumed = False  # set by resume(): last.safetensors is this run's own
         self._interrupted = False
 
     # ---------------------------------------------------------------- one epoch
@@ -238,7 +244,9 @@ class Trainer:
             sums["seen"] += n
             sums["steps"] = step
             self.callback.on_batch_end(loss, n)
-            if self._interrupted:  # Ctrl-C: this step is done; save and stop
+            # Ctrl-C: this step is done; save and stop. On the epoch's last step the loader has
+            # already moved to the next epoch, so the epoch is finished and fit() stops after it.
+            if self._interrupted and step < len(self.loader):
                 sums["seconds"] = time.perf_counter() - started
                 self.partial = sums
                 self._stop_interrupted(epoch, step)
@@ -276,7 +284,7 @@ class Trainer:
             for leftover in self.out_dir.glob(".*.tmp"):  # writes cut off by a crash
                 leftover.unlink(missing_ok=True)
             self._rewrite_metrics()
-            if not (self.out_dir / LAST).exists():
+            if not self.resumed:
                 self.save_last()  # so that even a crash in epoch 1 leaves a state to resume from
         self.callback.on_train_begin(self)
         # Overflow is detected explicitly (a non-finite loss stops the run), not warned about.
@@ -287,7 +295,8 @@ class Trainer:
                 self.schedule.step()
                 self.history.append(metrics)
                 improved = self._track_best(metrics)
-                if cfg.patience is not None and len(self.x_val) and self.bad_epochs >= cfg.patience:
+                if (cfg.patience is not None and len(self.x_val) and self.bad_epochs >= cfg.patience
+                        and len(self.history) < cfg.epochs):
                     self.stopped_early = True
                 if self.out_dir is not None:
                     with open(self.out_dir / "metrics.jsonl", "a") as f:
@@ -296,9 +305,13 @@ class Trainer:
                         save(self.model, self.out_dir / BEST)
                     self.save_last()
                 self.callback.on_epoch_end(metrics)
+                if self._interrupted:  # Ctrl-C during the epoch's last step or its validation
+                    self._stop_interrupted(epoch, len(self.loader))
         return self._finish()
 
     def _finish(self) -> FitResult:
+        if self.best is None:  # no epoch had a finite validation loss: keep the last weights
+            self.best = {"score": math.nan, "metrics": self.history[-1], "weights": self.model.net.state_dict()}
         self.model.net.load_state_dict(self.best["weights"])
         test = evaluate_arrays(self.model, self.data.x_test, self.data.y_test)  # once, at the end
         best = self.best["metrics"]
@@ -320,7 +333,7 @@ class Trainer:
     def _track_best(self, metrics: dict[str, Any]) -> bool:
         """Keep a copy of the weights with the lowest validation loss (the last ones without a split)."""
         score = metrics["val_loss"] if len(self.x_val) else -metrics["epoch"]
-        if self.best is None or score < self.best["score"]:
+        if math.isfinite(score) and (self.best is None or score < self.best["score"]):  # NaN is never best
             weights = {k: v.copy() for k, v in self.model.net.state_dict().items()}
             self.best = {"score": score, "metrics": metrics, "weights": weights}
             self.bad_epochs = 0
@@ -368,6 +381,7 @@ class Trainer:
             if data.num_features != model.num_features or data.num_classes != model.num_classes:
                 raise CheckpointError(f"{path}: the saved model does not fit {data.name} as it is now")
             trainer = cls(model, data, cfg, out_dir=out_dir, callback=callback)
+            trainer.resumed = True
             trainer.history = list(state["history"])
             trainer.bad_epochs, trainer.stopped_early = int(state["bad_epochs"]), bool(state["stopped_early"])
             trainer.partial = state["partial"]
@@ -430,10 +444,12 @@ def fit(dataset: str | Data = "digits", model: str = DEFAULT_MODEL, *, data_dir:
     if unknown:
         raise TypeError(f"fit() got unknown options: {', '.join(unknown)}")
     config = {**asdict(DEFAULTS), **config}
+    if config["patience"] == 0:  # as on the command line: 0 means never stop early
+        config["patience"] = None
     cfg = TrainConfig(**config).validate()
     data = dataset if isinstance(dataset, Data) else load_dataset(dataset, data_dir=data_dir, seed=cfg.seed)
     manual_seed(cfg.seed)  # the initial weights and dropout masks follow the seed
-    info = {"dataset": data.name, "train_config": asdict(cfg)}
+    info = {"dataset": data.source or data.name, "train_config": asdict(cfg)}
     clf = Classifier.from_spec(model, data.num_features, data.classes, data.image_shape, info)
     if callback is None and not quiet:
         callback = default_reporter()

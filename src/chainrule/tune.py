@@ -45,7 +45,7 @@ from .io import CheckpointError
 from .model import save
 from .progress import Callback, format_epoch
 from .spec import ACTIVATIONS, SpecError
-from .train import OPTIMIZERS, SCHEDULES, TrainConfig, TrainingDiverged, fit, refuse_existing_run
+from .train import OPTIMIZERS, SCHEDULES, TrainConfig, TrainingDiverged, fit, prepare_out
 
 __all__ = ["SearchSpace", "TuneResult", "tune", "sample_trials", "rank_trials", "format_table",
            "add_arguments", "run", "main"]
@@ -564,7 +564,7 @@ def run(args: argparse.Namespace, stream: TextIO | None = None) -> int:
     dataset = os.fspath(args.dataset)
     name = Path(dataset).stem if dataset.lower().endswith((".npz", ".csv")) else dataset
     out = Path(args.out) if args.out else Path("runs") / f"tune-{name}-{time.strftime('%Y%m%d-%H%M%S')}"
-    refuse_existing_run(out, args.overwrite)
+    prepare_out(out, args.overwrite)
     trials = args.trials if args.trials is not None or args.minutes is not None else 20
     reporter = _Reporter(stream, args.top, trials, args.minutes, args.quiet)
     try:

@@ -121,3 +121,44 @@ def test_divergent_run_on_the_command_line(tmp_path):
     err = proc.stderr.strip().splitlines()
     assert len(err) == 1 and "training diverged at epoch" in err[0] and "--clip-grad" in err[0]
     assert "Traceback" not in proc.stderr
+
+
+class _InterruptAt(cr.progress.Callback):
+    """Sets the Ctrl-C flag after a given step of a given epoch, as the SIGINT handler does."""
+
+    def __init__(self, epoch: int, step: int | None):  # None: the epoch's last step
+        self.epoch, self.step, self.trainer, self.fired = epoch, step, None, False
+
+    def on_train_begin(self, trainer):
+        self.trainer = trainer
+
+    def on_epoch_begin(self, epoch, steps):
+        self.current, self.steps, self.done = epoch, steps, 0
+
+    def on_batch_end(self, loss, size):
+        self.done += 1
+        if not self.fired and self.current == self.epoch and self.done == (self.step or self.steps):
+            self.trainer._interrupted = self.fired = True
+
+
+@pytest.mark.parametrize("step", [None, 3])
+def test_ctrl_c_on_an_epochs_last_step_resumes_bitwise_too(tmp_path, step):
+    """On the last step the loader has moved on to the next epoch: the run must stop at the
+    epoch's end, not save a half-epoch that resume would run twice."""
+    kw = dict(model="32relu", epochs=4, patience=None, quiet=True)
+    cr.fit("digits", out=tmp_path / "straight", **kw)
+    with pytest.raises(cr.train.TrainingInterrupted):
+        cr.fit("digits", out=tmp_path / "cut", callback=_InterruptAt(2, step), **kw)
+    cr.train.resume(tmp_path / "cut", quiet=True)
+    _assert_same_run(tmp_path / "straight", tmp_path / "cut")
+
+
+def test_overwrite_leaves_nothing_of_the_old_run_to_resume(tmp_path):
+    """A new run in an old run's folder writes its own last.safetensors at its start."""
+    out = tmp_path / "run"
+    cr.fit("digits", model="16relu", epochs=2, out=out, quiet=True)
+    cr.train.prepare_out(out, overwrite=True)
+    assert not any((out / name).exists() for name in cr.train.RUN_FILES)
+    with pytest.raises(cr.train.TrainingInterrupted):
+        cr.fit("digits", model="24relu", epochs=3, out=out, callback=_InterruptAt(1, 2), quiet=True)
+    assert cr.train.resume(out, quiet=True).model.spec == "24relu"

@@ -105,3 +105,44 @@ def test_fashion_mnist_200tanh_two_epochs_reaches_84_percent():
                     schedule="cosine", patience=None, quiet=True)
     assert result.summary["test_size"] == 10_000
     assert result.summary["test_accuracy"] >= 0.84, result.summary
+
+
+def test_a_run_on_your_own_file_can_be_evaluated_plotted_and_resumed(tmp_path, monkeypatch):
+    """The checkpoint records the file's absolute path, not just its stem."""
+    from chainrule.cli import main
+
+    d = cr.data.load_digits()
+    np.savez(tmp_path / "mine.npz", x=d.x_train, y=d.y_train, x_test=d.x_test, y_test=d.y_test)
+    monkeypatch.chdir(tmp_path)  # a relative path, as a user types it
+    result = cr.fit("mine.npz", model="16relu", epochs=2, out=tmp_path / "run", quiet=True)
+    assert result.model.info["dataset"] == str(tmp_path / "mine.npz")
+    monkeypatch.chdir("/")
+    assert main(["evaluate", str(tmp_path / "run" / "model.safetensors"), "--quiet"]) == 0
+    assert main(["plot", str(tmp_path / "run")]) == 0
+    assert cr.train.resume(tmp_path / "run", quiet=True).summary["epochs"] == 2
+
+
+def test_a_nan_validation_loss_is_never_the_best_epoch():
+    data = cr.data.load_digits()
+    trainer = cr.train.Trainer(cr.Classifier.from_spec("16relu", 64, data.classes, None, {}), data,
+                               cr.TrainConfig(epochs=3, patience=None))
+    assert not trainer._track_best({"epoch": 1, "val_loss": float("nan")}) and trainer.best is None
+    assert trainer._track_best({"epoch": 2, "val_loss": 0.5}) and trainer.best["score"] == 0.5
+    assert not trainer._track_best({"epoch": 3, "val_loss": float("nan")}) and trainer.best["score"] == 0.5
+
+
+def test_patience_running_out_on_the_last_epoch_is_not_an_early_stop(monkeypatch):
+    def worse_every_epoch(self, epoch):  # the validation loss only grows: epoch 1 stays the best
+        return {"epoch": epoch, "lr": 0.1, "train_loss": 1.0, "train_accuracy": 0.5, "train_errors": 1,
+                "val_loss": float(epoch), "val_accuracy": 0.5, "val_errors": 1, "seconds": 0.0}
+
+    monkeypatch.setattr(Trainer, "train_epoch", worse_every_epoch)
+    data = cr.data.load_digits()
+
+    def run(patience):
+        model = cr.Classifier.from_spec("16relu", 64, data.classes, None, {})
+        return Trainer(model, data, TrainConfig(epochs=3, patience=patience)).fit().summary
+
+    assert (run(2)["epochs"], run(2)["stopped_early"]) == (3, False)  # ran out exactly at the end
+    assert (run(1)["epochs"], run(1)["stopped_early"]) == (2, True)
+    assert cr.fit("digits", model="16relu", epochs=2, patience=0, quiet=True).summary["epochs"] == 2  # 0: never

@@ -75,6 +75,9 @@ class Data:
     name: str = "data"
     classes: list[str] = field(default_factory=list)
     image_shape: tuple[int, ...] | None = None
+    # what load_dataset needs to read it again (a data set's name, a file's absolute path):
+    # checkpoints record it, so that evaluate, plot and --resume find the data
+    source: str | None = None
 
     def __post_init__(self) -> None:
         for split in ("train", "test"):
@@ -866,10 +869,10 @@ def load_dataset(
         return _toy("moons", *make_moons(1000, noise=0.1, seed=seed), seed, 2)
     if key == "spirals":
         return _toy("spirals", *make_spirals(300, classes=3, noise=0.2, seed=seed), seed, 3)
-    if key.endswith(".npz"):
-        return load_npz(text, seed=seed)
-    if key.endswith(".csv"):
-        return load_csv(text, seed=seed)
+    if key.endswith((".npz", ".csv")):
+        data = (load_npz if key.endswith(".npz") else load_csv)(text, seed=seed)
+        data.source = os.path.abspath(text)
+        return data
     raise DataError(
         f"unknown dataset {text!r}: expected one of {', '.join(DATASETS)}, or a path to a .npz or .csv file"
     )
