@@ -25,7 +25,7 @@ from .io import CheckpointError
 from .model import Classifier, load
 from .spec import SpecError
 from .train import (DEFAULT_MODEL, DEFAULTS, OPTIMIZERS, SCHEDULES, TrainConfig, TrainingDiverged,
-                    TrainingInterrupted, evaluate_arrays, fit, prepare_out, resume)
+                    TrainingInterrupted, evaluate_arrays, fit, from_json_metrics, prepare_out, resume)
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -226,7 +226,7 @@ def cmd_plot(args) -> int:
     if not metrics.is_file() or not checkpoint.is_file():
         raise UserError(f"{out}: not a training run folder (needs metrics.jsonl and model.safetensors)")
     try:
-        history = [json.loads(line) for line in metrics.read_text().splitlines() if line.strip()]
+        history = [from_json_metrics(line) for line in metrics.read_text().splitlines() if line.strip()]
     except json.JSONDecodeError as e:
         raise UserError(f"{metrics}: not valid JSON lines ({e})") from None
     model, data = _load_for_data(str(checkpoint), None, args.data_dir)

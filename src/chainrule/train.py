@@ -157,6 +157,29 @@ RUN_FILES = ("model.safetensors", LAST, "metrics.jsonl", "summary.json", "tune.j
 PICTURES = ("curves.png", "confusion.png", "weights.png")
 
 
+def to_json(value: Any, indent: int | None = None) -> str:
+    """JSON for the files a user reads (metrics.jsonl, summary.json, tune.json): a NaN
+    (no validation split, a diverged loss) is written as null, since NaN is not JSON.
+
+    >>> to_json({"val_loss": float("nan"), "epoch": 1})
+    '{"val_loss": null, "epoch": 1}'
+    """
+    def clean(v):
+        if isinstance(v, float) and not math.isfinite(v):
+            return None if math.isnan(v) else v  # ±inf stays (Python reads it back; rare enough)
+        if isinstance(v, dict):
+            return {k: clean(x) for k, x in v.items()}
+        if isinstance(v, (list, tuple)):
+            return [clean(x) for x in v]
+        return v
+    return json.dumps(clean(value), indent=indent)
+
+
+def from_json_metrics(line: str) -> dict[str, Any]:
+    """One metrics.jsonl line back as written in memory: null is NaN again."""
+    return {k: math.nan if v is None else v for k, v in json.loads(line).items()}
+
+
 def prepare_out(out: str | os.PathLike, overwrite: bool = False) -> None:
     """Refuse a folder that already holds a run (a new run would silently replace its model
     and metrics); with ``overwrite``, remove that run's files first, so that nothing of
@@ -300,7 +323,7 @@ class Trainer:
                     self.stopped_early = True
                 if self.out_dir is not None:
                     with open(self.out_dir / "metrics.jsonl", "a") as f:
-                        f.write(json.dumps(metrics) + "\n")
+                        f.write(to_json(metrics) + "\n")
                     if improved:
                         save(self.model, self.out_dir / BEST)
                     self.save_last()
@@ -326,7 +349,7 @@ class Trainer:
         }
         if self.out_dir is not None:
             with atomic_write(self.out_dir / "summary.json") as f:
-                f.write((json.dumps(summary, indent=2) + "\n").encode())
+                f.write((to_json(summary, indent=2) + "\n").encode())
         self.callback.on_train_end(summary)
         return FitResult(self.model, self.history, summary, self.out_dir, self.data.y_test, test["predictions"])
 
@@ -344,7 +367,7 @@ class Trainer:
     def _rewrite_metrics(self) -> None:
         """metrics.jsonl = the history so far (a resumed run drops lines written after ``last``)."""
         with atomic_write(self.out_dir / "metrics.jsonl") as f:
-            f.write("".join(json.dumps(m) + "\n" for m in self.history).encode())
+            f.write("".join(to_json(m) + "\n" for m in self.history).encode())
 
     # ------------------------------------------------------------ save / resume
     def save_last(self) -> None:

@@ -25,7 +25,6 @@ significant digits so that the ``chainrule train`` command recorded in
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import shlex
@@ -45,7 +44,7 @@ from .io import CheckpointError
 from .model import save
 from .progress import Callback, format_epoch
 from .spec import ACTIVATIONS, SpecError
-from .train import OPTIMIZERS, SCHEDULES, TrainConfig, TrainingDiverged, fit, prepare_out
+from .train import OPTIMIZERS, SCHEDULES, TrainConfig, TrainingDiverged, fit, prepare_out, to_json
 
 __all__ = ["SearchSpace", "TuneResult", "tune", "sample_trials", "rank_trials", "format_table",
            "add_arguments", "run", "main"]
@@ -299,7 +298,7 @@ def tune(dataset: str | Data = "digits", *, trials: int | None = None, minutes: 
     def write_record() -> None:
         if out_dir is not None:
             with atomic_write(out_dir / "tune.json") as f:
-                f.write((json.dumps(record, indent=2) + "\n").encode())
+                f.write((to_json(record, indent=2) + "\n").encode())
 
     results: list[dict[str, Any]] = record["trials"]
     # Draw lazily in blocks so a minutes budget never runs out of configurations; the list is

@@ -146,3 +146,17 @@ def test_patience_running_out_on_the_last_epoch_is_not_an_early_stop(monkeypatch
     assert (run(2)["epochs"], run(2)["stopped_early"]) == (3, False)  # ran out exactly at the end
     assert (run(1)["epochs"], run(1)["stopped_early"]) == (2, True)
     assert cr.fit("digits", model="16relu", epochs=2, patience=0, quiet=True).summary["epochs"] == 2  # 0: never
+
+
+def test_files_for_people_are_strict_json_even_without_a_validation_split(tmp_path):
+    """No NaN tokens (jq and JavaScript reject them): a missing validation loss is null."""
+    from chainrule.cli import main
+
+    def strict(text):
+        return json.loads(text, parse_constant=lambda token: pytest.fail(f"non-JSON token {token}"))
+
+    cr.fit("digits", model="16relu", epochs=2, val_split=0.0, out=tmp_path, quiet=True)
+    lines = [strict(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert [m["val_loss"] for m in lines] == [None, None]
+    strict((tmp_path / "summary.json").read_text())
+    assert main(["plot", str(tmp_path)]) == 0  # read back: null is "no validation" again
