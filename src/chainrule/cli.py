@@ -171,8 +171,10 @@ def _read_inputs(path: str, model: Classifier) -> np.ndarray:
         x = read_idx(path)
     if x.ndim == 0:
         raise UserError(f"{path}: holds a single number; expected examples of {model.num_features} features")
-    if x.dtype == np.uint8:
-        x = x.astype(np.float32) / np.float32(255)
+    if x.dtype.kind in "iu":  # raw pixels: onto the scale the model was trained on
+        pixel_max = model.info.get("pixel_max") or (255 if x.dtype == np.uint8 else None)
+        if pixel_max:
+            x = x.astype(np.float32) / np.float32(pixel_max)
     if x.ndim == 1 or (model.image_shape and x.shape == tuple(model.image_shape)):
         x = x.reshape(1, -1)
     if len(x) == 0:
@@ -285,9 +287,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("predict", help="classify inputs with a saved model")
     p.add_argument("checkpoint", help="a model.safetensors written by chainrule train")
-    p.add_argument("input", help="an .npz (array 'x'), an IDX file, or a PNG image. Arrays are used as given, so "
-                                 "scale them as the training data was (digits: pixel/16; MNIST, Fashion-MNIST: "
-                                 "pixel/255); uint8 arrays are taken for 0..255 pixels and divided by 255")
+    p.add_argument("input", help="an .npz (array 'x'), an IDX file, or a PNG image. Integer arrays are taken for "
+                                 "raw pixels and divided as the training data's were (digits by 16, MNIST and "
+                                 "Fashion-MNIST by 255); float arrays are used as given, so scale them likewise")
     p.add_argument("--top", type=int, default=3, help="probabilities to show per example (default: 3)")
     p.add_argument("--limit", type=int, default=20, help="examples to print (default: 20)")
     p.set_defaults(func=cmd_predict)

@@ -472,7 +472,7 @@ def fit(dataset: str | Data = "digits", model: str = DEFAULT_MODEL, *, data_dir:
     cfg = TrainConfig(**config).validate()
     data = dataset if isinstance(dataset, Data) else load_dataset(dataset, data_dir=data_dir, seed=cfg.seed)
     manual_seed(cfg.seed)  # the initial weights and dropout masks follow the seed
-    info = {"dataset": data.source or data.name, "train_config": asdict(cfg)}
+    info = {"dataset": data.source or data.name, "pixel_max": data.pixel_max, "train_config": asdict(cfg)}
     clf = Classifier.from_spec(model, data.num_features, data.classes, data.image_shape, info)
     if callback is None and not quiet:
         callback = default_reporter()

@@ -208,3 +208,20 @@ def test_evaluating_a_training_state_points_at_the_model_file(tmp_path, capsys):
     assert main(["train", "--epochs", "1", "--out", str(tmp_path / "run"), "--quiet", "--no-plots"]) == 0
     code, err = _run(capsys, ["evaluate", tmp_path / "run" / "last.safetensors"])
     assert code == 2 and len(err) == 1 and "is a training state" in err[0] and "model.safetensors" in err[0]
+
+
+def test_predict_puts_raw_pixels_on_the_models_own_scale(tmp_path, capsys):
+    """Digits were trained on pixel/16: raw 0..16 pixels as int64 or uint8 predict exactly as
+    the scaled floats do (uint8 used to be divided by 255 whatever the model)."""
+    from sklearn.datasets import load_digits
+
+    assert main(["train", "--epochs", "3", "--out", str(tmp_path / "run"), "--quiet", "--no-plots"]) == 0
+    raw = load_digits().data[-12:]
+    outputs = []
+    for name, x in [("i.npz", raw.astype(np.int64)), ("u.npz", raw.astype(np.uint8)),
+                    ("f.npz", (raw / 16).astype(np.float32))]:
+        np.savez(tmp_path / name, x=x)
+        capsys.readouterr()
+        assert main(["predict", str(tmp_path / "run" / "model.safetensors"), str(tmp_path / name)]) == 0
+        outputs.append(capsys.readouterr().out)
+    assert outputs[0] == outputs[1] == outputs[2]

@@ -78,6 +78,9 @@ class Data:
     # what load_dataset needs to read it again (a data set's name, a file's absolute path):
     # checkpoints record it, so that evaluate, plot and --resume find the data
     source: str | None = None
+    # integer pixels were divided by this (16 for digits, 255 for 8-bit images): predict
+    # divides integer inputs by it too, so raw pixels meet the model on its own scale
+    pixel_max: float | None = None
 
     def __post_init__(self) -> None:
         for split in ("train", "test"):
@@ -260,6 +263,7 @@ def load_digits() -> Data:
         name="digits",
         classes=[str(i) for i in range(10)],
         image_shape=(8, 8),
+        pixel_max=16.0,
     )
 
 
@@ -440,6 +444,7 @@ def _load_idx_dataset(name: str, data_dir, download: bool, mirror, hashes) -> Da
         name=name,
         classes=list(_CLASSES[name]),
         image_shape=train_images.shape[1:],
+        pixel_max=255.0,
     )
 
 
@@ -633,6 +638,7 @@ def _labels(y: np.ndarray, where: str) -> np.ndarray:
 def _user_data(
     name: str, where: str, x, y, x_test, y_test, classes, test_fraction, seed
 ) -> Data:
+    pixel_max = 255.0 if getattr(x, "dtype", None) == np.uint8 else None  # _inputs divides uint8 by 255
     x, image_shape = _inputs(x, f"{where}: x")
     y = _labels(y, f"{where}: y")
     if len(x) != len(y):
@@ -663,7 +669,8 @@ def _user_data(
                 "add x_test and y_test"
             )
         x, y, x_test, y_test = x[keep], y[keep], x[test], y[test]
-    return Data(x, y, x_test, y_test, name=name, classes=list(classes), image_shape=image_shape)
+    return Data(x, y, x_test, y_test, name=name, classes=list(classes), image_shape=image_shape,
+                pixel_max=pixel_max)
 
 
 _NPZ_KEYS = ("x", "y", "x_test", "y_test", "classes")
