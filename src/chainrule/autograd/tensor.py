@@ -147,6 +147,11 @@ class Tensor:
         if self._grad is not None:
             self._grad_zeroed = True
 
+    def _current_grad(self) -> np.ndarray | None:
+        """The gradient written since the last zero_grad(), or None (PyTorch's None grad):
+        optimizers and clipping skip a parameter that took no part in this step."""
+        return None if self._grad_zeroed else self._grad
+
     def _grad_buffer(self) -> np.ndarray | None:
         """The gradient array if backward may overwrite it (after zero_grad), else None."""
         return self._grad if self._grad_zeroed else None

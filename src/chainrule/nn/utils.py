@@ -16,8 +16,9 @@ def grad_norm(parameters: Iterable[Parameter]) -> float:
     """The global L2 norm of all gradients (inf or nan if any is non-finite)."""
     total = 0.0
     for p in parameters:
-        if p.grad is not None:
-            flat = p.grad.reshape(-1)
+        grad = p._current_grad()  # none since zero_grad(): not part of this step, as in PyTorch
+        if grad is not None:
+            flat = grad.reshape(-1)
             total += float(np.dot(flat, flat))
     return math.sqrt(total)
 
@@ -37,6 +38,7 @@ def clip_grad_norm_(parameters: Iterable[Parameter], max_norm: float) -> float:
     if math.isfinite(norm) and norm > max_norm:
         scale = max_norm / (norm + 1e-6)
         for p in params:
-            if p.grad is not None:
-                p.grad *= p.grad.dtype.type(scale)  # in the gradient's own precision
+            grad = p._current_grad()
+            if grad is not None:
+                grad *= grad.dtype.type(scale)  # in the gradient's own precision
     return norm

@@ -52,8 +52,9 @@ class Optimizer:
         for p, state in zip(self.params, self.state):
             # A parameter with no gradient since zero_grad() (unused this step) is left
             # alone, momentum and weight decay included, as PyTorch skips a None .grad.
-            if p._grad is not None and not p._grad_zeroed:
-                self.update(p.data, p._grad, state)
+            grad = p._current_grad()
+            if grad is not None:
+                self.update(p.data, grad, state)
 
     def update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, np.ndarray]) -> None:
         raise NotImplementedError
