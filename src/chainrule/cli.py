@@ -171,10 +171,6 @@ def _read_inputs(path: str, model: Classifier) -> np.ndarray:
         x = read_idx(path)
     if x.ndim == 0:
         raise UserError(f"{path}: holds a single number; expected examples of {model.num_features} features")
-    if x.dtype.kind in "iu":  # raw pixels: onto the scale the model was trained on
-        pixel_max = model.info.get("pixel_max") or (255 if x.dtype == np.uint8 else None)
-        if pixel_max:
-            x = x.astype(np.float32) / np.float32(pixel_max)
     if x.ndim == 1 or (model.image_shape and x.shape == tuple(model.image_shape)):
         x = x.reshape(1, -1)
     if len(x) == 0:
@@ -184,7 +180,7 @@ def _read_inputs(path: str, model: Classifier) -> np.ndarray:
         raise UserError(f"{path}: inputs must be finite numbers")
     if x.shape[1] != model.num_features:
         raise UserError(f"{path}: {x.shape[1]} features per example, but the model takes {model.num_features}")
-    return x.astype(np.float32, copy=False)
+    return x  # integer pixels are scaled by the model itself (Classifier._check)
 
 
 def cmd_predict(args) -> int:

@@ -46,7 +46,11 @@ class Classifier:
         return len(self.classes)
 
     def _check(self, x: np.ndarray) -> np.ndarray:
-        x = np.asarray(x)
+        x = np.asarray(x)  # arrays, lists, or tensors
+        if x.dtype.kind in "iu":  # raw pixels: onto the scale the model was trained on
+            pixel_max = self.info.get("pixel_max") or (255 if x.dtype == np.uint8 else None)
+            if pixel_max:
+                x = x.astype(np.float32) / np.float32(pixel_max)
         if x.ndim == 1:
             x = x[None]
         if x.ndim > 2:

@@ -130,3 +130,36 @@ def test_retain_grad_keeps_intermediate_gradients():
     h = (x * 3).retain_grad()
     (h * h).backward()
     assert h.grad == pytest.approx(12.0) and x.grad == pytest.approx(36.0)
+
+
+def test_pytorch_habits_work():
+    """What a PyTorch user types first: dim=, transpose(0, 1), ==, argmax, in-place updates under no_grad."""
+    x = cr.tensor([[1.0, 5.0], [7.0, 2.0], [0.0, 3.0]], requires_grad=True)
+    assert x.transpose(0, 1).shape == (2, 3) and x.permute(1, 0).shape == (2, 3) and x.T.shape == (2, 3)
+    assert x.sum(dim=0).tolist() == [8.0, 10.0] and x.mean(dim=1, keepdim=True).shape == (3, 1)
+    assert x.softmax(dim=1).shape == (3, 2) and cr.nn.Softmax(dim=1).axis == 1
+    assert x.argmax(1).tolist() == [1, 0, 1] and x.argmax(1).dtype == np.int64
+    assert (x.argmax(1) == cr.tensor([1, 1, 1])).sum().item() == 2 and (x > 2.5).tolist() == [[False, True],
+                                                                                               [True, False],
+                                                                                               [False, True]]
+    assert {x: 1}[x] == 1  # still hashable, by identity
+    assert cr.zeros(2, dtype=np.float64).dtype == np.float64 and cr.randn(2, dtype=np.float64).dtype == np.float64
+    assert np.asarray(x).dtype == np.float32 and float(x.sum()) == 18.0 and x.numel() == 6 and x.dim() == 2
+    (x * x).sum().backward(retain_graph=True)
+    before = x.data.copy()
+    with cr.no_grad():
+        x -= 0.1 * x.grad  # the hand-written SGD step changes x itself
+    np.testing.assert_allclose(x.data, before * 0.8, rtol=1e-6)
+    with pytest.raises(RuntimeError, match="in place"):
+        x -= 1.0  # on the tape it would corrupt backward
+    with pytest.raises(ValueError, match="reduction must be 'mean' or 'sum'"):
+        cr.nn.functional.cross_entropy(cr.tensor(np.zeros((2, 3), np.float32)), np.array([0, 1]), reduction="none")
+
+
+def test_module_list_registers_its_modules_and_clipping_takes_one_parameter():
+    blocks = cr.nn.ModuleList([cr.nn.Linear(3, 3), cr.nn.Linear(3, 2)])
+    assert len(blocks) == 2 and blocks.num_parameters() == 3 * 3 + 3 + 3 * 2 + 2
+    w = blocks[0].weight
+    w.grad = np.full(w.shape, 10.0, np.float32)
+    assert cr.nn.utils.clip_grad_norm_(w, 1.0) == pytest.approx(30.0)
+    assert np.linalg.norm(w.grad) == pytest.approx(1.0, rel=1e-5)

@@ -225,3 +225,14 @@ def test_predict_puts_raw_pixels_on_the_models_own_scale(tmp_path, capsys):
         assert main(["predict", str(tmp_path / "run" / "model.safetensors"), str(tmp_path / name)]) == 0
         outputs.append(capsys.readouterr().out)
     assert outputs[0] == outputs[1] == outputs[2]
+
+
+def test_the_python_api_scales_raw_pixels_as_the_command_line_does(tmp_path):
+    import chainrule as cr
+    from sklearn.datasets import load_digits
+
+    model = cr.fit("digits", model="32relu", epochs=3, quiet=True).model
+    raw = load_digits().data[-30:]
+    expected = model.predict((raw / 16).astype(np.float32))
+    assert (model.predict(raw.astype(np.int64)) == expected).all()
+    assert (model.predict(cr.tensor(raw / 16)) == expected).all()  # a tensor is an array too

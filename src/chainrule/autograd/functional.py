@@ -20,22 +20,23 @@ __all__ = [
 ]
 
 
-def cat(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
+# Each takes NumPy's axis= or PyTorch's dim=.
+def cat(tensors: Sequence[Tensor], axis: int = 0, *, dim: int | None = None) -> Tensor:
     """Concatenate along an existing axis (``torch.cat``)."""
-    return ops.Cat.apply(*tensors, axis=axis)
+    return ops.Cat.apply(*tensors, axis=axis if dim is None else dim)
 
 
-def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
+def stack(tensors: Sequence[Tensor], axis: int = 0, *, dim: int | None = None) -> Tensor:
     """Stack along a new axis (``torch.stack``)."""
-    return ops.Stack.apply(*tensors, axis=axis)
+    return ops.Stack.apply(*tensors, axis=axis if dim is None else dim)
 
 
-def softmax(x: Tensor, axis: int = -1) -> Tensor:
-    return ops.Softmax.apply(x, axis=axis)
+def softmax(x: Tensor, axis: int = -1, *, dim: int | None = None) -> Tensor:
+    return ops.Softmax.apply(x, axis=axis if dim is None else dim)
 
 
-def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
-    return ops.LogSoftmax.apply(x, axis=axis)
+def log_softmax(x: Tensor, axis: int = -1, *, dim: int | None = None) -> Tensor:
+    return ops.LogSoftmax.apply(x, axis=axis if dim is None else dim)
 
 
 def exp(x):

@@ -576,6 +576,11 @@ class Dropout(Function):
 
 
 # -------------------------------------------------------------------- criteria
+def _check_reduction(name: str, reduction: str) -> None:
+    if reduction not in ("mean", "sum"):
+        raise ValueError(f"{name}: reduction must be 'mean' or 'sum', got {reduction!r}")
+
+
 def _reduce(per_example: np.ndarray, reduction: str, count: int):
     total = per_example.sum(dtype=per_example.dtype)
     return np.asarray(total / count if reduction == "mean" else total, dtype=per_example.dtype)
@@ -623,6 +628,7 @@ class CrossEntropy(Function):
 
     @staticmethod
     def forward(ctx, z, target, reduction="mean"):
+        _check_reduction("CrossEntropyLoss", reduction)
         _check_finite("CrossEntropyLoss", z)
         target = _check_labels("CrossEntropyLoss", z, target)
         shifted = z - _max_over(z, 1)  # e^shifted never overflows: finite at ±1e4
@@ -651,6 +657,7 @@ class NLL(Function):
 
     @staticmethod
     def forward(ctx, logp, target, reduction="mean"):
+        _check_reduction("NLLLoss", reduction)
         _check_finite("NLLLoss", logp)
         target = _check_labels("NLLLoss", logp, target)
         ctx.shape, ctx.dtype, ctx.target = logp.shape, logp.dtype, target
@@ -674,6 +681,7 @@ class BCEWithLogits(Function):
 
     @staticmethod
     def forward(ctx, z, y, reduction="mean"):
+        _check_reduction("BCEWithLogitsLoss", reduction)
         _check_same_shape("BCEWithLogitsLoss", z, y)
         _check_finite("BCEWithLogitsLoss", z)
         if not np.all((y == 0) | (y == 1)):
@@ -698,6 +706,7 @@ class MSE(Function):
 
     @staticmethod
     def forward(ctx, z, y, reduction="mean"):
+        _check_reduction("MSELoss", reduction)
         _check_same_shape("MSELoss", z, y)
         _check_finite("MSELoss", z)
         diff = z - y.astype(z.dtype, copy=False)  # integer targets: no float64 result

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..random import default_generator
 from . import ops
-from .function import Node, unbroadcast
+from .function import Node, is_grad_enabled, unbroadcast
 
 __all__ = ["Tensor", "tensor", "as_operand", "zeros", "ones", "randn"]
 
@@ -179,12 +179,13 @@ class Tensor:
         return f"tensor({np.array2string(self.data, precision=4, threshold=20)}{extra})"
 
     # --------------------------------------------------------------- backward
-    def backward(self, gradient: Any = None) -> None:
+    def backward(self, gradient: Any = None, retain_graph: bool | None = None) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad``.
 
         Called on a scalar with no argument, the seed gradient is 1. On any other
         shape give ``gradient`` of the same shape (a vector-Jacobian product).
-        The graph is kept, so calling backward again adds the same gradients again.
+        The graph is always kept (``retain_graph`` is accepted for PyTorch's sake), so
+        calling backward again adds the same gradients again.
         """
         if not self.requires_grad:
             raise RuntimeError("backward(): this tensor does not require grad and has no graph")
@@ -225,7 +226,7 @@ class Tensor:
                 if inp is not None and inp._grad_zeroed and inp._node is None:
                     if buffers is None:
                         buffers, lent = [None] * len(inputs), []
-                    elif inp in lent:  # identity: Tensor defines no __eq__
+                    elif any(t is inp for t in lent):  # identity (== is elementwise)
                         continue
                     lent.append(inp)
                     buffers[k] = inp._grad
@@ -325,20 +326,26 @@ class Tensor:
         return ops.Sqrt.apply(self)
 
     # ------------------------------------------------------------- reductions
-    def sum(self, axis=None, keepdims: bool = False):
-        return ops.Sum.apply(self, axis=axis, keepdims=keepdims)
+    # NumPy's axis/keepdims, or PyTorch's dim/keepdim: the same thing under two names.
+    def sum(self, axis=None, keepdims: bool = False, *, dim=None, keepdim: bool | None = None):
+        return ops.Sum.apply(self, **_reduce_options(axis, keepdims, dim, keepdim))
 
-    def mean(self, axis=None, keepdims: bool = False):
-        return ops.Mean.apply(self, axis=axis, keepdims=keepdims)
+    def mean(self, axis=None, keepdims: bool = False, *, dim=None, keepdim: bool | None = None):
+        return ops.Mean.apply(self, **_reduce_options(axis, keepdims, dim, keepdim))
 
-    def max(self, axis=None, keepdims: bool = False):
-        return ops.Max.apply(self, axis=axis, keepdims=keepdims)
+    def max(self, axis=None, keepdims: bool = False, *, dim=None, keepdim: bool | None = None):
+        """The largest values (NumPy's max: values only; for PyTorch's indices use ``argmax``)."""
+        return ops.Max.apply(self, **_reduce_options(axis, keepdims, dim, keepdim))
 
-    def softmax(self, axis: int = -1):
-        return ops.Softmax.apply(self, axis=axis)
+    def argmax(self, axis=None, *, dim=None) -> "Tensor":
+        """Indices of the largest values (int64, no gradient): ``logits.argmax(1)``."""
+        return Tensor._wrap(np.argmax(self.data, axis=dim if dim is not None else axis), False)
 
-    def log_softmax(self, axis: int = -1):
-        return ops.LogSoftmax.apply(self, axis=axis)
+    def softmax(self, axis: int = -1, *, dim: int | None = None):
+        return ops.Softmax.apply(self, axis=axis if dim is None else dim)
+
+    def log_softmax(self, axis: int = -1, *, dim: int | None = None):
+        return ops.LogSoftmax.apply(self, axis=axis if dim is None else dim)
 
     # ------------------------------------------------------------------ shape
     def reshape(self, *shape):
@@ -346,14 +353,105 @@ class Tensor:
             shape = tuple(shape[0])
         return ops.Reshape.apply(self, shape=shape)
 
-    def transpose(self, *axes):
-        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
-            axes = tuple(axes[0])
-        return ops.Transpose.apply(self, axes=axes or None)
+    def transpose(self, *dims):
+        """PyTorch's ``x.transpose(0, 1)``: swap two dims. With no argument, reverse them all
+        (as ``.T``); with every dim in a new order (NumPy's transpose), the same as ``permute``."""
+        if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+            return self.permute(*dims[0])
+        if not dims:
+            return ops.Transpose.apply(self, axes=None)
+        if len(dims) != 2:
+            if len(dims) == self.ndim:
+                return self.permute(*dims)
+            raise ValueError(f"transpose swaps two dims or takes all {self.ndim} in a new order, got {dims}")
+        order = list(range(self.ndim))
+        a, b = (d % self.ndim for d in dims)
+        order[a], order[b] = order[b], order[a]
+        return ops.Transpose.apply(self, axes=tuple(order))
+
+    def permute(self, *dims):
+        """The dims in a new order, every one named once: ``x.permute(2, 0, 1)``."""
+        if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+            dims = tuple(dims[0])
+        return ops.Transpose.apply(self, axes=tuple(dims))
 
     @property
     def T(self):
         return ops.Transpose.apply(self, axes=None)
+
+    # ---------------------------------------------- comparisons (no gradient)
+    # Elementwise, as in NumPy and PyTorch, giving bool tensors: (pred == y).sum().
+    # Tensors stay hashable by identity (the graph keeps them in lists and dicts).
+    __hash__ = object.__hash__
+
+    def _compare(self, other, op) -> "Tensor":
+        return Tensor._wrap(op(self.data, other.data if isinstance(other, Tensor) else other), False)
+
+    def __eq__(self, other):  # type: ignore[override]
+        return self._compare(other, np.equal)
+
+    def __ne__(self, other):  # type: ignore[override]
+        return self._compare(other, np.not_equal)
+
+    def __lt__(self, other):
+        return self._compare(other, np.less)
+
+    def __le__(self, other):
+        return self._compare(other, np.less_equal)
+
+    def __gt__(self, other):
+        return self._compare(other, np.greater)
+
+    def __ge__(self, other):
+        return self._compare(other, np.greater_equal)
+
+    # ------------------------------------------------ in place (off the tape)
+    # PyTorch's hand-written update ``with no_grad(): p -= lr * p.grad`` changes p's
+    # own array. On a tensor that requires grad it is refused while the tape records,
+    # since backward would then use changed values.
+    def _in_place(self, other, op) -> "Tensor":
+        if self.requires_grad and is_grad_enabled():
+            raise RuntimeError("a tensor that requires grad is being changed in place; do it under "
+                               "chainrule.no_grad() (or change .data)")
+        op(self.data, as_operand(other.data if isinstance(other, Tensor) else other, self.data.dtype),
+           out=self.data, casting="same_kind")
+        return self
+
+    def __iadd__(self, other):
+        return self._in_place(other, np.add)
+
+    def __isub__(self, other):
+        return self._in_place(other, np.subtract)
+
+    def __imul__(self, other):
+        return self._in_place(other, np.multiply)
+
+    def __itruediv__(self, other):
+        return self._in_place(other, np.true_divide)
+
+    # ---------------------------------------------------------- conversions
+    def __array__(self, dtype=None, copy=None):
+        """``np.asarray(t)`` is t's data (NumPy functions and Classifier.predict accept tensors)."""
+        return self.data if dtype is None else self.data.astype(dtype, copy=False)
+
+    def __float__(self) -> float:
+        return float(self.data)
+
+    def __int__(self) -> int:
+        return int(self.data)
+
+    def tolist(self):
+        return self.data.tolist()
+
+    def numel(self) -> int:
+        return int(self.data.size)
+
+    def dim(self) -> int:
+        return self.data.ndim
+
+
+def _reduce_options(axis, keepdims, dim, keepdim) -> dict[str, Any]:
+    return {"axis": dim if dim is not None else axis, "keepdims": keepdim if keepdim is not None else keepdims}
 
 
 def _reachable_nodes(root: Node) -> list[Node]:
@@ -389,18 +487,18 @@ def zeros(*shape, requires_grad: bool = False, dtype: Any = DEFAULT_FLOAT) -> Te
     """A tensor of zeros: ``cr.zeros(2, 3)``."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
-    return Tensor(np.zeros(shape, dtype=dtype), requires_grad=requires_grad)
+    return Tensor(np.zeros(shape, dtype=dtype), requires_grad=requires_grad, dtype=dtype)
 
 
 def ones(*shape, requires_grad: bool = False, dtype: Any = DEFAULT_FLOAT) -> Tensor:
     """A tensor of ones: ``cr.ones(2, 3)``."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
-    return Tensor(np.ones(shape, dtype=dtype), requires_grad=requires_grad)
+    return Tensor(np.ones(shape, dtype=dtype), requires_grad=requires_grad, dtype=dtype)
 
 
 def randn(*shape, requires_grad: bool = False, dtype: Any = DEFAULT_FLOAT) -> Tensor:
     """Standard-normal samples from chainrule's seeded generator: ``cr.randn(2, 3)``."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
-    return Tensor(default_generator().standard_normal(shape, dtype=dtype), requires_grad=requires_grad)
+    return Tensor(default_generator().standard_normal(shape, dtype=dtype), requires_grad=requires_grad, dtype=dtype)

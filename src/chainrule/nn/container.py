@@ -11,7 +11,7 @@ import numpy as np
 from ..autograd import ops
 from .module import Module
 
-__all__ = ["Sequential"]
+__all__ = ["Sequential", "ModuleList"]
 
 
 def _shape(x) -> tuple:
@@ -116,3 +116,34 @@ class Sequential(Module):
             except (ValueError, TypeError, IndexError) as e:
                 self._fail(i, children[i], g, e)
         return g
+
+
+class ModuleList(Module):
+    """Modules held in a list whose parameters count (a plain Python list's would not):
+    for layers a custom ``forward`` loops over.
+
+    >>> import chainrule as cr
+    >>> blocks = cr.nn.ModuleList([cr.nn.Linear(4, 4) for _ in range(3)])
+    >>> len(blocks), len(blocks.parameters())
+    (3, 6)
+    """
+
+    def __init__(self, modules=()):
+        super().__init__()
+        for m in modules:
+            self.append(m)
+
+    def append(self, module: Module) -> "ModuleList":
+        if not isinstance(module, Module):
+            raise TypeError(f"ModuleList: expected a Module, got {type(module).__name__}")
+        setattr(self, str(len(self._modules)), module)
+        return self
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __getitem__(self, i: int) -> Module:
+        return list(self._modules.values())[i]
+
+    def __iter__(self):
+        return iter(self._modules.values())

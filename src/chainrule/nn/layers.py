@@ -77,9 +77,9 @@ class Identity(Module):
 class Softmax(Module):
     function = ops.Softmax
 
-    def __init__(self, axis: int = -1):
+    def __init__(self, axis: int = -1, *, dim: int | None = None):  # NumPy's axis or PyTorch's dim
         super().__init__()
-        self.axis = axis
+        self.axis = axis if dim is None else dim
 
     def options(self):
         return {"axis": self.axis}

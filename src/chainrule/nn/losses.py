@@ -33,8 +33,7 @@ __all__ = ["CrossEntropyLoss", "NLLLoss", "BCEWithLogitsLoss", "MSELoss"]
 class _Criterion(Module):
     def __init__(self, reduction: str = "mean"):
         super().__init__()
-        if reduction not in ("mean", "sum"):
-            raise ValueError(f"{type(self).__name__}: reduction must be 'mean' or 'sum', got {reduction!r}")
+        ops._check_reduction(type(self).__name__, reduction)
         self.reduction = reduction
 
     def options(self):

@@ -132,6 +132,9 @@ class Module:
         unexpected = [k for k in state if k not in own]
         mismatched = [
             f"{k}: checkpoint {tuple(np.shape(v))} vs model {own[k].shape}"
+            # a PyTorch Linear keeps its weight as (out, in); chainrule's, as the exercise, (in, out)
+            + (" (transposed: chainrule's Linear weight is (in, out), PyTorch's (out, in))"
+               if len(own[k].shape) == 2 and tuple(np.shape(v)) == own[k].shape[::-1] else "")
             for k, v in state.items()
             if k in own and tuple(np.shape(v)) != own[k].shape
         ]

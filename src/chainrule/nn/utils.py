@@ -7,15 +7,21 @@ from typing import Iterable
 
 import numpy as np
 
+from ..autograd.tensor import Tensor
 from .module import Parameter
 
 __all__ = ["clip_grad_norm_", "grad_norm"]
 
 
-def grad_norm(parameters: Iterable[Parameter]) -> float:
+def _as_list(parameters) -> list[Parameter]:
+    # one Parameter or an iterable of them, as torch.nn.utils takes
+    return [parameters] if isinstance(parameters, Tensor) else list(parameters)
+
+
+def grad_norm(parameters: Iterable[Parameter] | Parameter) -> float:
     """The global L2 norm of all gradients (inf or nan if any is non-finite)."""
     total = 0.0
-    for p in parameters:
+    for p in _as_list(parameters):
         grad = p._current_grad()  # none since zero_grad(): not part of this step, as in PyTorch
         if grad is not None:
             flat = grad.reshape(-1)
@@ -33,7 +39,7 @@ def clip_grad_norm_(parameters: Iterable[Parameter], max_norm: float) -> float:
     """
     if not max_norm > 0:
         raise ValueError(f"clip_grad_norm_: max_norm must be > 0, got {max_norm}")
-    params = list(parameters)
+    params = _as_list(parameters)
     norm = grad_norm(params)
     if math.isfinite(norm) and norm > max_norm:
         scale = max_norm / (norm + 1e-6)
