@@ -142,3 +142,33 @@ def test_no_pickle_anywhere_in_the_package():
         text = source.read_text()
         assert "import pickle" not in text and "allow_pickle=True" not in text, source
         assert "torch.load" not in text, source
+
+
+def test_hostile_metadata_and_paths_are_one_checkpoint_error(tmp_path):
+    """A few bytes of weights under metadata claiming 4 TiB of model, a dtype that is a list,
+    a file where a folder should be: each a CheckpointError, nothing allocated."""
+    from chainrule.io import save_weights
+
+    p = tmp_path / "huge.safetensors"
+    save_weights({"0.weight": np.zeros((2, 2), np.float32)}, p,
+                 {"format": 1, "spec": "65536relu-65536relu", "num_features": 1 << 24, "classes": ["a", "b"]})
+    with pytest.raises(CheckpointError, match="needs .* weights, the file holds 4"):
+        cr.load(p)
+    good = tmp_path / "good.safetensors"
+    cr.save(cr.Classifier.from_spec("4tanh", 3, ["a", "b"]), good)
+    raw = good.read_bytes()
+    (length,) = struct.unpack("<Q", raw[:8])
+    header, data = json.loads(raw[8:8 + length]), raw[8 + length:]
+    header["0.weight"]["dtype"] = ["F32"]
+    _rewrite_header(tmp_path / "listdtype.safetensors", header, data)
+    with pytest.raises(CheckpointError, match="malformed header entry"):
+        cr.load(tmp_path / "listdtype.safetensors")
+    with pytest.raises(CheckpointError, match="cannot read"):
+        cr.load(good / "x.safetensors")  # good is a file, not a folder
+
+
+def test_a_spec_too_large_to_be_meant_is_refused_before_allocating():
+    with pytest.raises(cr.spec.SpecError, match="would have .* parameters"):
+        cr.Classifier.from_spec("65536relu-65536relu", 784, ["a", "b"])
+    with pytest.raises(cr.spec.SpecError, match="rounds to 1"):
+        cr.spec.parse_spec("8relu-dropout0.99999999999999999")

@@ -68,3 +68,36 @@ def test_a_2_2_1_network_learns_xor_by_sgd_from_seeded_random_init():
         opt.step()
     assert loss.item() < 0.05
     assert ((net.fprop(XOR_X)[:, 0] > 0).astype(int) == XOR_Y).all()
+
+
+def test_gradient_checks_take_any_memory_layout_and_0d_inputs():
+    """A transposed (Fortran-ordered) input or parameter, and a 0-d input through tanh."""
+    import chainrule as cr
+
+    a = np.random.default_rng(0).normal(size=(4, 3))
+    assert cr.gradcheck(lambda x: (x * x).tanh().sum(), [a.T])
+    assert cr.check_module(cr.nn.Linear(4, 3), a.T)
+    lin = cr.nn.Linear(4, 3)
+    lin.weight.data = np.asfortranarray(lin.weight.data)
+    assert cr.check_module(lin, np.ascontiguousarray(a.T))
+    assert cr.gradcheck(lambda x: x.tanh(), [np.array(0.3)])
+
+
+def test_a_builtin_op_inside_a_module_gets_parameter_gradients_of_its_shape():
+    """function = ops.Mul with a (3,) scale over a (5, 3) batch: the gradient is summed back to (3,)."""
+    import chainrule as cr
+    from chainrule.autograd import ops
+
+    class Scale(cr.nn.Module):
+        function = ops.Mul
+
+        def __init__(self):
+            super().__init__()
+            self.w = cr.nn.Parameter(np.array([1.0, 2.0, 3.0], np.float32))
+
+    layer = Scale()
+    x = np.random.default_rng(0).normal(size=(5, 3))
+    layer.fprop(x.astype(np.float32))
+    layer.bprop(np.ones((5, 3), np.float32))
+    assert layer.grads()[0].shape == (3,)
+    assert cr.check_module(layer, x)

@@ -36,15 +36,17 @@ def _step(value: float, eps: float) -> float:
 def _numerical_jacobian(f: Callable[[], np.ndarray], x: np.ndarray, out_size: int, eps: float) -> np.ndarray:
     """J[j, k] = d f_j / d x_k by central differences, perturbing x in place."""
     jac = np.zeros((out_size, x.size))
-    flat = x.reshape(-1)  # a view: writes perturb x itself
-    for k in range(x.size):
-        original = flat[k]
+    # x itself is perturbed, entry by entry in row-major order (the order of the analytic
+    # Jacobian's columns), whatever its memory layout: a transposed or Fortran-ordered x
+    # has no flat view, and perturbing a copy would measure nothing.
+    for k, index in enumerate(np.ndindex(x.shape)):
+        original = x[index]
         h = _step(original, eps)
-        flat[k] = original + h
+        x[index] = original + h
         plus = np.array(f(), dtype=np.float64).reshape(-1)
-        flat[k] = original - h
+        x[index] = original - h
         minus = np.array(f(), dtype=np.float64).reshape(-1)
-        flat[k] = original
+        x[index] = original
         jac[:, k] = (plus - minus) / (2 * h)
     return jac
 
@@ -81,7 +83,7 @@ def gradcheck(fn: Callable[..., Tensor], inputs: Sequence[Any], eps: float = 1e-
         arr = x.data if isinstance(x, Tensor) else np.asarray(x)
         # As in PyTorch: Tensors are checked where they require grad; float arrays always.
         wants = arr.dtype.kind == "f" and (not isinstance(x, Tensor) or x.requires_grad)
-        tensors.append(Tensor(arr.astype(np.float64), requires_grad=True, dtype=np.float64) if wants
+        tensors.append(Tensor(arr.astype(np.float64, order="C"), requires_grad=True, dtype=np.float64) if wants
                        else Tensor(arr, dtype=arr.dtype))
     out = fn(*tensors)
     if not isinstance(out, Tensor):
@@ -136,7 +138,7 @@ def check_module(module, x: np.ndarray, target: np.ndarray | None = None, eps: f
     saved = [(p, p.data, p.grad) for p in params]
     rng = default_generator()
     rng_state = rng.bit_generator.state
-    x64 = np.array(x, dtype=np.float64)
+    x64 = np.array(x, dtype=np.float64, order="C")
     try:
         module.double()
 

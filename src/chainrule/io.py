@@ -75,6 +75,8 @@ def read_header(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, Any]
         raise CheckpointError(f"{name}: is a folder, not a checkpoint file") from None
     except PermissionError:
         raise CheckpointError(f"{name}: permission denied") from None
+    except OSError as e:  # a file where a folder should be, a name too long, ...
+        raise CheckpointError(f"{name}: cannot read ({e.strerror or e})") from None
     try:
         header = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
@@ -92,7 +94,8 @@ def read_header(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, Any]
         raise CheckpointError(f"{name}: chainrule metadata is not a JSON object")
     data_size = size - 8 - length
     for key, entry in header.items():
-        if not (isinstance(entry, dict) and entry.get("dtype") in _DTYPES and isinstance(entry.get("shape"), list)
+        if not (isinstance(entry, dict) and isinstance(entry.get("dtype"), str) and entry["dtype"] in _DTYPES
+                and isinstance(entry.get("shape"), list)
                 and isinstance(entry.get("data_offsets"), list) and len(entry["data_offsets"]) == 2):
             raise CheckpointError(f"{name}: tensor {key!r} has a malformed header entry")
         shape, (start, end) = entry["shape"], entry["data_offsets"]

@@ -20,7 +20,7 @@ import numpy as np
 from .autograd.ops import _log_softmax
 from .io import CheckpointError, load_weights, save_weights
 from .nn import Module, StateDictError
-from .spec import SpecError, build_mlp
+from .spec import SpecError, build_mlp, count_parameters
 
 __all__ = ["Classifier", "save", "load"]
 
@@ -82,7 +82,12 @@ class Classifier:
 
     def score(self, x: np.ndarray, y: np.ndarray) -> float:
         """Accuracy on (x, y), as scikit-learn estimators report it."""
-        return float((self.predict(x) == np.asarray(y)).mean())
+        predicted, y = self.predict(x), np.asarray(y)
+        if y.shape == (len(predicted), 1):  # a column of labels, as scikit-learn accepts (no (n, n) broadcast)
+            y = y[:, 0]
+        if y.shape != predicted.shape:
+            raise ValueError(f"score: {len(predicted)} examples but labels of shape {y.shape}")
+        return float((predicted == y).mean())
 
     def metadata(self) -> dict[str, Any]:
         return {"format": FORMAT_VERSION, "spec": self.spec, "num_features": self.num_features,
@@ -133,6 +138,12 @@ def load(path: str | os.PathLike, prefix: str = "") -> Classifier:
         raise CheckpointError(f"{os.fspath(path)}: metadata field 'image_shape' is malformed")
     description = {k: v for k, v in info.items() if k not in ("resume", "format")}
     try:
+        # Metadata claiming a model far larger than the file's weights is refused before the
+        # network is built (it would be allocated for nothing); a near miss is left to
+        # load_state_dict, which names every tensor that does not fit.
+        needed, held = count_parameters(spec, num_features, len(classes)), sum(a.size for a in arrays.values())
+        if needed > 2 * held + (1 << 20):
+            raise CheckpointError(f"{os.fspath(path)}: model {spec!r} needs {needed:,} weights, the file holds {held:,}")
         model = Classifier.from_spec(spec, num_features, classes, image_shape, description)
     except SpecError as e:
         raise CheckpointError(f"{os.fspath(path)}: {e}") from None

@@ -27,12 +27,13 @@ import re
 
 from .nn import Dropout, LeakyReLU, Linear, ReLU, Sequential, Sigmoid, Tanh
 
-__all__ = ["SpecError", "parse_spec", "build_mlp", "ACTIVATIONS"]
+__all__ = ["SpecError", "parse_spec", "build_mlp", "count_parameters", "ACTIVATIONS"]
 
 ACTIVATIONS = {"tanh": Tanh, "relu": ReLU, "sigmoid": Sigmoid, "leakyrelu": LeakyReLU}
 _HIDDEN = re.compile(r"^(\d+)(" + "|".join(ACTIVATIONS) + r")$")
 _DROPOUT = re.compile(r"^dropout(0?\.\d+|0)$")
 MAX_WIDTH = 1 << 16
+MAX_PARAMETERS = 1 << 28  # 1 GiB of float32 weights: past it, a SPEC is a typo, not a model for this library
 
 
 class SpecError(ValueError):
@@ -60,6 +61,8 @@ def parse_spec(spec: str) -> list[tuple[str, float | int]]:
             layers.append(("hidden", width, hidden.group(2)))
         elif dropout:
             p = float(dropout.group(1))
+            if p >= 1:  # 0.99999999999999999 reads as 1.0
+                raise SpecError(f"model SPEC {spec!r}: dropout {dropout.group(1)} rounds to 1, which drops everything")
             if not layers or layers[-1][0] != "hidden":
                 raise SpecError(f"model SPEC {spec!r}: dropout goes after a hidden layer")
             layers.append(("dropout", p))
@@ -71,8 +74,22 @@ def parse_spec(spec: str) -> list[tuple[str, float | int]]:
     return layers
 
 
+def count_parameters(spec: str, in_features: int, num_classes: int) -> int:
+    """Weights and biases of the MLP a SPEC describes, counted without building it.
+
+    >>> count_parameters("200tanh", 784, 10)
+    159010
+    """
+    widths = [in_features] + [layer[1] for layer in parse_spec(spec) if layer[0] == "hidden"] + [num_classes]
+    return sum(a * b + b for a, b in zip(widths[:-1], widths[1:]))
+
+
 def build_mlp(spec: str, in_features: int, num_classes: int) -> Sequential:
     """The network a SPEC describes, for the given input size and number of classes."""
+    n = count_parameters(spec, in_features, num_classes)
+    if n > MAX_PARAMETERS:  # refused before anything is allocated
+        raise SpecError(f"model SPEC {spec!r} on {in_features} features would have {n:,} parameters "
+                        f"({4 * n / 2**30:.1f} GiB); the limit is {MAX_PARAMETERS:,}")
     modules = []
     width = in_features
     for layer in parse_spec(spec):

@@ -178,7 +178,7 @@ class Tanh(Function):
     @staticmethod
     def backward(ctx, g):
         (y,) = ctx.saved_tensors
-        d = y * y  # tanh' = 1 - tanh², built in one buffer
+        d = np.multiply(y, y, out=np.empty_like(y))  # tanh' = 1 - tanh², built in one buffer (0-d too)
         np.subtract(1, d, out=d)
         d *= g
         return (d,)

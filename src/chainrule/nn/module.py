@@ -17,7 +17,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from ..autograd.function import Context, Function
+from ..autograd.function import Context, Function, unbroadcast
 from ..autograd.tensor import Tensor
 
 __all__ = ["Module", "Parameter", "StateDictError"]
@@ -223,7 +223,8 @@ class Module:
             ctx.grad_buffers = None
         for p, g in zip(params, grads[1:]):
             if g is not None:
-                p._accumulate(g)
+                # undo broadcasting, as the tape does for every op (a Function never does it itself)
+                p._accumulate(g if g.shape == p.shape else unbroadcast(g, p.shape))
         return grads[0]
 
     def params(self) -> list[np.ndarray]:
