@@ -225,10 +225,10 @@ class Tensor:
             for k, inp in enumerate(inputs):
                 if inp is not None and inp._grad_zeroed and inp._node is None:
                     if buffers is None:
-                        buffers, lent = [None] * len(inputs), []
-                    elif any(t is inp for t in lent):  # identity (== is elementwise)
+                        buffers, lent = [None] * len(inputs), set()
+                    elif id(inp) in lent:  # by identity (== is elementwise)
                         continue
-                    lent.append(inp)
+                    lent.add(id(inp))
                     buffers[k] = inp._grad
             ctx.grad_buffers = buffers
             input_grads = node.function.backward(ctx, g)
