@@ -163,3 +163,16 @@ def test_module_list_registers_its_modules_and_clipping_takes_one_parameter():
     w.grad = np.full(w.shape, 10.0, np.float32)
     assert cr.nn.utils.clip_grad_norm_(w, 1.0) == pytest.approx(30.0)
     assert np.linalg.norm(w.grad) == pytest.approx(1.0, rel=1e-5)
+
+
+def test_pytorch_reshape_names_carry_gradients():
+    x = cr.tensor(np.arange(6.0).reshape(2, 3, 1), requires_grad=True)
+    assert x.view(3, 2).shape == (3, 2) and x.flatten(1).shape == (2, 3) and x.flatten().shape == (6,)
+    assert x.squeeze().shape == (2, 3) and x.squeeze(2).shape == (2, 3) and x.squeeze(0).shape == (2, 3, 1)
+    assert x.squeeze(-1).unsqueeze(0).shape == (1, 2, 3) and x.unsqueeze(-1).shape == (2, 3, 1, 1)
+    (x.flatten() * cr.tensor(np.arange(6.0))).sum().backward()
+    assert x.grad.reshape(-1).tolist() == list(range(6))
+    t = cr.tensor([1.0, 2.0]).requires_grad_()
+    assert t.requires_grad
+    with pytest.raises(ValueError, match="floating-point"):
+        cr.tensor([1, 2]).requires_grad_()

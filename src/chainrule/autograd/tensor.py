@@ -369,6 +369,34 @@ class Tensor:
         order[a], order[b] = order[b], order[a]
         return ops.Transpose.apply(self, axes=tuple(order))
 
+    # PyTorch's names for reshapes (one op, Reshape, underneath each)
+    def view(self, *shape):
+        return self.reshape(*shape)
+
+    def flatten(self, start_dim: int = 0):
+        """All dims from start_dim on merged into one: ``x.flatten(1)`` gives (batch, features)."""
+        start = start_dim % max(self.ndim, 1)
+        return self.reshape(self.shape[:start] + (-1,))
+
+    def unsqueeze(self, dim: int):
+        """A new dim of size 1 at dim."""
+        shape = list(self.shape)
+        shape.insert(dim if dim >= 0 else len(shape) + 1 + dim, 1)
+        return self.reshape(tuple(shape))
+
+    def squeeze(self, dim: int | None = None):
+        """Dims of size 1 removed (all of them, or the one named)."""
+        if dim is None:
+            return self.reshape(tuple(d for d in self.shape if d != 1))
+        dim %= self.ndim
+        return self.reshape(self.shape[:dim] + self.shape[dim + 1:]) if self.shape[dim] == 1 else self
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        if requires_grad and self.data.dtype.kind != "f":
+            raise ValueError(f"only floating-point tensors can require gradients, got dtype {self.data.dtype}")
+        self.requires_grad = bool(requires_grad)
+        return self
+
     def permute(self, *dims):
         """The dims in a new order, every one named once: ``x.permute(2, 0, 1)``."""
         if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
