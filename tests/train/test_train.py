@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule.data import Data, load_dataset
+from chainrule.data import load_dataset
 from chainrule.train import TrainConfig, Trainer, evaluate_arrays
 
 FASHION = Path("/usr/share/datasets/fashion-mnist")

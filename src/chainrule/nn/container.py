@@ -35,7 +35,43 @@ def _is_plain_layer(m: Module) -> bool:
     return m.function is not None and type(m).forward is Module.forward and not m._modules
 
 
-class Sequential(Module):
+class _Modules(Module):
+    """Children held in order, named "0", "1", ...: what Sequential and ModuleList share."""
+
+    def __init__(self, modules=()):
+        super().__init__()
+        for m in modules:
+            self.append(m)
+
+    def append(self, module: Module):
+        if not isinstance(module, Module):
+            raise TypeError(f"{type(self).__name__}: child {len(self._modules)} is {type(module).__name__}, "
+                            f"not a Module")
+        setattr(self, str(len(self._modules)), module)
+        return self
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __getitem__(self, i: int) -> Module:
+        return list(self._modules.values())[i]
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+
+class ModuleList(_Modules):
+    """Modules held in a list whose parameters count (a plain Python list's would not):
+    for layers a custom ``forward`` loops over.
+
+    >>> import chainrule as cr
+    >>> blocks = cr.nn.ModuleList([cr.nn.Linear(4, 4) for _ in range(3)])
+    >>> len(blocks), len(blocks.parameters())
+    (3, 6)
+    """
+
+
+class Sequential(_Modules):
     """A chain of modules; the fast path for feed-forward training.
 
     An error raised inside names the failing child (index and type) and the
@@ -48,20 +84,7 @@ class Sequential(Module):
     """
 
     def __init__(self, *modules: Module):
-        super().__init__()
-        for i, m in enumerate(modules):
-            if not isinstance(m, Module):
-                raise TypeError(f"Sequential: child {i} is {type(m).__name__}, not a Module")
-            setattr(self, str(i), m)
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __getitem__(self, i: int) -> Module:
-        return list(self._modules.values())[i]
-
-    def __iter__(self):
-        return iter(self._modules.values())
+        super().__init__(modules)
 
     def _fail(self, i: int, child: Module, x, error: Exception):
         message = f"Sequential[{i}] ({type(child).__name__}) with input shape {_shape(x)}: {error}"
@@ -117,33 +140,3 @@ class Sequential(Module):
                 self._fail(i, children[i], g, e)
         return g
 
-
-class ModuleList(Module):
-    """Modules held in a list whose parameters count (a plain Python list's would not):
-    for layers a custom ``forward`` loops over.
-
-    >>> import chainrule as cr
-    >>> blocks = cr.nn.ModuleList([cr.nn.Linear(4, 4) for _ in range(3)])
-    >>> len(blocks), len(blocks.parameters())
-    (3, 6)
-    """
-
-    def __init__(self, modules=()):
-        super().__init__()
-        for m in modules:
-            self.append(m)
-
-    def append(self, module: Module) -> "ModuleList":
-        if not isinstance(module, Module):
-            raise TypeError(f"ModuleList: expected a Module, got {type(module).__name__}")
-        setattr(self, str(len(self._modules)), module)
-        return self
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __getitem__(self, i: int) -> Module:
-        return list(self._modules.values())[i]
-
-    def __iter__(self):
-        return iter(self._modules.values())
