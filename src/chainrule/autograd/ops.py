@@ -18,8 +18,8 @@ from .function import Context, Function
 
 __all__ = [
     "Add", "Sub", "Mul", "Div", "Pow", "Neg", "MatMul",
-    "Exp", "Log", "Tanh", "Sigmoid", "ReLU", "LeakyReLU", "Softplus", "Abs", "Sqrt",
-    "Sum", "Mean", "Max", "Reshape", "Transpose", "GetItem", "Cat", "Stack",
+    "Exp", "Log", "Tanh", "Sigmoid", "ReLU", "LeakyReLU", "Softplus", "Abs", "Sqrt", "Where",
+    "Sum", "Mean", "Max", "Prod", "Norm", "Reshape", "Transpose", "GetItem", "Cat", "Stack", "Cast",
     "Softmax", "LogSoftmax", "Linear", "Chain", "Dropout",
     "CrossEntropy", "NLL", "BCEWithLogits", "MSE",
     "sigmoid", "NonFiniteError",
@@ -289,6 +289,21 @@ class Sqrt(Function):
         return (g * 0.5 / out,)
 
 
+class Where(Function):
+    """``where(condition, a, b)``: a where the condition holds, else b. The condition is an
+    option (a bool array, no gradient); a's gradient is g where it holds, b's the rest."""
+
+    @staticmethod
+    def forward(ctx, a, b, condition=None):
+        ctx.condition = condition = np.asarray(condition, dtype=bool)
+        return np.where(condition, a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        c, needs = ctx.condition, ctx.needs_input_grad
+        return (np.where(c, g, 0) if needs[0] else None), (np.where(c, 0, g) if needs[1] else None)
+
+
 # ------------------------------------------------------------------ reductions
 def _expand_reduced(g: np.ndarray, shape: tuple[int, ...], axis, keepdims: bool) -> np.ndarray:
     """Put back the axes a reduction removed, so g broadcasts against the input."""
@@ -338,6 +353,51 @@ class Max(Function):
         mask = (x == out).astype(x.dtype)
         mask /= mask.sum(axis=ctx.axis, keepdims=True)
         return (mask * _expand_reduced(g, x.shape, ctx.axis, ctx.keepdims),)
+
+
+class Prod(Function):
+    """Product over one axis (or all). Each input's gradient is the product of the others,
+    from exclusive cumulative products on both sides: exact where inputs are 0 (no division)."""
+
+    @staticmethod
+    def forward(ctx, x, axis=None, keepdims=False):
+        ctx.save_for_backward(x)
+        ctx.axis, ctx.keepdims = axis, keepdims
+        return np.asarray(x.prod(axis=axis, keepdims=keepdims))
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        if x.size == 0:
+            return (np.zeros_like(x),)
+        axis = ctx.axis
+        flat = x.reshape(-1) if axis is None else x
+        axis = 0 if axis is None else axis
+        ones = np.ones_like(np.take(flat, [0], axis=axis))
+        before = np.cumprod(np.concatenate([ones, np.delete(flat, -1, axis=axis)], axis=axis), axis=axis)
+        after = np.flip(np.cumprod(np.concatenate([ones, np.delete(np.flip(flat, axis), -1, axis=axis)],
+                                                  axis=axis), axis=axis), axis)
+        others = (before * after).reshape(x.shape)
+        return (others * _expand_reduced(g, x.shape, ctx.axis, ctx.keepdims),)
+
+
+class Norm(Function):
+    """The 2-norm over axes (or all): sqrt(Σ x²). Gradient x / norm, and 0 where the norm is 0
+    (PyTorch's choice: a subgradient instead of 0/0)."""
+
+    @staticmethod
+    def forward(ctx, x, axis=None, keepdims=False):
+        out = np.sqrt(np.asarray((x * x).sum(axis=axis, keepdims=True)))
+        ctx.save_for_backward(x, out)
+        ctx.axis, ctx.keepdims = axis, keepdims
+        return out if keepdims else (out.reshape(()) if axis is None else np.squeeze(out, axis))
+
+    @staticmethod
+    def backward(ctx, g):
+        x, out = ctx.saved_tensors
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scale = np.where(out == 0, 0, _expand_reduced(g, x.shape, ctx.axis, ctx.keepdims) / out)
+        return (x * scale,)
 
 
 # ----------------------------------------------------------------------- shape
@@ -410,6 +470,20 @@ class Stack(Function):
     @staticmethod
     def backward(ctx, g):
         return tuple(np.moveaxis(g, ctx.axis, 0))
+
+
+class Cast(Function):
+    """A copy of x in another float dtype (or the same: ``clone``); the gradient goes back
+    in x's dtype. Casts to integer dtypes leave the tape (they have no gradient)."""
+
+    @staticmethod
+    def forward(ctx, x, dtype=None):
+        ctx.dtype = x.dtype
+        return x.astype(x.dtype if dtype is None else dtype, copy=True)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (g.astype(ctx.dtype, copy=False),)
 
 
 # ----------------------------------------------------------- softmax and kin
