@@ -693,11 +693,11 @@ class Tensor:
         """``np.asarray(t)`` is t's data (NumPy functions and Classifier.predict accept tensors)."""
         return self.data if dtype is None else self.data.astype(dtype, copy=False)
 
-    def __float__(self) -> float:
-        return float(self.data)
+    def __float__(self) -> float:  # a one-element tensor of any shape, as PyTorch (NumPy 2 wants 0-d)
+        return float(self.data.item())
 
     def __int__(self) -> int:
-        return int(self.data)
+        return int(self.data.item())
 
     def tolist(self):
         return self.data.tolist()
