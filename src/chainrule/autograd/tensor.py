@@ -630,6 +630,14 @@ class Tensor:
     def __ge__(self, other):
         return self._compare(other, np.greater_equal)
 
+    def all(self, dim=None, keepdim: bool = False, *, axis=None) -> "Tensor":
+        """True where every element (over a dim, or all) is nonzero: ``(x >= 0).all()``."""
+        return Tensor._wrap(np.asarray(np.all(self.data, **_dim_options(dim, keepdim, axis, False))), False)
+
+    def any(self, dim=None, keepdim: bool = False, *, axis=None) -> "Tensor":
+        """True where some element (over a dim, or all) is nonzero."""
+        return Tensor._wrap(np.asarray(np.any(self.data, **_dim_options(dim, keepdim, axis, False))), False)
+
     # ------------------------------------------------ in place (off the tape)
     # PyTorch's hand-written update ``with no_grad(): p -= lr * p.grad`` changes p's
     # own array. On a tensor that requires grad it is refused while the tape records,
