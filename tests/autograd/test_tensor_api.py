@@ -225,3 +225,16 @@ def test_top_level_functions_are_the_methods():
     with pytest.raises(TypeError, match="boolean"):
         cr.where(np.array([1, 0]), x, x)
     assert cr.float32 is np.float32 and cr.float is np.float32 and cr.long is np.int64
+
+
+def test_tensor_copies_its_data_as_torch_tensor_does():
+    """An in-place change to the tensor must not reach the caller's array (nor the reverse)."""
+    array = np.ones(3, np.float32)
+    t = cr.tensor(array)
+    with cr.no_grad():
+        t.mul_(5)
+    array[0] = 9
+    assert array.tolist() == [9.0, 1.0, 1.0] and t.tolist() == [5.0, 5.0, 5.0]
+    u = cr.tensor(t)
+    u.zero_()
+    assert t.tolist() == [5.0, 5.0, 5.0]

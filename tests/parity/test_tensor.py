@@ -176,6 +176,24 @@ def sizes(m, x, **_):
     return tuple(t.size()), t.size(0), t.size(-1), t.shape, t.numel(), t.dim()
 
 
+def more_in_place(m, p, **_):
+    w = m.tensor(p)
+    w.sub_(m.tensor(p) * 0.5, alpha=2)
+    after_sub = w.clone()
+    w.add_(3).div_(m.tensor(p))
+    return after_sub, w
+
+
+def grad_mode_basics(m, x, **_):
+    xt = m.tensor(x, requires_grad=True)
+    with m.no_grad():
+        inside = m.is_grad_enabled()
+        with m.enable_grad():
+            again = (xt * 2).requires_grad
+        off = (xt * 2).requires_grad
+    return inside, again, off, m.is_grad_enabled(), xt.numpy() if m.__name__ == "chainrule" else xt.detach().numpy()
+
+
 def where_indices(m, z, **_):
     return m.where(m.tensor(z) > 1)
 
@@ -242,6 +260,19 @@ IDIOMS = [
     same("cat_stack_functions", lambda m, x, y, **_: grads(m, lambda a, b: m.cat([a, m.stack([b, a], 1)
                                                                                    .reshape(8, 3)], dim=0), x, y)),
     same("set_grad_enabled_and_inference_mode", grad_modes),
+    same("in_place_sub_div_chained", more_in_place),
+    same("no_grad_enable_grad", grad_mode_basics),
+    same("half_and_full_like", lambda m, x, **_: [dtype(m.tensor(x).half()), m.full_like(m.tensor(x), 2.5),
+                                                 dtype(m.full_like(m.tensor(x), 2.5)), m.tensor(x).tolist()]),
+    same("randn_shape_dtype", lambda m, **_: [np.array(m.randn(2, 5).shape), dtype(m.randn(3))]),
+    same("shape_methods_grad", lambda m, x, **_: grads(m, lambda t: t.transpose(0, 1).permute(1, 0).view(2, 6)
+                                                            .reshape(3, 4).unsqueeze(0).squeeze().flatten(), x)),
+    same("transpose_flatten_functions", lambda m, x, **_: grads(m, lambda t: m.flatten(m.transpose(t, 0, 1)), x)),
+    same("unary_methods_grad", lambda m, p, **_: grads(m, lambda t: (t - 1).relu() + (t - 1).abs() + t.sqrt()
+                                                                + t.exp() * t.log() + t.tanh() * t.sigmoid(), p)),
+    same("comparisons_all_any", lambda m, x, y, **_: [m.tensor(x) > m.tensor(y), m.tensor(x) == m.tensor(x),
+                                                      (m.tensor(x) > -5).all(), (m.tensor(x) > 1).any(dim=0),
+                                                      (m.tensor(x) >= 0).all(1)]),
     same("dtype_names", lambda m, **_: [dtype(m.zeros(2, dtype=d)) for d in
                                         (m.float32, m.float64, m.float16, m.int64, m.int32, m.long, m.double,
                                          m.float, m.uint8, m.bool)]),

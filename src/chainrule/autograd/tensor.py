@@ -865,7 +865,8 @@ def _sequence(node: Node) -> int:
 
 
 def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
-    """Make a Tensor; float data defaults to float32.
+    """Make a Tensor from a copy of data, as ``torch.tensor``; float data defaults to float32.
+    (``from_numpy`` shares the array's memory instead.)
 
     >>> import chainrule as cr
     >>> cr.tensor([[1, 2], [3, 4.5]]).dtype
@@ -873,7 +874,7 @@ def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
     """
     if isinstance(data, Tensor):
         data = data.data
-    return Tensor(data, requires_grad=requires_grad, dtype=dtype)
+    return Tensor(np.array(data, copy=True), requires_grad=requires_grad, dtype=dtype)
 
 
 def zeros(*shape, requires_grad: bool = False, dtype: Any = DEFAULT_FLOAT) -> Tensor:
