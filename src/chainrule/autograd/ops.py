@@ -313,6 +313,11 @@ def _expand_reduced(g: np.ndarray, shape: tuple[int, ...], axis, keepdims: bool)
     return np.expand_dims(g, tuple(a % len(shape) for a in axes))
 
 
+def _drop_reduced(out: np.ndarray, axis, keepdims: bool) -> np.ndarray:
+    """A reduction computed with keepdims=True, its reduced axes removed unless keepdims."""
+    return out if keepdims else (out.reshape(()) if axis is None else np.squeeze(out, axis))
+
+
 class Sum(Function):
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):
@@ -344,7 +349,7 @@ class Max(Function):
         out = np.asarray(x.max(axis=axis, keepdims=True))
         ctx.save_for_backward(x, out)
         ctx.axis, ctx.keepdims = axis, keepdims
-        return out if keepdims else (out.reshape(()) if axis is None else np.squeeze(out, axis))
+        return _drop_reduced(out, axis, keepdims)
 
     @staticmethod
     def backward(ctx, g):
@@ -370,14 +375,12 @@ class Prod(Function):
         (x,) = ctx.saved_tensors
         if x.size == 0:
             return (np.zeros_like(x),)
-        axis = ctx.axis
-        flat = x.reshape(-1) if axis is None else x
-        axis = 0 if axis is None else axis
-        ones = np.ones_like(np.take(flat, [0], axis=axis))
-        before = np.cumprod(np.concatenate([ones, np.delete(flat, -1, axis=axis)], axis=axis), axis=axis)
-        after = np.flip(np.cumprod(np.concatenate([ones, np.delete(np.flip(flat, axis), -1, axis=axis)],
-                                                  axis=axis), axis=axis), axis)
-        others = (before * after).reshape(x.shape)
+        axis = -1 if ctx.axis is None else ctx.axis
+        row = np.moveaxis(x.reshape(-1) if ctx.axis is None else x, axis, -1)  # the reduced axis last
+        before, after = np.ones_like(row), np.ones_like(row)
+        before[..., 1:] = np.cumprod(row[..., :-1], axis=-1)  # x_0 ⋯ x_(i−1)
+        after[..., :-1] = np.cumprod(row[..., :0:-1], axis=-1)[..., ::-1]  # x_(i+1) ⋯ x_(n−1)
+        others = np.moveaxis(before * after, -1, axis).reshape(x.shape)
         return (others * _expand_reduced(g, x.shape, ctx.axis, ctx.keepdims),)
 
 
@@ -390,7 +393,7 @@ class Norm(Function):
         out = np.sqrt(np.asarray((x * x).sum(axis=axis, keepdims=True)))
         ctx.save_for_backward(x, out)
         ctx.axis, ctx.keepdims = axis, keepdims
-        return out if keepdims else (out.reshape(()) if axis is None else np.squeeze(out, axis))
+        return _drop_reduced(out, axis, keepdims)
 
     @staticmethod
     def backward(ctx, g):
