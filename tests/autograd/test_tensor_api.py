@@ -238,3 +238,11 @@ def test_tensor_copies_its_data_as_torch_tensor_does():
     u = cr.tensor(t)
     u.zero_()
     assert t.tolist() == [5.0, 5.0, 5.0]
+
+
+def test_every_exported_name_exists_and_nn_functional_star_import_keeps_pythons_builtins():
+    assert len(set(cr.__all__)) == len(cr.__all__) and all(hasattr(cr, name) for name in cr.__all__)
+    namespace: dict = {}
+    exec("from chainrule.nn.functional import *", namespace)
+    assert not {"sum", "max", "min", "pow", "float", "int", "bool"} & set(namespace)
+    assert cr.sum is cr.autograd.functional.sum and cr.max(cr.tensor([1.0, 3.0])).item() == 3.0

@@ -19,9 +19,11 @@ __all__ = [
     "cat", "stack", "softmax", "log_softmax", "exp", "log", "tanh", "sigmoid", "relu",
     "leaky_relu", "softplus", "abs", "sqrt", "linear", "dropout",
     "cross_entropy", "nll_loss", "binary_cross_entropy_with_logits", "mse_loss",
-    "matmul", "pow", "where", "sum", "mean", "prod", "max", "min", "amax", "amin", "argmax", "argmin",
+    "matmul", "where", "mean", "prod", "amax", "amin", "argmax", "argmin",
     "maximum", "minimum", "clamp", "clip", "var", "std", "norm", "transpose", "flatten",
 ]
+# pow, sum, max and min are here too (chainrule.max is this max), but left out of __all__:
+# a star import (nn/functional.py makes one) would hide Python's own functions of those names.
 
 
 # Each takes NumPy's axis= or PyTorch's dim=.
