@@ -985,7 +985,8 @@ def rand(*size, generator: np.random.Generator | None = None, dtype: Any = DEFAU
     return Tensor(samples, requires_grad=requires_grad, dtype=dtype)
 
 
-def randint(*args, size=None, generator: np.random.Generator | None = None, dtype: Any = np.int64) -> Tensor:
+def randint(*args, low=None, high=None, size=None, generator: np.random.Generator | None = None,
+            dtype: Any = np.int64) -> Tensor:
     """Integers drawn uniformly from [low, high), as PyTorch's ``randint(high, size)`` or
     ``randint(low, high, size)``; int64, from chainrule's seeded generator (or ``generator``).
 
@@ -995,7 +996,13 @@ def randint(*args, size=None, generator: np.random.Generator | None = None, dtyp
     """
     if size is None and args and isinstance(args[-1], (tuple, list)):
         args, size = args[:-1], args[-1]
-    if size is None or len(args) not in (1, 2):
+    if len(args) == 2:
+        low, high = args
+    elif len(args) == 1:
+        low, high = (0, args[0]) if high is None else (args[0], high)
+    elif args:
+        high = None
+    if size is None or high is None:
         raise TypeError("randint: call it as randint(high, size) or randint(low, high, size), size a tuple")
-    low, high = (0, args[0]) if len(args) == 1 else args
+    low = 0 if low is None else low
     return Tensor((generator or default_generator()).integers(low, high, size=tuple(size), dtype=dtype), dtype=dtype)
