@@ -246,3 +246,15 @@ def test_every_exported_name_exists_and_nn_functional_star_import_keeps_pythons_
     exec("from chainrule.nn.functional import *", namespace)
     assert not {"sum", "max", "min", "pow", "float", "int", "bool"} & set(namespace)
     assert cr.sum is cr.autograd.functional.sum and cr.max(cr.tensor([1.0, 3.0])).item() == 3.0
+
+
+def test_a_parameter_hook_runs_inside_sequential_after_zero_grad():
+    cr.manual_seed(0)
+    net = cr.nn.Sequential(cr.nn.Linear(3, 4), cr.nn.ReLU(), cr.nn.Linear(4, 2))
+    x = cr.randn(5, 3)
+    net(x).sum().backward()
+    plain = net[0].weight.grad.copy()
+    net.zero_grad()
+    net[0].weight.register_hook(lambda g: g * 2)
+    net(x).sum().backward()
+    np.testing.assert_allclose(net[0].weight.grad, 2 * plain, rtol=1e-6)
