@@ -8,23 +8,71 @@
 (1, 2)
 """
 
+import numpy as _np
+
 from . import autograd, nn, optim
 from .autograd import Function, Tensor, enable_grad, is_grad_enabled, no_grad, ones, randn, tensor, zeros
+from .autograd.function import inference_mode, set_grad_enabled
 from .autograd.functional import (
+    abs,
+    amax,
+    amin,
+    argmax,
+    argmin,
     cat,
+    clamp,
+    clip,
     cross_entropy,
+    exp,
+    flatten,
+    log,
     log_softmax,
+    matmul,
+    max,
+    maximum,
+    mean,
+    min,
+    minimum,
+    norm,
+    pow,
+    prod,
     relu,
     sigmoid,
     softmax,
     softplus,
+    sqrt,
     stack,
+    std,
+    sum,
     tanh,
+    transpose,
+    var,
+    where,
 )
+from .autograd.tensor import (
+    ValuesIndices,
+    arange,
+    eye,
+    from_numpy,
+    full,
+    full_like,
+    linspace,
+    ones_like,
+    rand,
+    randint,
+    zeros_like,
+)
+from .dtypes import double, float16, float32, float64, half, int8, int16, int32, int64, long, short, uint8
 from .gradcheck import GradcheckError, check_module, gradcheck
 from .model import Classifier, load, save
 from .random import default_generator, manual_seed
 from .train import TrainConfig, fit
+
+# PyTorch's torch.float, torch.int and torch.bool; kept out of __all__ so that a star import
+# leaves Python's float, int and bool alone.
+float = float32  # noqa: A001
+int = int32  # noqa: A001
+bool = _np.bool_  # noqa: A001
 
 __version__ = "0.1.0"
 
@@ -33,4 +81,10 @@ __all__ = [
     "default_generator", "enable_grad", "gradcheck", "is_grad_enabled", "log_softmax", "manual_seed",
     "nn", "no_grad", "ones", "optim", "randn", "relu", "sigmoid", "softmax", "softplus", "stack",
     "tanh", "tensor", "zeros",
+    # tensors and top-level functions, as PyTorch's
+    "ValuesIndices", "abs", "amax", "amin", "arange", "argmax", "argmin", "clamp", "clip", "exp", "eye", "flatten",
+    "from_numpy", "full", "full_like", "inference_mode", "linspace", "log", "matmul", "max", "maximum", "mean", "min",
+    "minimum", "norm", "ones_like", "pow", "prod", "rand", "randint", "set_grad_enabled", "sqrt", "std", "sum",
+    "transpose", "var", "where", "zeros_like",
+    "double", "float16", "float32", "float64", "half", "int8", "int16", "int32", "int64", "long", "short", "uint8",
 ]

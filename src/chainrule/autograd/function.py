@@ -20,7 +20,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Context", "Function", "Node", "no_grad", "enable_grad", "is_grad_enabled", "unbroadcast"]
+__all__ = ["Context", "Function", "Node", "no_grad", "enable_grad", "set_grad_enabled", "inference_mode",
+           "is_grad_enabled", "unbroadcast"]
 
 
 class _GradMode(threading.local):
@@ -48,6 +49,11 @@ class no_grad:
 
     _mode = False
 
+    def __new__(cls, *args, **kwargs):
+        if len(args) == 1 and not kwargs and callable(args[0]):  # used bare, as ``@cr.no_grad``
+            return cls()(args[0])
+        return super().__new__(cls)
+
     def __enter__(self):
         self._previous = _grad_mode.enabled
         _grad_mode.enabled = self._mode
@@ -58,18 +64,68 @@ class no_grad:
 
     def __call__(self, fn):
         def wrapped(*args, **kwargs):
-            with type(self)():
+            with self._fresh():
                 return fn(*args, **kwargs)
 
         wrapped.__name__ = getattr(fn, "__name__", "wrapped")
         wrapped.__doc__ = fn.__doc__
         return wrapped
 
+    def _fresh(self) -> "no_grad":
+        """A new manager of the same kind, for one call of a decorated function."""
+        return type(self)()
+
 
 class enable_grad(no_grad):
     """Context manager that turns graph recording back on inside ``no_grad``."""
 
     _mode = True
+
+
+class set_grad_enabled(no_grad):
+    """Turn graph recording on or off: at once when called (``cr.set_grad_enabled(False)``),
+    or for a block (``with cr.set_grad_enabled(is_train):``), restored on leaving it, as PyTorch's.
+
+    >>> import chainrule as cr
+    >>> with cr.set_grad_enabled(False):
+    ...     cr.is_grad_enabled()
+    False
+    >>> cr.is_grad_enabled()
+    True
+    """
+
+    def __init__(self, mode: bool):
+        if not isinstance(mode, (bool, np.bool_)):
+            raise TypeError(f"set_grad_enabled: mode must be True or False, got {mode!r}")
+        self._mode = bool(mode)
+        self._previous = _grad_mode.enabled
+        _grad_mode.enabled = self._mode
+
+    def __enter__(self):
+        pass  # already set by the constructor
+
+    def __call__(self, fn):
+        _grad_mode.enabled = self._previous  # as a decorator it changes nothing until fn is called
+        return super().__call__(fn)
+
+    def _fresh(self) -> "set_grad_enabled":
+        return set_grad_enabled(self._mode)
+
+
+class inference_mode(no_grad):
+    """PyTorch's ``inference_mode``: here the same as ``no_grad`` (``inference_mode(False)`` records).
+
+    >>> import chainrule as cr
+    >>> with cr.inference_mode():
+    ...     cr.is_grad_enabled()
+    False
+    """
+
+    def __init__(self, mode: bool = True):
+        self._mode = not mode
+
+    def _fresh(self) -> "inference_mode":
+        return inference_mode(not self._mode)
 
 
 class Context:

@@ -18,8 +18,8 @@ from .function import Context, Function
 
 __all__ = [
     "Add", "Sub", "Mul", "Div", "Pow", "Neg", "MatMul",
-    "Exp", "Log", "Tanh", "Sigmoid", "ReLU", "LeakyReLU", "Softplus", "Abs", "Sqrt",
-    "Sum", "Mean", "Max", "Reshape", "Transpose", "GetItem", "Cat", "Stack",
+    "Exp", "Log", "Tanh", "Sigmoid", "ReLU", "LeakyReLU", "Softplus", "Abs", "Sqrt", "Where",
+    "Sum", "Mean", "Max", "Prod", "Norm", "Reshape", "Transpose", "GetItem", "Cat", "Stack", "Cast",
     "Softmax", "LogSoftmax", "Linear", "Chain", "Dropout",
     "CrossEntropy", "NLL", "BCEWithLogits", "MSE",
     "sigmoid", "NonFiniteError",
@@ -289,6 +289,21 @@ class Sqrt(Function):
         return (g * 0.5 / out,)
 
 
+class Where(Function):
+    """``where(condition, a, b)``: a where the condition holds, else b. The condition is an
+    option (a bool array, no gradient); a's gradient is g where it holds, b's the rest."""
+
+    @staticmethod
+    def forward(ctx, a, b, condition=None):
+        ctx.condition = condition = np.asarray(condition, dtype=bool)
+        return np.where(condition, a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        c, needs = ctx.condition, ctx.needs_input_grad
+        return (np.where(c, g, 0) if needs[0] else None), (np.where(c, 0, g) if needs[1] else None)
+
+
 # ------------------------------------------------------------------ reductions
 def _expand_reduced(g: np.ndarray, shape: tuple[int, ...], axis, keepdims: bool) -> np.ndarray:
     """Put back the axes a reduction removed, so g broadcasts against the input."""
@@ -296,6 +311,11 @@ def _expand_reduced(g: np.ndarray, shape: tuple[int, ...], axis, keepdims: bool)
         return g if keepdims or g.ndim == len(shape) else g.reshape((1,) * len(shape))
     axes = (axis,) if isinstance(axis, int) else tuple(axis)
     return np.expand_dims(g, tuple(a % len(shape) for a in axes))
+
+
+def _drop_reduced(out: np.ndarray, axis, keepdims: bool) -> np.ndarray:
+    """A reduction computed with keepdims=True, its reduced axes removed unless keepdims."""
+    return out if keepdims else (out.reshape(()) if axis is None else np.squeeze(out, axis))
 
 
 class Sum(Function):
@@ -329,7 +349,7 @@ class Max(Function):
         out = np.asarray(x.max(axis=axis, keepdims=True))
         ctx.save_for_backward(x, out)
         ctx.axis, ctx.keepdims = axis, keepdims
-        return out if keepdims else (out.reshape(()) if axis is None else np.squeeze(out, axis))
+        return _drop_reduced(out, axis, keepdims)
 
     @staticmethod
     def backward(ctx, g):
@@ -338,6 +358,49 @@ class Max(Function):
         mask = (x == out).astype(x.dtype)
         mask /= mask.sum(axis=ctx.axis, keepdims=True)
         return (mask * _expand_reduced(g, x.shape, ctx.axis, ctx.keepdims),)
+
+
+class Prod(Function):
+    """Product over one axis (or all). Each input's gradient is the product of the others,
+    from exclusive cumulative products on both sides: exact where inputs are 0 (no division)."""
+
+    @staticmethod
+    def forward(ctx, x, axis=None, keepdims=False):
+        ctx.save_for_backward(x)
+        ctx.axis, ctx.keepdims = axis, keepdims
+        return np.asarray(x.prod(axis=axis, keepdims=keepdims))
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        if x.size == 0:
+            return (np.zeros_like(x),)
+        axis = -1 if ctx.axis is None else ctx.axis
+        row = np.moveaxis(x.reshape(-1) if ctx.axis is None else x, axis, -1)  # the reduced axis last
+        before, after = np.ones_like(row), np.ones_like(row)
+        before[..., 1:] = np.cumprod(row[..., :-1], axis=-1)  # x_0 ⋯ x_(i−1)
+        after[..., :-1] = np.cumprod(row[..., :0:-1], axis=-1)[..., ::-1]  # x_(i+1) ⋯ x_(n−1)
+        others = np.moveaxis(before * after, -1, axis).reshape(x.shape)
+        return (others * _expand_reduced(g, x.shape, ctx.axis, ctx.keepdims),)
+
+
+class Norm(Function):
+    """The 2-norm over axes (or all): sqrt(Σ x²). Gradient x / norm, and 0 where the norm is 0
+    (PyTorch's choice: a subgradient instead of 0/0)."""
+
+    @staticmethod
+    def forward(ctx, x, axis=None, keepdims=False):
+        out = np.sqrt(np.asarray((x * x).sum(axis=axis, keepdims=True)))
+        ctx.save_for_backward(x, out)
+        ctx.axis, ctx.keepdims = axis, keepdims
+        return _drop_reduced(out, axis, keepdims)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, out = ctx.saved_tensors
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scale = np.where(out == 0, 0, _expand_reduced(g, x.shape, ctx.axis, ctx.keepdims) / out)
+        return (x * scale,)
 
 
 # ----------------------------------------------------------------------- shape
@@ -410,6 +473,20 @@ class Stack(Function):
     @staticmethod
     def backward(ctx, g):
         return tuple(np.moveaxis(g, ctx.axis, 0))
+
+
+class Cast(Function):
+    """A copy of x in another float dtype (or the same: ``clone``); the gradient goes back
+    in x's dtype. Casts to integer dtypes leave the tape (they have no gradient)."""
+
+    @staticmethod
+    def forward(ctx, x, dtype=None):
+        ctx.dtype = x.dtype
+        return x.astype(x.dtype if dtype is None else dtype, copy=True)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (g.astype(ctx.dtype, copy=False),)
 
 
 # ----------------------------------------------------------- softmax and kin
