@@ -176,3 +176,15 @@ def test_pytorch_reshape_names_carry_gradients():
     assert t.requires_grad
     with pytest.raises(ValueError, match="floating-point"):
         cr.tensor([1, 2]).requires_grad_()
+
+
+def test_integer_tensors_meeting_floats_give_float32_as_torch_default_dtype():
+    """NumPy would give float64 here (int64 * 0.5, int64 / 2); torch gives its default float32."""
+    t = cr.tensor(np.arange(3))
+    assert (t * 0.5).dtype == np.float32
+    assert (0.5 * t).dtype == np.float32
+    assert (t / 2).dtype == np.float32
+    assert (t * np.float32(0.5)).dtype == np.float32
+    assert t.clamp(0.5).dtype == np.float32
+    assert (t + 1).dtype == np.int64  # integers stay integers
+    assert (cr.tensor(np.ones(3), dtype=np.float64) * 0.5).dtype == np.float64  # asked for, kept

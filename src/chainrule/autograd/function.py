@@ -264,12 +264,26 @@ class Function:
                       for a, t in zip(arrays, inputs)]
         record = record and _grad_mode.enabled
         ctx = Context(tuple(needs))
-        result = Tensor._wrap(cls.forward(ctx, *arrays, **options), record)
+        out = cls.forward(ctx, *arrays, **options)
+        if getattr(out, "dtype", None) == np.float64 and "dtype" not in options and not _asked_for_float64(inputs):
+            # Integers meeting a Python float, or true division of integers: float32, torch's default dtype
+            # (NumPy would give float64). Only a float64 tensor or array among the inputs gives float64.
+            out = out.astype(np.float32)
+        result = Tensor._wrap(out, record)
         if record:
             constants = tuple((i, a.item()) for i, (a, t) in enumerate(zip(arrays, inputs))
                               if cast and not isinstance(t, Tensor) and np.size(a) == 1)
             result._node = Node(cls, ctx, tuple([t if n else None for t, n in zip(inputs, needs)]), constants)
         return result
+
+
+def _asked_for_float64(inputs) -> bool:
+    """Whether a float64 tensor or a float64 array (not a lone number) is among an op's inputs."""
+    for t in inputs:
+        a = getattr(t, "data", t)
+        if isinstance(a, np.ndarray) and a.dtype == np.float64 and (a.ndim or hasattr(t, "requires_grad")):
+            return True
+    return False
 
 
 @functools.cache
