@@ -220,7 +220,9 @@ class Trainer:
             raise DataError(f"--val-split {config.val_split} of {data.name}'s {len(data.y_train)} training examples "
                             f"leaves none for validation; use a larger split, or train without one (chainrule train --val-split 0)"
                             ) from None
-        self.loader = DataLoader(self.x_train, self.y_train, config.batch_size, seed=config.seed)
+        # The hot loop's loader: shuffled every epoch, batches gathered into reused buffers.
+        self.loader = DataLoader(self.x_train, self.y_train, config.batch_size, shuffle=True, seed=config.seed,
+                                 reuse_buffers=True)
         self.criterion = CrossEntropyLoss()
         if config.shift and (not data.image_shape or len(data.image_shape) != 2):
             raise ValueError(f"--shift needs image data; {data.name} has no 2-D image shape")
