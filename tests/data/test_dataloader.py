@@ -282,3 +282,9 @@ def test_ambiguous_or_wrong_arguments_are_refused_in_one_line(args, kwargs, mess
     with pytest.raises(TypeError, match=message) as err:
         DataLoader(*args, **kwargs)
     assert "\n" not in str(err.value)
+
+
+def test_collate_fn_receives_the_list_of_examples():
+    x, y = labelled(5)
+    got = list(DataLoader(TensorDataset(x, y), batch_size=2, collate_fn=lambda items: [int(i[1]) for i in items]))
+    assert got == [[0, 1], [2, 3], [4]]
