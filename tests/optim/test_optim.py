@@ -93,6 +93,7 @@ def test_bad_hyperparameters_raise():
     lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9, nesterov=True, weight_decay=1e-4),
     lambda ps: optim.Adam(ps, lr=1e-3, weight_decay=1e-4),
     lambda ps: optim.AdamW(ps, lr=1e-3),
+    lambda ps: optim.RMSprop(ps, momentum=0.9, centered=True, weight_decay=1e-4),
 ])
 @pytest.mark.parametrize("path", ["autodiff", "fprop"])
 def test_everything_stays_float32_after_a_training_step(make_opt, path):

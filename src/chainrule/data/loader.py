@@ -97,9 +97,8 @@ def default_collate(items: list) -> Any:
 
 
 def _integer(value: Any) -> bool:
-    """A batch size rather than an array of labels (bool is neither)."""
-    return not isinstance(value, (bool, np.bool_)) and np.ndim(value) == 0 and isinstance(
-        value, (int, np.integer))
+    """An integer, as a batch size is (bool is not one)."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
 class DataLoader:
@@ -145,7 +144,7 @@ class DataLoader:
         if not args:
             raise TypeError("DataLoader: missing the dataset (or the arrays x, y)")
         if len(args) >= 2 and not _integer(args[1]):
-            if isinstance(args[1], (str, bytes, dict, float)) or args[1] is None or isinstance(args[1], bool):
+            if isinstance(args[1], (str, bytes, dict)) or np.ndim(args[1]) < 1:
                 raise TypeError(f"DataLoader: the second argument is batch_size (an integer) or labels y "
                                 f"(an array), got {args[1]!r}")
             x, y, rest = args[0], args[1], args[2:]
@@ -180,12 +179,9 @@ class DataLoader:
         if generator is not None and not isinstance(generator, np.random.Generator):
             raise TypeError(f"DataLoader: generator must be a numpy.random.Generator "
                             f"(chainrule.default_generator() is one), got {type(generator).__name__}")
-        try:
-            self.num_examples = len(dataset)
-            dataset.__getitem__
-        except (TypeError, AttributeError):
-            raise TypeError(f"DataLoader: the dataset needs __len__ and __getitem__, got "
-                            f"{type(dataset).__name__}") from None
+        if not (callable(getattr(dataset, "__len__", None)) and callable(getattr(dataset, "__getitem__", None))):
+            raise TypeError(f"DataLoader: the dataset needs __len__ and __getitem__, got {type(dataset).__name__}")
+        self.num_examples = len(dataset)
         self.dataset = dataset
         self.batch_size = batch_size
         self.shuffle = bool(shuffle)

@@ -24,8 +24,8 @@ class Adam(Optimizer):
                  weight_decay: float = 0.0):
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay))
 
-    def check(self, group):
-        super().check(group)
+    def _check_group(self, group):
+        super()._check_group(group)
         betas = group["betas"]
         if len(betas) != 2 or not (0 <= betas[0] < 1 and 0 <= betas[1] < 1):
             raise ValueError(f"{type(self).__name__}: betas must be two numbers in [0, 1), got {betas}")

@@ -41,7 +41,7 @@ class Optimizer:
         for group in groups:
             self.add_param_group(group)
 
-    def check(self, group: dict[str, Any]) -> None:
+    def _check_group(self, group: dict[str, Any]) -> None:
         """Raise ValueError for an option out of range (subclasses add their own)."""
         lr = group["lr"]
         if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not math.isfinite(lr) or lr < 0:
@@ -71,7 +71,7 @@ class Optimizer:
         group = {**self.defaults, **param_group, "params": params}
         if group.get("lr") is None:
             raise ValueError(f"{name}: lr must be given, for the optimizer or for every group")
-        self.check(group)
+        self._check_group(group)
         seen = {id(p) for g in self.param_groups for p in g["params"]}
         if len({id(p) for p in params}) != len(params) or seen & {id(p) for p in params}:
             raise ValueError(f"{name}: a parameter appears more than once in the param groups")

@@ -23,8 +23,8 @@ class RMSprop(Optimizer):
         super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
                                       centered=centered))
 
-    def check(self, group):
-        super().check(group)
+    def _check_group(self, group):
+        super()._check_group(group)
         if not 0 <= group["alpha"] <= 1:
             raise ValueError(f"RMSprop: alpha must be in [0, 1], got {group['alpha']}")
         if group["eps"] < 0 or group["momentum"] < 0:

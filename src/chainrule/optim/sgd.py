@@ -22,8 +22,8 @@ class SGD(Optimizer):
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
                                       nesterov=nesterov))
 
-    def check(self, group):
-        super().check(group)
+    def _check_group(self, group):
+        super()._check_group(group)
         if group["momentum"] < 0:
             raise ValueError(f"SGD: momentum must be >= 0, got {group['momentum']}")
         if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
