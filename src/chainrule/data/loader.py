@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 import math
-import operator
 from typing import Any
 
 import numpy as np
@@ -144,7 +143,7 @@ class DataLoader:
         if not args:
             raise TypeError("DataLoader: missing the dataset (or the arrays x, y)")
         if len(args) >= 2 and not _integer(args[1]):
-            if isinstance(args[1], (str, bytes, dict)) or np.ndim(args[1]) < 1:
+            if np.ndim(args[1]) < 1:  # neither a batch size nor labels with an example axis
                 raise TypeError(f"DataLoader: the second argument is batch_size (an integer) or labels y "
                                 f"(an array), got {args[1]!r}")
             x, y, rest = args[0], args[1], args[2:]
@@ -164,14 +163,9 @@ class DataLoader:
             given.setdefault(name, value)
         batch_size = 1 if given["batch_size"] is None else given["batch_size"]
         shuffle = False if given["shuffle"] is None else given["shuffle"]
-        try:
-            if not _integer(batch_size):
-                raise TypeError
-            batch_size = operator.index(batch_size)
-        except TypeError:
-            raise DataError(f"DataLoader: batch_size must be an integer, got {batch_size!r}") from None
-        if batch_size < 1:
-            raise DataError(f"DataLoader: batch_size must be >= 1, got {batch_size!r}")
+        if not _integer(batch_size) or batch_size < 1:
+            raise DataError(f"DataLoader: batch_size must be a positive integer, got {batch_size!r}")
+        batch_size = int(batch_size)
         if not isinstance(shuffle, (bool, np.bool_)):
             raise TypeError(f"DataLoader: shuffle must be True or False, got {shuffle!r}")
         if generator is not None and seed is not None:
