@@ -51,7 +51,7 @@ def train_by_hand(data, epochs: int, lr: float, batch_size: int, seed: int) -> l
     cr.manual_seed(seed)  # the initial weights, drawn in the same order as fit draws them
     net = [nn.Linear(64, 100), nn.Tanh(), nn.Linear(100, 10), nn.LogSoftmax()]
     l = nn.NLLLoss(reduction="sum")  # noqa: E741 - the slide's name
-    batches = cr.data.DataLoader(data.x_train, data.y_train, batch_size, seed=seed)  # a fresh permutation per epoch
+    batches = cr.data.DataLoader(data.x_train, data.y_train, batch_size, shuffle=True, seed=seed)  # a fresh permutation per epoch
     for _ in range(epochs):
         for Xb, Tb in batches:
             z = Xb

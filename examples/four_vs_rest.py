@@ -38,7 +38,7 @@ def train(x: np.ndarray, t: np.ndarray, hidden: int, epochs: int, lr: float, see
     net = nn.Sequential(nn.Linear(x.shape[1], hidden), nn.Sigmoid(), nn.Linear(hidden, 1))  # ends in the logit z
     criterion = nn.BCEWithLogitsLoss()
     optimizer = cr.optim.SGD(net.parameters(), lr=lr, momentum=0.9)
-    batches = cr.data.DataLoader(x, t, batch_size=32, seed=seed)
+    batches = cr.data.DataLoader(x, t, batch_size=32, shuffle=True, seed=seed)
     for _ in range(epochs):
         for xb, tb in batches:
             optimizer.zero_grad()

@@ -60,7 +60,7 @@ def train_softmax(data, epochs: int = 30, lr: float = 0.1, seed: int = 0) -> nn.
     nn.init.zeros_(layer.weight)  # start where the templates start
     criterion = nn.CrossEntropyLoss()
     optimizer = cr.optim.SGD(layer.parameters(), lr=lr, momentum=0.9)
-    batches = cr.data.DataLoader(data.x_train, data.y_train, batch_size=32, seed=seed)  # reshuffled every pass
+    batches = cr.data.DataLoader(data.x_train, data.y_train, batch_size=32, shuffle=True, seed=seed)  # reshuffled every pass
     for _ in range(epochs):
         for xb, yb in batches:
             optimizer.zero_grad()

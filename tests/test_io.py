@@ -172,3 +172,45 @@ def test_a_spec_too_large_to_be_meant_is_refused_before_allocating():
         cr.Classifier.from_spec("65536relu-65536relu", 784, ["a", "b"])
     with pytest.raises(cr.spec.SpecError, match="rounds to 1"):
         cr.spec.parse_spec("8relu-dropout0.99999999999999999")
+
+
+def test_save_and_load_a_plain_state_dict(tmp_path):
+    """cr.save/cr.load of a state_dict: safetensors with metadata saying so, keys in their order."""
+    cr.manual_seed(0)
+    net = cr.nn.Sequential(cr.nn.Linear(3, 4), cr.nn.Tanh(), cr.nn.Linear(4, 2))
+    path = tmp_path / "net.safetensors"
+    cr.save(net.state_dict(), path)
+    back = cr.load(path)
+    assert type(back) is dict and list(back) == list(net.state_dict())  # not a Classifier; order kept
+    _, info = load_weights(path)
+    assert info["kind"] == "state_dict"
+    other = cr.nn.Sequential(cr.nn.Linear(3, 4), cr.nn.Tanh(), cr.nn.Linear(4, 2))
+    other.load_state_dict(back)
+    for a, b in zip(net.params(), other.params()):
+        assert a.dtype == b.dtype == np.float32 and a.tobytes() == b.tobytes()
+    mixed = {"w": cr.tensor([[1.0, 2.0]]), "count": np.array(3, np.int64), "mask": np.array([True, False])}
+    cr.save(mixed, tmp_path / "mixed.safetensors")
+    got = cr.load(tmp_path / "mixed.safetensors")
+    assert got["w"].tolist() == [[1.0, 2.0]] and got["count"].dtype == np.int64 and got["count"].shape == ()
+    assert got["mask"].dtype == np.bool_
+    assert isinstance(cr.load(tmp_path / "net.safetensors"), dict)
+
+
+@pytest.mark.parametrize("obj, message", [
+    (cr.nn.Linear(2, 1), "state_dict, not the module"),
+    ({"a": [1.0, 2.0]}, "entry 'a' is list"),
+    ({"a": np.array(["x"])}, "entry 'a' is ndarray of <U1"),
+    ({1: np.zeros(2)}, "entry 1"),
+    ([np.zeros(2)], "got list"),
+])
+def test_save_refuses_what_it_cannot_write_without_pickle(tmp_path, obj, message):
+    with pytest.raises(TypeError, match=message):
+        cr.save(obj, tmp_path / "x.safetensors")
+    assert not (tmp_path / "x.safetensors").exists()
+
+
+def test_a_state_dict_file_with_bad_key_list_is_a_checkpoint_error(tmp_path):
+    path = tmp_path / "sd.safetensors"
+    save_weights({"a": np.zeros(2, np.float32)}, path, {"kind": "state_dict", "keys": ["a", "b"]})
+    with pytest.raises(CheckpointError, match="does not list its tensors"):
+        cr.load(path)

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 
 from .autograd.ops import _log_softmax
+from .autograd.tensor import Tensor
 from .io import CheckpointError, load_weights, save_weights
 from .nn import Module, StateDictError
 from .spec import SpecError, build_mlp, count_parameters
@@ -98,12 +99,36 @@ class Classifier:
         return f"Classifier(spec={self.spec!r}, features={self.num_features}, classes={self.num_classes})"
 
 
-def save(model: Classifier, path: str | os.PathLike) -> None:
-    """Write a Classifier's weights and description to a safetensors file, atomically."""
-    if not isinstance(model, Classifier):
-        raise TypeError(f"save: expected a chainrule.Classifier, got {type(model).__name__}; "
-                        "for a bare module use chainrule.io.save_weights(module.state_dict(), path)")
-    save_weights(dict(model.net.state_dict()), path, model.metadata())
+STATE_DICT = "state_dict"  # the metadata's "kind" of a file holding a plain state_dict
+
+
+def save(obj: Classifier | Mapping[str, Any], path: str | os.PathLike) -> None:
+    """Write a Classifier (weights and description), or a plain state_dict (names to arrays or
+    tensors, such as ``net.state_dict()``), to a safetensors file, atomically. Never pickle.
+
+    >>> import os, tempfile, chainrule as cr
+    >>> net = cr.nn.Linear(3, 2)
+    >>> path = os.path.join(tempfile.mkdtemp(), "net.safetensors")
+    >>> cr.save(net.state_dict(), path)
+    >>> net.load_state_dict(cr.load(path))
+    """
+    if isinstance(obj, Classifier):
+        save_weights(dict(obj.net.state_dict()), path, obj.metadata())
+        return
+    if isinstance(obj, Module):
+        raise TypeError(f"save: chainrule saves a module's state_dict, not the module: "
+                        f"chainrule.save(net.state_dict(), path), then net.load_state_dict(chainrule.load(path))")
+    if not isinstance(obj, Mapping):
+        raise TypeError(f"save: expected a chainrule.Classifier or a state_dict (a dict of arrays), "
+                        f"got {type(obj).__name__}")
+    arrays = {}
+    for key, value in obj.items():
+        array = np.asarray(value) if isinstance(key, str) and isinstance(value, (np.ndarray, Tensor)) else None
+        if array is None or array.dtype.kind not in "biuf":
+            raise TypeError(f"save: a state_dict maps names to arrays or tensors; entry {key!r} is "
+                            f"{type(value).__name__}" + (f" of {array.dtype}" if array is not None else ""))
+        arrays[key] = array
+    save_weights(arrays, path, {"format": FORMAT_VERSION, "kind": STATE_DICT, "keys": list(arrays)})
 
 
 def _field(info: dict, key: str, kind, path) -> Any:
@@ -113,13 +138,19 @@ def _field(info: dict, key: str, kind, path) -> Any:
     return value
 
 
-def load(path: str | os.PathLike, prefix: str = "") -> Classifier:
-    """A Classifier from a checkpoint written by ``save`` (or ``chainrule train``).
+def load(path: str | os.PathLike, prefix: str = "") -> Classifier | dict[str, np.ndarray]:
+    """What ``save`` wrote, told apart by the file's metadata: a Classifier (also from
+    ``chainrule train``), or a state_dict (a dict of arrays, in the order saved).
 
     ``prefix`` selects the tensors whose names start with it (``"model."`` in a
     training state file, ``last.safetensors``).
     """
     arrays, info = load_weights(path)
+    if info.get("kind") == STATE_DICT:
+        keys = info.get("keys")
+        if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys) or sorted(keys) != sorted(arrays):
+            raise CheckpointError(f"{os.fspath(path)}: a state_dict file whose metadata does not list its tensors")
+        return {k[len(prefix):]: arrays[k] for k in keys if k.startswith(prefix)}
     if not prefix and "resume" in info:
         folder = Path(path).parent
         raise CheckpointError(f"{os.fspath(path)} is a training state, kept for --resume: load "

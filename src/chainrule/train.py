@@ -220,7 +220,9 @@ class Trainer:
             raise DataError(f"--val-split {config.val_split} of {data.name}'s {len(data.y_train)} training examples "
                             f"leaves none for validation; use a larger split, or train without one (chainrule train --val-split 0)"
                             ) from None
-        self.loader = DataLoader(self.x_train, self.y_train, config.batch_size, seed=config.seed)
+        # The hot loop's loader: shuffled every epoch, batches gathered into reused buffers.
+        self.loader = DataLoader(self.x_train, self.y_train, config.batch_size, shuffle=True, seed=config.seed,
+                                 reuse_buffers=True)
         self.criterion = CrossEntropyLoss()
         if config.shift and (not data.image_shape or len(data.image_shape) != 2):
             raise ValueError(f"--shift needs image data; {data.name} has no 2-D image shape")
@@ -374,7 +376,7 @@ class Trainer:
         """Write the whole training state to out_dir/last.safetensors, atomically."""
         arrays = {f"model.{k}": v for k, v in self.model.net.state_dict().items()}
         opt_state = self.optimizer.state_dict()
-        arrays.update({f"optim.{k}": v for k, v in opt_state["arrays"].items()})
+        arrays.update({f"optim.{i}.{k}": v for i, buffers in opt_state["state"].items() for k, v in buffers.items()})
         if self.best is not None:
             arrays.update({f"best.{k}": v for k, v in self.best["weights"].items()})
         meta = self.model.metadata()
@@ -382,7 +384,7 @@ class Trainer:
             "history": self.history,
             "best": None if self.best is None else {"score": self.best["score"], "metrics": self.best["metrics"]},
             "bad_epochs": self.bad_epochs, "stopped_early": self.stopped_early, "partial": self.partial,
-            "optimizer": {"step_count": opt_state["step_count"], "lr": opt_state["lr"]},
+            "optimizer": {"param_groups": opt_state["param_groups"]},
             "schedule_epoch": self.schedule.last_epoch, "loader": self.loader.state_dict(),
             "augment_rng": self.augment_rng.bit_generator.state, "global_rng": default_generator().bit_generator.state,
         }
@@ -411,8 +413,12 @@ class Trainer:
             if state["best"] is not None:
                 weights = {k[len("best."):]: v for k, v in arrays.items() if k.startswith("best.")}
                 trainer.best = {**state["best"], "weights": weights}
-            trainer.optimizer.load_state_dict({
-                **state["optimizer"], "arrays": {k[len("optim."):]: v for k, v in arrays.items() if k.startswith("optim.")}})
+            optim_state: dict[str, dict[str, np.ndarray]] = {}
+            for key, value in arrays.items():
+                if key.startswith("optim."):
+                    i, name = key[len("optim."):].split(".", 1)
+                    optim_state.setdefault(i, {})[name] = value
+            trainer.optimizer.load_state_dict({"state": optim_state, **state["optimizer"]})
             trainer.schedule.last_epoch = int(state["schedule_epoch"])
             trainer.loader.load_state_dict(state["loader"])
             trainer.augment_rng.bit_generator.state = state["augment_rng"]

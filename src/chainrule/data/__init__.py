@@ -26,14 +26,17 @@ from .datasets import (
 from .download import cache_dir, download, sha256sum
 from .errors import DataError
 from .idx import read_idx, write_idx
-from .loader import DataLoader
+from .loader import DataLoader, Dataset, TensorDataset, default_collate
 
 __all__ = [
     "DATASETS",
     "Data",
     "DataError",
     "DataLoader",
+    "Dataset",
+    "TensorDataset",
     "cache_dir",
+    "default_collate",
     "download",
     "load_csv",
     "load_dataset",

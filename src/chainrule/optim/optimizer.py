@@ -1,12 +1,14 @@
 """Optimizer: updates parameters in place from their ``.grad``, float32 kept.
 
 Works with gradients from either path (``loss.backward()`` or ``bprop``), since
-both accumulate into the same ``Parameter.grad`` arrays.
+both accumulate into the same ``Parameter.grad`` arrays. Parameters come in
+``param_groups`` (PyTorch's): dicts holding ``params`` and that group's options.
 """
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+import math
+from typing import Any, Callable, Iterable
 
 import numpy as np
 
@@ -16,47 +18,110 @@ __all__ = ["Optimizer"]
 
 
 class Optimizer:
-    def __init__(self, params: Iterable[Parameter], defaults: dict[str, Any]):
-        self.params: list[Parameter] = list(params)
-        if not self.params:
-            raise ValueError(f"{type(self).__name__}: got an empty parameter list")
-        for p in self.params:
-            if not isinstance(p, Parameter):
-                raise TypeError(f"{type(self).__name__}: expected Parameters, got {type(p).__name__}")
-        lr = defaults.get("lr")
-        if lr is None or not np.isfinite(lr) or lr < 0:
-            raise ValueError(f"{type(self).__name__}: lr must be a non-negative number, got {lr!r}")
-        if defaults.get("weight_decay", 0) < 0:
-            raise ValueError(f"{type(self).__name__}: weight_decay must be >= 0, got {defaults['weight_decay']}")
+    """Base class: ``params`` is an iterable of Parameters, or of dicts (param groups) whose
+    missing options are taken from ``defaults``.
+
+    >>> import chainrule as cr
+    >>> a, b = cr.nn.Linear(2, 2), cr.nn.Linear(2, 1)
+    >>> opt = cr.optim.SGD([{"params": a.parameters()}, {"params": b.parameters(), "lr": 0.01}], lr=0.1)
+    >>> [g["lr"] for g in opt.param_groups]
+    [0.1, 0.01]
+    """
+
+    def __init__(self, params: Iterable[Parameter] | Iterable[dict[str, Any]], defaults: dict[str, Any]):
         self.defaults = dict(defaults)
-        for k, v in defaults.items():
-            setattr(self, k, v)
-        self.state: list[dict[str, np.ndarray]] = [{} for _ in self.params]
-        self.step_count = 0
+        self.param_groups: list[dict[str, Any]] = []
+        # Per-parameter buffers, in the order of the parameters across the groups (the
+        # numbering of PyTorch's state_dict).
+        self.state: list[dict[str, np.ndarray]] = []
+        items = list(params)
+        if not items:
+            raise ValueError(f"{type(self).__name__}: got an empty parameter list")
+        groups = items if isinstance(items[0], dict) else [{"params": items}]
+        for group in groups:
+            self.add_param_group(group)
+
+    def _check_group(self, group: dict[str, Any]) -> None:
+        """Raise ValueError for an option out of range (subclasses add their own)."""
+        lr = group["lr"]
+        if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not math.isfinite(lr) or lr < 0:
+            raise ValueError(f"{type(self).__name__}: lr must be a non-negative number, got {lr!r}")
+        if group.get("weight_decay", 0) < 0:
+            raise ValueError(f"{type(self).__name__}: weight_decay must be >= 0, got {group['weight_decay']}")
+
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        """Add a group of parameters with its own options (the others from the defaults).
+
+        >>> import chainrule as cr
+        >>> opt = cr.optim.SGD(cr.nn.Linear(2, 2).parameters(), lr=0.1)
+        >>> opt.add_param_group({"params": cr.nn.Linear(2, 1).parameters(), "lr": 0.01})
+        >>> len(opt.param_groups), opt.param_groups[1]["momentum"]
+        (2, 0.0)
+        """
+        name = type(self).__name__
+        if not isinstance(param_group, dict) or "params" not in param_group:
+            raise TypeError(f"{name}: a param group is a dict with 'params', got {type(param_group).__name__}")
+        params = param_group["params"]
+        params = [params] if isinstance(params, Parameter) else list(params)
+        if not params:
+            raise ValueError(f"{name}: got an empty parameter list")
+        for p in params:
+            if not isinstance(p, Parameter):
+                raise TypeError(f"{name}: expected Parameters, got {type(p).__name__}")
+        group = {**self.defaults, **param_group, "params": params}
+        if group.get("lr") is None:
+            raise ValueError(f"{name}: lr must be given, for the optimizer or for every group")
+        self._check_group(group)
+        seen = {id(p) for g in self.param_groups for p in g["params"]}
+        if len({id(p) for p in params}) != len(params) or seen & {id(p) for p in params}:
+            raise ValueError(f"{name}: a parameter appears more than once in the param groups")
+        self.param_groups.append(group)
+        self.state.extend({} for _ in params)
+
+    @property
+    def params(self) -> list[Parameter]:
+        """Every parameter, group after group."""
+        return [p for g in self.param_groups for p in g["params"]]
 
     @property
     def lr(self) -> float:
-        return self._lr
+        """The first group's learning rate (setting it sets every group's)."""
+        return self.param_groups[0]["lr"]
 
     @lr.setter
     def lr(self, value: float) -> None:
-        self._lr = float(value)
+        for group in self.param_groups:
+            group["lr"] = float(value)
 
-    def zero_grad(self) -> None:
-        """Zero every gradient, keeping the arrays (lazily: see :meth:`Tensor.zero_grad`)."""
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Forget the gradients. With ``set_to_none`` (the default, as PyTorch's) a parameter
+        counts as having no gradient until the next backward, so ``step()`` skips it; its
+        ``.grad`` array is kept and reads as zeros (see :meth:`Tensor.zero_grad`: it is lazy).
+        ``set_to_none=False`` fills the gradients with zeros, and ``step()`` then updates
+        every parameter (weight decay and momentum act on a zero gradient)."""
         for p in self.params:
-            p.zero_grad()
+            if set_to_none:
+                p.zero_grad()
+            elif p.grad is not None:
+                p.grad.fill(0)
 
-    def step(self) -> None:
-        self.step_count += 1
-        for p, state in zip(self.params, self.state):
-            # A parameter with no gradient since zero_grad() (unused this step) is left
-            # alone, momentum and weight decay included, as PyTorch skips a None .grad.
-            grad = p._current_grad()
-            if grad is not None:
-                self.update(p.data, grad, state)
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """Update every parameter that has a gradient; returns ``closure()`` if given
+        (it is called first, to recompute the loss, as in PyTorch)."""
+        loss = closure() if closure is not None else None
+        i = 0
+        for group in self.param_groups:
+            for p in group["params"]:
+                # A parameter with no gradient since zero_grad() (unused this step) is left
+                # alone, momentum and weight decay included, as PyTorch skips a None .grad.
+                grad = p._current_grad()
+                if grad is not None:
+                    self.update(p.data, grad, self.state[i], group)
+                i += 1
+        return loss
 
-    def update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, np.ndarray]) -> None:
+    def update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, np.ndarray],
+               group: dict[str, Any]) -> None:
         raise NotImplementedError
 
     def _buffer(self, state: dict[str, np.ndarray], name: str, like: np.ndarray) -> np.ndarray:
@@ -66,18 +131,42 @@ class Optimizer:
         return buf
 
     def state_dict(self) -> dict[str, Any]:
-        """Buffers as flat name -> array, plus the step count (for checkpoints)."""
-        arrays = {f"{i}.{k}": v for i, s in enumerate(self.state) for k, v in s.items()}
-        return {"step_count": self.step_count, "lr": self.lr, "arrays": arrays}
+        """PyTorch's layout: ``state`` maps a parameter's index (across the groups) to its
+        buffers (references: copy to keep a snapshot); ``param_groups`` holds the options,
+        with ``params`` as lists of indices.
 
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.step_count = int(state["step_count"])
-        self.lr = float(state["lr"])
-        self.state = [{} for _ in self.params]
-        for key, value in state["arrays"].items():
-            i, name = key.split(".", 1)
-            i = int(i)
-            counter = name == "step"  # a per-parameter step count (Adam), not a buffer like the parameter
-            if not 0 <= i < len(self.params) or np.shape(value) != (() if counter else self.params[i].shape):
-                raise ValueError(f"{type(self).__name__}.load_state_dict: buffer {key} does not fit the parameters")
-            self.state[i][name] = np.array(value, dtype=np.int64 if counter else self.params[i].dtype)
+        >>> import chainrule as cr
+        >>> opt = cr.optim.SGD(cr.nn.Linear(2, 1).parameters(), lr=0.1)
+        >>> opt.state_dict()["param_groups"][0]["params"]
+        [0, 1]
+        """
+        groups, start = [], 0
+        for g in self.param_groups:
+            groups.append({**g, "params": list(range(start, start + len(g["params"])))})
+            start += len(g["params"])
+        return {"state": {i: dict(s) for i, s in enumerate(self.state) if s}, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Take buffers and options from ``state_dict()`` of an optimizer over parameters of
+        the same shapes, grouped alike (state keys may be ints or their strings)."""
+        name = type(self).__name__
+        groups = state_dict["param_groups"]
+        if len(groups) != len(self.param_groups) or any(
+                len(saved["params"]) != len(own["params"]) for saved, own in zip(groups, self.param_groups)):
+            raise ValueError(f"{name}.load_state_dict: the saved param groups do not match this optimizer's "
+                             f"({[len(g['params']) for g in groups]} vs {[len(g['params']) for g in self.param_groups]})")
+        params = self.params
+        state: list[dict[str, np.ndarray]] = [{} for _ in params]
+        for key, buffers in state_dict["state"].items():
+            i = int(key)
+            if not 0 <= i < len(params):
+                raise ValueError(f"{name}.load_state_dict: state for parameter {key}, which does not exist")
+            for buf_name, value in buffers.items():
+                counter = buf_name == "step"  # a per-parameter step count (Adam), not a buffer like the parameter
+                if np.shape(value) != (() if counter else params[i].shape):
+                    raise ValueError(f"{name}.load_state_dict: buffer {key}.{buf_name} of shape {np.shape(value)} "
+                                     f"does not fit parameter {key} of shape {params[i].shape}")
+                state[i][buf_name] = np.array(value, dtype=np.int64 if counter else params[i].dtype)
+        self.state = state
+        for own, saved in zip(self.param_groups, groups):
+            own.update({k: tuple(v) if isinstance(v, list) else v for k, v in saved.items() if k != "params"})

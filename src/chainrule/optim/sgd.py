@@ -1,4 +1,4 @@
-"""Stochastic gradient descent, with momentum, Nesterov and L2 weight decay."""
+"""Stochastic gradient descent, with momentum, dampening, Nesterov and L2 weight decay."""
 
 from __future__ import annotations
 
@@ -8,36 +8,46 @@ __all__ = ["SGD"]
 
 
 class SGD(Optimizer):
-    """θ ← θ − lr·d with d = g + wd·θ; with momentum v ← μv + d and θ ← θ − lr·v, or with
-    Nesterov θ ← θ − lr·(d + μv) (PyTorch's forms).
+    """θ ← θ − lr·d with d = g + wd·θ; with momentum v ← μv + (1 − dampening)·d (v = d at the
+    first step) and θ ← θ − lr·v, or with Nesterov θ ← θ − lr·(d + μv) (PyTorch's forms and
+    argument order).
 
     >>> import chainrule as cr
     >>> layer = cr.nn.Linear(2, 1)
     >>> opt = cr.optim.SGD(layer.parameters(), lr=0.1, momentum=0.9)
     """
 
-    def __init__(self, params, lr: float, momentum: float = 0.0, nesterov: bool = False, weight_decay: float = 0.0):
-        if momentum < 0:
-            raise ValueError(f"SGD: momentum must be >= 0, got {momentum}")
-        if nesterov and momentum == 0:
-            raise ValueError("SGD: nesterov needs momentum > 0")
-        super().__init__(params, dict(lr=lr, momentum=momentum, nesterov=nesterov, weight_decay=weight_decay))
+    def __init__(self, params, lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
+                 weight_decay: float = 0.0, nesterov: bool = False):
+        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
+                                      nesterov=nesterov))
 
-    def update(self, param, grad, state):
+    def _check_group(self, group):
+        super()._check_group(group)
+        if group["momentum"] < 0:
+            raise ValueError(f"SGD: momentum must be >= 0, got {group['momentum']}")
+        if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
+            raise ValueError("SGD: nesterov needs momentum > 0 and dampening = 0")
+
+    def update(self, param, grad, state, group):
         # Temporaries live for this one update only: between steps the memory is the
         # parameters, their gradients and the momentum buffers, nothing else.
+        lr, mu, wd = group["lr"], group["momentum"], group["weight_decay"]
         d = grad
-        if self.weight_decay:
-            d = param * self.weight_decay
+        if wd:
+            d = param * wd
             d += grad
-        if self.momentum:
-            v = self._buffer(state, "momentum", param)
-            v *= self.momentum
-            v += d
-            if self.nesterov:  # d + μv
-                step = v * self.momentum
+        if mu:
+            v = state.get("momentum_buffer")
+            if v is None:  # the first step's buffer is d itself, undamped (PyTorch)
+                v = state["momentum_buffer"] = d.copy()
+            else:
+                v *= mu
+                v += d if group["dampening"] == 0 else (1 - group["dampening"]) * d
+            if group["nesterov"]:  # d + μv
+                step = v * mu
                 step += d
                 d = step
             else:
                 d = v
-        param -= self.lr * d
+        param -= lr * d
