@@ -210,8 +210,8 @@ def claim(folder: str | os.PathLike, *, overwrite: bool = False, resume: bool = 
     if resume and not (folder / LAST).is_file():  # nothing to hold: the caller reports the missing state
         yield folder
         return
-    if not resume:
-        _check(folder, overwrite)  # before the lock file is made: a refused folder is left as it was
+    if not resume:  # someone else's folder is refused before the lock file is made in it; an old
+        _check(folder, overwrite=True)  # run, once the lock is held (a running one is busy, not old)
     with lock(folder):
         old_run = [] if resume else _check(folder, overwrite)
         for name in old_run + list(PICTURES) if old_run else []:  # with overwrite: chainrule's own files only
