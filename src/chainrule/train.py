@@ -177,7 +177,8 @@ class TrainingInterrupted(Interrupted):
 
 class catch_signals:
     """Within the block, SIGINT, SIGTERM and SIGHUP ask the work to stop (main thread only;
-    elsewhere the block changes nothing). With ``defer``, the first signal only records
+    elsewhere the block changes nothing). A signal already ignored stays ignored (``nohup``
+    ignores SIGHUP, a shell's background job SIGINT). With ``defer``, the first signal only records
     itself in ``signum`` (and calls ``on_first``) for the work to stop at a point of its
     choosing, and a second one raises Interrupted at once; without, the first raises at
     once, as Python does for Ctrl-C.
@@ -206,7 +207,8 @@ class catch_signals:
     def __enter__(self) -> "catch_signals":
         if threading.current_thread() is threading.main_thread():
             for s in STOP_SIGNALS:
-                self.previous[s] = signal.signal(s, self._handler)
+                if signal.getsignal(s) is not signal.SIG_IGN:
+                    self.previous[s] = signal.signal(s, self._handler)
         return self
 
     def __exit__(self, *exc):
@@ -236,8 +238,6 @@ def to_json(value: Any, indent: int | None = None) -> str:
 def from_json_metrics(line: str) -> dict[str, Any]:
     """One metrics.jsonl line back as written in memory: null is NaN again."""
     return {k: math.nan if v is None else v for k, v in json.loads(line).items()}
-
-
 
 
 class Trainer:
@@ -328,7 +328,7 @@ class Trainer:
         }
 
     def _diverged(self, epoch: int, step: int, what: str):
-        where = f"; {self._last_good()}" if self.out_dir is not None and self._saved is not None else ""
+        where = f"; {self._last_good()}" if self._saved is not None else ""  # (only a run with out_dir saves)
         raise TrainingDiverged(
             f"training diverged at epoch {epoch}, step {step}: {what}{where}; "
             f"try a lower --lr (now {self.config.lr:g}) or --clip-grad 1.0")
@@ -385,8 +385,8 @@ class Trainer:
             except TrainingInterrupted:
                 raise
             except Interrupted as e:  # a second signal: stopped at once, wherever the run was
-                resume = f"; continue with: chainrule train --resume {self.out_dir}" if self._saved else ""
-                where = f"; {self._last_good()}{resume}" if self.out_dir is not None else ""
+                hint = f"; continue with: chainrule train --resume {self.out_dir}" if self._saved is not None else ""
+                where = f"; {self._last_good()}{hint}" if self.out_dir is not None else ""
                 raise TrainingInterrupted(f"stopped at once by a second signal{where}", self.out_dir, e.signum) from None
 
     def _fit(self) -> FitResult:

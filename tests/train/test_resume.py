@@ -25,10 +25,15 @@ ARGS = ["--dataset", "digits", "--model", "256relu-dropout0.3-256relu", "--batch
         "--shift", "1", "--optimizer", "adam", "--lr", "0.001", "--no-plots", "--quiet"]
 
 
-def _start(*args):
+def _start(*args, ignore=()):
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+
+    def ignore_signals():  # as nohup does for SIGHUP
+        for signum in ignore:
+            signal.signal(signum, signal.SIG_IGN)
     return subprocess.Popen([sys.executable, "-m", "chainrule", "train", *map(str, args)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=ignore_signals if ignore else None)
 
 
 def _final_state(out: Path):
@@ -67,7 +72,8 @@ def _assert_same_run(a: Path, b: Path):
     assert [m["epoch"] for m in lines] == list(range(1, len(history_a) + 1))  # no duplicate lines after resume
 
 
-@pytest.mark.parametrize("signum,status", [(signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGHUP, 129)])
+@pytest.mark.parametrize("signum,status", [(signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGHUP, 129)],
+                         ids=["SIGINT", "SIGTERM", "SIGHUP"])
 def test_a_stop_signal_saves_last_and_resume_is_bitwise_identical(uninterrupted, tmp_path, signum, status):
     """Ctrl-C, and what batch schedulers, docker stop, timeout (SIGTERM) and a closed terminal (SIGHUP) send."""
     straight, straight_stdout = uninterrupted
@@ -158,6 +164,16 @@ def test_ctrl_c_on_an_epochs_last_step_resumes_bitwise_too(tmp_path, step):
         cr.fit("digits", out=tmp_path / "cut", callback=_InterruptAt(2, step), **kw)
     cr.train.resume(tmp_path / "cut", quiet=True)
     _assert_same_run(tmp_path / "straight", tmp_path / "cut")
+
+
+def test_a_signal_ignored_as_nohup_does_stays_ignored(uninterrupted, tmp_path):
+    straight, _ = uninterrupted
+    proc = _start(*ARGS, "--out", tmp_path, ignore=[signal.SIGHUP])
+    _wait_for(tmp_path / "last.safetensors", proc)
+    time.sleep(0.15)
+    proc.send_signal(signal.SIGHUP)  # the terminal nohup was started from closes
+    assert proc.wait(timeout=300) == 0, proc.stderr.read()
+    _assert_same_run(straight, tmp_path)
 
 
 class _SignalAt(_InterruptAt):
