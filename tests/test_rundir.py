@@ -53,6 +53,12 @@ def test_a_folder_of_other_files_is_refused_and_left_as_it_was(tmp_path, capsys,
     assert _snapshot(d) == before
 
 
+def test_a_run_that_fails_before_writing_anything_leaves_no_folder_behind(tmp_path, capsys):
+    out = tmp_path / "runs" / "r"
+    assert main(["train", "--out", str(out), "--dataset", str(tmp_path / "missing.npz"), "--quiet"]) == 2
+    assert "missing.npz" in _err_lines(capsys)[0] and not out.exists()
+
+
 def test_overwrite_removes_only_chainrules_files_and_replaces_links_not_their_targets(tmp_path, capsys):
     out = tmp_path / "run"
     assert main(["train", "--out", str(out), "--epochs", "2", *TINY, "--no-plots"]) == 0

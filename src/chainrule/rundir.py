@@ -190,7 +190,8 @@ def claim(folder: str | os.PathLike, *, overwrite: bool = False, resume: bool = 
 
     A new run needs the folder absent, empty, or (with ``overwrite``) an old run, whose files
     are removed first; a folder of other files is refused before anything is created in it.
-    ``resume`` keeps the run's files. Temporary files of writes a crash cut off are removed.
+    ``resume`` keeps the run's files. Temporary files of writes a crash cut off are removed, and
+    a folder made here in which nothing was written is removed at the end.
     Within a claim of the same thread, a nested claim only holds (the outer one checked).
     Raises RunFolderError, or RunFolderBusy while another run holds the folder.
 
@@ -212,13 +213,24 @@ def claim(folder: str | os.PathLike, *, overwrite: bool = False, resume: bool = 
         return
     if not resume:  # someone else's folder is refused before the lock file is made in it; an old
         _check(folder, overwrite=True)  # run, once the lock is held (a running one is busy, not old)
-    with lock(folder):
-        old_run = [] if resume else _check(folder, overwrite)
-        for name in old_run + list(PICTURES) if old_run else []:  # with overwrite: chainrule's own files only
-            (folder / name).unlink(missing_ok=True)
-        for leftover in stale_temporaries(folder):
-            leftover.unlink(missing_ok=True)
-        yield folder
+    created = not folder.exists()
+    try:
+        with lock(folder):
+            try:
+                old_run = [] if resume else _check(folder, overwrite)
+                for name in old_run + list(PICTURES) if old_run else []:  # overwrite: chainrule's own files only
+                    (folder / name).unlink(missing_ok=True)
+                for leftover in stale_temporaries(folder):
+                    leftover.unlink(missing_ok=True)
+                yield folder
+            finally:  # a folder made here and left empty (the data failed to load, say) goes again
+                with contextlib.suppress(OSError):
+                    if created and os.listdir(folder) == [LOCK]:
+                        (folder / LOCK).unlink()  # while still holding it: no other run can have it
+    finally:
+        if created:
+            with contextlib.suppress(OSError):  # not empty: it holds a run now
+                folder.rmdir()
 
 
 def prepare_out(out: str | os.PathLike, overwrite: bool = False) -> None:
