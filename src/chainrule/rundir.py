@@ -91,9 +91,9 @@ def _check(folder: Path, overwrite: bool) -> list[str]:
 
 
 # ------------------------------------------------------------------------ the lock
-# flock belongs to an open file description, not to a process: opening the lock file a second time
-# in the same process and locking it again would refuse (or deadlock) the process that already holds
-# it. So each process keeps its holds here, re-entrant within the thread that took them.
+# flock belongs to an open file description, not to a process (flock(2)): opening the lock file a
+# second time in the same process and locking it again would refuse (or deadlock) the process that
+# already holds it. So each process keeps its holds here, re-entrant within the thread that took them.
 _holds: dict[tuple[int, int], list] = {}  # (st_dev, st_ino) of a folder -> [fd, depth, thread id]
 _holds_guard = threading.Lock()
 

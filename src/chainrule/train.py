@@ -45,7 +45,7 @@ from .nn.utils import clip_grad_norm_
 from .progress import Callback, default_reporter
 from .random import default_generator, manual_seed
 from .rundir import BEST, LAST, METRICS, SUMMARY, RunFileError, claim
-from .rundir import PICTURES, RUN_FILES, prepare_out  # noqa: F401  (train's names before rundir existed)
+from .rundir import PICTURES, RUN_FILES, prepare_out  # noqa: F401  (also reachable as chainrule.train.*)
 
 __all__ = ["DEFAULTS", "DEFAULT_MODEL", "TrainConfig", "Trainer", "FitResult", "fit", "resume", "TrainingDiverged",
            "Interrupted", "TrainingInterrupted", "catch_signals", "evaluate_arrays"]
@@ -387,7 +387,8 @@ class Trainer:
             except Interrupted as e:  # a second signal: stopped at once, wherever the run was
                 hint = f"; continue with: chainrule train --resume {self.out_dir}" if self._saved is not None else ""
                 where = f"; {self._last_good()}{hint}" if self.out_dir is not None else ""
-                raise TrainingInterrupted(f"stopped at once by a second signal{where}", self.out_dir, e.signum) from None
+                raise TrainingInterrupted(f"stopped at once by a second signal{where}", self.out_dir,
+                                          e.signum) from None
 
     def _fit(self) -> FitResult:
         cfg = self.config

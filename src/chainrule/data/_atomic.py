@@ -63,7 +63,8 @@ def stale_temporaries(folder: str | os.PathLike) -> list[Path]:
     stale = []
     for entry in os.scandir(folder):
         name = entry.name
-        if not (name.startswith(TEMP_PREFIX) and name.endswith(TEMP_SUFFIX)) or not entry.is_file(follow_symlinks=False):
+        ours = name.startswith(TEMP_PREFIX) and name.endswith(TEMP_SUFFIX)
+        if not ours or not entry.is_file(follow_symlinks=False):
             continue
         parts = name[len(TEMP_PREFIX):-len(TEMP_SUFFIX)].rsplit(".", 2)  # target name, pid, token
         named_by_us = (len(parts) == 3 and parts[1].isdigit() and len(parts[2]) == 8
