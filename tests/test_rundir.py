@@ -175,3 +175,12 @@ def test_a_full_disk_names_the_file_and_the_intact_last_good_state(tmp_path, cap
     assert not stale_temporaries(out) and not list(out.glob(".chainrule-*"))  # the cut-off write is gone
     monkeypatch.undo()
     assert main(["train", "--resume", str(out), "--quiet", "--no-plots"]) == 0  # and it continues from there
+
+
+def test_a_full_disk_while_drawing_says_the_run_is_saved(tmp_path, capsys, monkeypatch):
+    out = tmp_path / "run"
+    _DiskFull(monkeypatch, "curves.png", 1)
+    assert main(["train", "--out", str(out), "--epochs", "2", *TINY]) == 2
+    assert _err_lines(capsys) == [f"chainrule: error: cannot write {out / 'curves.png'} (No space left on device); "
+                                  f"the run is complete and saved in {out}; chainrule plot {out} draws the pictures"]
+    assert (out / "summary.json").is_file() and not (out / "curves.png").exists()
