@@ -2,7 +2,8 @@
 
 A mistake a user can make (unknown data set, missing file, bad SPEC, a
 checkpoint that doesn't fit) prints one line and exits with status 2, without
-a traceback; set CHAINRULE_DEBUG=1 to see the traceback anyway.
+a traceback; set CHAINRULE_DEBUG=1 to see the traceback anyway. A stop signal
+(Ctrl-C's SIGINT, SIGTERM, SIGHUP) exits with 128 + its number (130, 143, 129).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 import time
 import zipfile
@@ -23,12 +25,13 @@ from ._parser import ArgumentParser
 from .data import DATASETS, DataError, load_dataset, read_idx
 from .io import CheckpointError
 from .model import Classifier, load
+from .rundir import claim
 from .spec import SpecError
-from .train import (DEFAULT_MODEL, DEFAULTS, OPTIMIZERS, SCHEDULES, TrainConfig, TrainingDiverged,
-                    TrainingInterrupted, evaluate_arrays, fit, from_json_metrics, prepare_out, resume)
+from .train import (DEFAULT_MODEL, DEFAULTS, OPTIMIZERS, SCHEDULES, Interrupted, TrainConfig, TrainingDiverged,
+                    catch_signals, evaluate_arrays, fit, from_json_metrics, resume)
 
 EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
+EXIT_SIGNAL = 128  # + the signal's number, as a shell reports a process a signal ended: 130 for Ctrl-C
 EXIT_DIVERGED = 3
 
 
@@ -80,7 +83,7 @@ def _train(args) -> int:
         if extra:
             raise UserError(f"--resume continues the saved run with its own settings; drop {', '.join(extra)}")
         out = Path(args.resume)
-        result = resume(out, data_dir=args.data_dir, quiet=args.quiet)
+        holding = claim(out, resume=True)
     else:
         config = {**{k: getattr(DEFAULTS, k) for k in TRAIN_OPTIONS}, **given}
         if config["patience"] == 0:
@@ -89,13 +92,13 @@ def _train(args) -> int:
         dataset = "digits" if args.dataset is None else args.dataset
         model = DEFAULT_MODEL if args.model is None else args.model
         out = Path(args.out) if args.out else _default_out(dataset, model)
-        prepare_out(out, args.overwrite)
-        result = fit(dataset, model, data_dir=args.data_dir, out=out, quiet=args.quiet, **config)
-    written = []
-    if not args.no_plots:
-        from .plots import plot_run
-
-        written = plot_run(out, result.history, result.model, result.test_labels, result.test_predictions)
+        holding = claim(out, overwrite=args.overwrite)  # checked before any data is read
+    with holding:  # one run per folder, from the check to the last picture
+        if args.resume:
+            result = resume(out, data_dir=args.data_dir, quiet=args.quiet)
+        else:
+            result = fit(dataset, model, data_dir=args.data_dir, out=out, quiet=args.quiet, **config)
+        written = [] if args.no_plots else _draw_pictures(out, result)
     s = result.summary
     out = result.out_dir
     if not args.quiet:
@@ -106,6 +109,31 @@ def _train(args) -> int:
         print(f"wrote {out}/: {', '.join(files)}")
     print(_final_line(s))
     return 0
+
+
+def _draw_pictures(out: Path, result) -> list[str]:
+    """The run's pictures. The run is complete and saved by now: a stop signal or a failed write
+    here loses nothing, and says so (``chainrule plot OUT`` draws them again)."""
+    from .plots import run_pictures
+
+    again = f"the run is complete and saved in {out}; chainrule plot {out} draws the pictures"
+    written = []
+    with catch_signals() as stop:  # a signal is taken between two pictures, never inside matplotlib
+        try:
+            for name, draw in run_pictures(out, result.history, result.model, result.test_labels,
+                                           result.test_predictions):
+                if stop.signum is not None:
+                    break
+                try:
+                    draw()
+                except OSError as e:
+                    raise UserError(f"cannot write {out / name} ({e.strerror or e}); {again}") from None
+                written.append(name)
+        except Interrupted:  # a second signal
+            pass
+    if stop.signum is not None:
+        raise Interrupted(f"interrupted while drawing the pictures; {again}", stop.signum)
+    return written
 
 
 # ------------------------------------------------------------------ evaluate
@@ -319,25 +347,36 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 0
     try:
-        return args.func(args)
+        with catch_signals(defer=False):  # SIGTERM and SIGHUP stop a command as Ctrl-C does
+            code = args.func(args)
+            sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's last flush
+        return code
     except BrokenPipeError:  # chainrule predict ... | head: the reader has all it wanted
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit's flush
         return 0
-    except TrainingInterrupted as e:
-        print(f"chainrule: {e}", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    except Interrupted as e:  # training's "saved ...; continue with ...", the pictures' "complete and saved"
+        _complain(f"chainrule: {e}")
+        return EXIT_SIGNAL + e.signum
     except KeyboardInterrupt:
-        print("chainrule: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        _complain("chainrule: interrupted")
+        return EXIT_SIGNAL + signal.SIGINT
     except TrainingDiverged as e:
-        print(f"chainrule: error: {e}", file=sys.stderr)
+        _complain(f"chainrule: error: {e}")
         return EXIT_DIVERGED
     except _error_types() as e:
         if os.environ.get("CHAINRULE_DEBUG"):
             raise
         message = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        print(f"chainrule: error: {message}", file=sys.stderr)
+        _complain(f"chainrule: error: {message}")
         return EXIT_USAGE
+
+
+def _complain(line: str) -> None:
+    """One line on stderr, if there is still a stderr (a closed terminal after SIGHUP has none)."""
+    try:
+        print(line, file=sys.stderr, flush=True)
+    except (OSError, ValueError):
+        pass
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -13,11 +13,16 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
-__all__ = ["plot_curves", "plot_confusion", "plot_weight_tiles", "confusion_matrix", "plot_run", "plot_bench"]
+from .data._atomic import atomic_write
+
+__all__ = ["plot_curves", "plot_confusion", "plot_weight_tiles", "confusion_matrix", "run_pictures", "plot_run",
+           "plot_bench"]
 
 
 def _pyplot():
@@ -27,6 +32,17 @@ def _pyplot():
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def _save(fig, path: str | os.PathLike) -> None:
+    """savefig through atomic_write: a reader never sees half a picture, and a symbolic link at
+    ``path`` is replaced, not written through."""
+    plt = _pyplot()
+    try:
+        with atomic_write(path) as f:
+            fig.savefig(f, format=Path(path).suffix.lstrip(".").lower() or "png", dpi=110)
+    finally:
+        plt.close(fig)
 
 
 def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -> np.ndarray:
@@ -57,8 +73,7 @@ def plot_curves(history: Sequence[dict[str, Any]], path: str | os.PathLike, titl
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(fig, path)
 
 
 def plot_confusion(counts: np.ndarray, classes: Sequence[str], path: str | os.PathLike, title: str = "") -> None:
@@ -77,8 +92,7 @@ def plot_confusion(counts: np.ndarray, classes: Sequence[str], path: str | os.Pa
     ax.set_xticklabels(classes, rotation=45, ha="right")
     ax.set_yticklabels(classes)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(fig, path)
 
 
 def plot_weight_tiles(weight: np.ndarray, image_shape: Sequence[int], path: str | os.PathLike,
@@ -101,28 +115,37 @@ def plot_weight_tiles(weight: np.ndarray, image_shape: Sequence[int], path: str 
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(fig, path)
+
+
+def run_pictures(out_dir: str | os.PathLike, history, model, y_test=None,
+                 test_predictions=None) -> list[tuple[str, Callable[[], None]]]:
+    """The pictures of a run, as (file name, function that draws it into out_dir), for a caller
+    that wants to stop between two of them; ``plot_run`` draws them all."""
+    out_dir = os.fspath(out_dir)
+    pictures = []
+    if history:
+        pictures.append(("curves.png", lambda: plot_curves(history, os.path.join(out_dir, "curves.png"),
+                                                          f"{model.spec} on {model.info.get('dataset', '')}")))
+    if y_test is not None and test_predictions is not None and len(y_test):
+        counts = confusion_matrix(y_test, test_predictions, model.num_classes)
+        pictures.append(("confusion.png",
+                         lambda: plot_confusion(counts, model.classes, os.path.join(out_dir, "confusion.png"))))
+    if model.image_shape:
+        first = model.net.params()[0]
+        titles = model.classes if first.shape[1] == model.num_classes else None
+        pictures.append(("weights.png", lambda: plot_weight_tiles(
+            first, model.image_shape, os.path.join(out_dir, "weights.png"), titles,
+            title=f"first-layer weights of {model.spec} (red +, blue −)")))
+    return pictures
 
 
 def plot_run(out_dir: str | os.PathLike, history, model, y_test=None, test_predictions=None) -> list[str]:
     """All pictures of a run into out_dir; returns the file names written."""
-    out_dir = os.fspath(out_dir)
-    written = []
-    if history:
-        plot_curves(history, os.path.join(out_dir, "curves.png"), f"{model.spec} on {model.info.get('dataset', '')}")
-        written.append("curves.png")
-    if y_test is not None and test_predictions is not None and len(y_test):
-        counts = confusion_matrix(y_test, test_predictions, model.num_classes)
-        plot_confusion(counts, model.classes, os.path.join(out_dir, "confusion.png"))
-        written.append("confusion.png")
-    if model.image_shape:
-        first = model.net.params()[0]
-        titles = model.classes if first.shape[1] == model.num_classes else None
-        plot_weight_tiles(first, model.image_shape, os.path.join(out_dir, "weights.png"), titles,
-                          title=f"first-layer weights of {model.spec} (red +, blue −)")
-        written.append("weights.png")
-    return written
+    pictures = run_pictures(out_dir, history, model, y_test, test_predictions)
+    for _, draw in pictures:
+        draw()
+    return [name for name, _ in pictures]
 
 
 def plot_bench(res: dict[str, Any], path: str | os.PathLike) -> None:
@@ -164,5 +187,4 @@ def plot_bench(res: dict[str, Any], path: str | os.PathLike) -> None:
     fig.suptitle(f"chainrule bench, {res.get('date', '')}: {m.get('cpu', '')}, {res.get('threads', '?')} BLAS threads"
                  f"{env}", fontsize=9)
     fig.tight_layout(rect=(0, 0.1, 1, 1))
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(fig, path)

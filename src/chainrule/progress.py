@@ -1,6 +1,9 @@
 """Progress reporting for training: a tqdm bar on a terminal, plain lines otherwise.
 
-The Trainer calls a Callback's hooks; these reporters turn them into output.
+The Trainer calls a Callback's hooks; these reporters turn them into output. Output
+that can't be written (a pipe whose reader left, as in ``chainrule train | head -2``,
+or a closed terminal) silences the reporter and nothing else: the run goes on and
+writes every file.
 """
 
 from __future__ import annotations
@@ -32,32 +35,60 @@ def format_epoch(m: dict[str, Any], epochs: int | None = None) -> str:
 
 
 class LineReporter(Callback):
-    """One plain line per epoch (for logs and pipes)."""
+    """One plain line per epoch (for logs and pipes).
+
+    >>> import io
+    >>> r = LineReporter(io.StringIO()); r.stream.close(); r.say("lost")   # a closed stream: quiet from now on
+    >>> r.stream is None
+    True
+    """
 
     def __init__(self, stream: TextIO | None = None):
         self.stream = stream or sys.stdout
         self.epochs = None
 
+    def _quietly(self, write, *args) -> None:
+        """Call ``write``; if the stream is gone (BrokenPipeError, EIO, a closed file), stop reporting."""
+        if self.stream is None:
+            return
+        try:
+            write(*args)
+        except (OSError, ValueError):  # ValueError: I/O operation on closed file
+            self.stream = None
+
+    def say(self, line: str) -> None:
+        self._quietly(lambda: print(line, file=self.stream, flush=True))
+
     def on_train_begin(self, trainer) -> None:
         self.epochs = trainer.config.epochs
 
     def on_epoch_end(self, metrics):
-        print(format_epoch(metrics, self.epochs), file=self.stream, flush=True)
+        self.say(format_epoch(metrics, self.epochs))
 
 
 class TqdmReporter(LineReporter):
     """A progress bar per epoch with the running loss and throughput (examples/s)."""
 
+    bar = None
+
     def on_epoch_begin(self, epoch, batches):
         from tqdm.auto import tqdm
 
-        self.bar = tqdm(total=batches, desc=f"epoch {epoch}/{self.epochs}", unit="batch", leave=False,
-                        file=self.stream, dynamic_ncols=True)
+        self.bar = None
         self.seen, self.loss_sum = 0, 0.0
+
+        def start():
+            self.bar = tqdm(total=batches, desc=f"epoch {epoch}/{self.epochs}", unit="batch", leave=False,
+                            file=self.stream, dynamic_ncols=True)
+        self._quietly(start)
 
     def on_batch_end(self, loss, size):
         self.seen += size
         self.loss_sum += loss * size
+        if self.bar is not None:
+            self._quietly(self._update)
+
+    def _update(self):
         self.bar.update(1)
         if self.bar.n % 10 == 0 or self.bar.n == self.bar.total:
             rate = self.seen / max(self.bar.format_dict["elapsed"], 1e-9)
@@ -65,7 +96,8 @@ class TqdmReporter(LineReporter):
                                      refresh=self.bar.n == self.bar.total)
 
     def on_epoch_end(self, metrics):
-        self.bar.close()
+        if self.bar is not None:
+            self._quietly(self.bar.close)
         super().on_epoch_end(metrics)
 
 

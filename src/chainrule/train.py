@@ -19,12 +19,14 @@ The loop is the exercise's, on the fast path (``fprop``/``bprop``, no tape):
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import signal
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,9 +44,11 @@ from .nn import CrossEntropyLoss
 from .nn.utils import clip_grad_norm_
 from .progress import Callback, default_reporter
 from .random import default_generator, manual_seed
+from .rundir import BEST, LAST, METRICS, SUMMARY, RunFileError, claim
+from .rundir import PICTURES, RUN_FILES, prepare_out  # noqa: F401  (also reachable as chainrule.train.*)
 
-__all__ = ["DEFAULTS", "DEFAULT_MODEL", "TrainConfig", "Trainer", "FitResult", "fit", "resume", "TrainingDiverged", "TrainingInterrupted",
-           "evaluate_arrays"]
+__all__ = ["DEFAULTS", "DEFAULT_MODEL", "TrainConfig", "Trainer", "FitResult", "fit", "resume", "TrainingDiverged",
+           "Interrupted", "TrainingInterrupted", "catch_signals", "evaluate_arrays"]
 
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamw")
 SCHEDULES = ("none", "step", "cosine")
@@ -144,17 +148,73 @@ class FitResult:
     test_predictions: np.ndarray | None = field(default=None, repr=False)
 
 
-class TrainingInterrupted(KeyboardInterrupt):
-    """Ctrl-C during training: the current step finished and ``last`` was written."""
+# The signals that ask a run to stop: Ctrl-C, and what batch schedulers, `docker stop`, `timeout`
+# (SIGTERM) and a closed terminal (SIGHUP) send. Windows has no SIGHUP.
+STOP_SIGNALS = tuple(s for s in (signal.SIGINT, getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None))
+                     if s is not None)
 
-    def __init__(self, message: str, out_dir: Path | None):
+
+class Interrupted(KeyboardInterrupt):
+    """Stopped by a signal; ``signum`` says which (a shell reports 128 + signum as the status).
+
+    >>> Interrupted("interrupted", signal.SIGTERM).signum
+    15
+    """
+
+    def __init__(self, message: str = "interrupted", signum: int = signal.SIGINT):
         super().__init__(message)
+        self.signum = int(signum)
+
+
+class TrainingInterrupted(Interrupted):
+    """A stop signal during training: the current step finished and ``last`` was written
+    (or, after a second signal, the last state written before it is the one to resume)."""
+
+    def __init__(self, message: str, out_dir: Path | None, signum: int = signal.SIGINT):
+        super().__init__(message, signum)
         self.out_dir = out_dir
 
 
-LAST = "last.safetensors"  # the whole training state, written every epoch and on Ctrl-C
-RUN_FILES = ("model.safetensors", LAST, "metrics.jsonl", "summary.json", "tune.json")
-PICTURES = ("curves.png", "confusion.png", "weights.png")
+class catch_signals:
+    """Within the block, SIGINT, SIGTERM and SIGHUP ask the work to stop (main thread only;
+    elsewhere the block changes nothing). A signal already ignored stays ignored (``nohup``
+    ignores SIGHUP, a shell's background job SIGINT). With ``defer``, the first signal only records
+    itself in ``signum`` (and calls ``on_first``) for the work to stop at a point of its
+    choosing, and a second one raises Interrupted at once; without, the first raises at
+    once, as Python does for Ctrl-C.
+
+    >>> with catch_signals() as stop:
+    ...     print(stop.signum)
+    None
+    """
+
+    def __init__(self, defer: bool = True, on_first: Callable[[int], None] | None = None):
+        self.defer, self.on_first = defer, on_first
+        self.signum: int | None = None
+        self.previous: dict[int, Any] = {}
+
+    def _handler(self, signum, frame):
+        first = self.signum is None
+        if first:
+            self.signum = signum
+        if first and self.defer:
+            if self.on_first is not None:
+                self.on_first(signum)
+            return
+        raise Interrupted("interrupted" if signum == signal.SIGINT else f"interrupted ({signal.Signals(signum).name})",
+                          signum)
+
+    def __enter__(self) -> "catch_signals":
+        if threading.current_thread() is threading.main_thread():
+            for s in STOP_SIGNALS:
+                if signal.getsignal(s) is not signal.SIG_IGN:
+                    self.previous[s] = signal.signal(s, self._handler)
+        return self
+
+    def __exit__(self, *exc):
+        for s, handler in self.previous.items():
+            signal.signal(s, signal.SIG_DFL if handler is None else handler)  # None: set outside Python
+        return False
 
 
 def to_json(value: Any, indent: int | None = None) -> str:
@@ -180,32 +240,15 @@ def from_json_metrics(line: str) -> dict[str, Any]:
     return {k: math.nan if v is None else v for k, v in json.loads(line).items()}
 
 
-def prepare_out(out: str | os.PathLike, overwrite: bool = False) -> None:
-    """Refuse a folder that already holds a run (a new run would silently replace its model
-    and metrics); with ``overwrite``, remove that run's files first, so that nothing of
-    it outlives the new run's start (a crash must not leave the two mixed)."""
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"--out {out}: a file is in the way; the run needs a folder there")
-    found = [name for name in RUN_FILES if (out / name).exists()] if out.is_dir() else []
-    if found and not overwrite:
-        hint = f", continue it (chainrule train --resume {out})" if LAST in found else ""
-        raise ValueError(f"--out {out} already holds a run ({', '.join(found)}): choose another folder{hint}, "
-                         f"or add --overwrite to replace it")
-    if found:
-        for name in RUN_FILES + PICTURES:  # only what chainrule writes; anything else in the folder stays
-            (out / name).unlink(missing_ok=True)
-BEST = "model.safetensors"  # the best-validation weights, a Classifier checkpoint
-
-
 class Trainer:
     """Trains a Classifier on a Data set with a TrainConfig; writes into out_dir if given.
 
     With an out_dir, ``last.safetensors`` holds everything needed to continue
     (weights, optimizer buffers, best weights, RNG states, loader position,
     history) and is rewritten atomically at the end of every epoch and on
-    Ctrl-C; ``Trainer.resume(out_dir)`` continues from it and ends with the
-    same weights, bit for bit, as a run that was never stopped.
+    a stop signal (Ctrl-C, SIGTERM, SIGHUP); ``Trainer.resume(out_dir)`` continues
+    from it and ends with the same weights, bit for bit, as a run that was never
+    stopped. The run holds out_dir (``rundir.claim``) from its start to its end.
     """
 
     def __init__(self, model: Classifier, data: Data, config: TrainConfig, out_dir: str | os.PathLike | None = None,
@@ -235,7 +278,9 @@ class Trainer:
         self.stopped_early = False
         self.partial: dict[str, Any] | None = None  # running sums of an unfinished epoch
         self.resumed = False  # set by resume(): last.safetensors is this run's own
-        self._interrupted = False
+        self._interrupted = False  # a stop signal came: stop after the current step
+        self._signum = signal.SIGINT  # which one
+        self._saved: str | None = None  # what last.safetensors holds, once this run wrote or read it
 
     # ---------------------------------------------------------------- one epoch
     def train_epoch(self, epoch: int) -> dict[str, Any]:
@@ -285,35 +330,78 @@ class Trainer:
         }
 
     def _diverged(self, epoch: int, step: int, what: str):
-        where = ""
-        if self.out_dir is not None and (self.out_dir / LAST).exists():
-            done = f"epoch {len(self.history)}" if self.history else "the initial weights"
-            where = f"; the last good state ({done}) is in {self.out_dir / LAST}"
+        where = f"; {self._last_good()}" if self._saved is not None else ""  # (only a run with out_dir saves)
         raise TrainingDiverged(
             f"training diverged at epoch {epoch}, step {step}: {what}{where}; "
             f"try a lower --lr (now {self.config.lr:g}) or --clip-grad 1.0")
 
+    def _ask_to_stop(self, signum: int) -> None:
+        self._interrupted, self._signum = True, signum
+
     def _stop_interrupted(self, epoch: int, step: int):
+        how = "interrupted" if self._signum == signal.SIGINT else f"interrupted ({signal.Signals(self._signum).name})"
         if self.out_dir is None:
-            raise TrainingInterrupted(f"interrupted at epoch {epoch}, step {step}", None)
-        self.save_last()
+            raise TrainingInterrupted(f"{how} at epoch {epoch}, step {step}", None, self._signum)
+        self._save_last()
         raise TrainingInterrupted(
-            f"interrupted at epoch {epoch}, step {step}; saved {self.out_dir / LAST}; "
-            f"continue with: chainrule train --resume {self.out_dir}", self.out_dir)
+            f"{how} at epoch {epoch}, step {step}; saved {self.out_dir / LAST}; "
+            f"continue with: chainrule train --resume {self.out_dir}", self.out_dir, self._signum)
+
+    def _progress(self) -> str:
+        """How far the run is, as last.safetensors would record it now."""
+        if self.partial:
+            return f"epoch {len(self.history) + 1}, step {self.partial['steps']}"
+        return f"epoch {len(self.history)}" if self.history else "the initial weights"
+
+    def _last_good(self) -> str:
+        if self._saved is None:
+            return "nothing of this run is saved yet"
+        return f"the last good state ({self._saved}) is intact in {self.out_dir / LAST}"
+
+    @contextlib.contextmanager
+    def _writing(self, path: Path) -> Iterator[None]:
+        """An OSError (a full disk, say) while writing a run file names the file and the state that
+        is intact: atomic writes leave the previous version of every file as it was."""
+        try:
+            yield
+        except RunFileError:
+            raise
+        except OSError as e:
+            raise RunFileError(f"cannot write {path} ({e.strerror or e}); {self._last_good()}") from None
+
+    def _save_last(self) -> None:
+        with self._writing(self.out_dir / LAST):
+            self.save_last()
+        self._saved = self._progress()
 
     # ------------------------------------------------------------------ the run
     def fit(self) -> FitResult:
+        """Train for the configured epochs or until early stopping, then test once. With an
+        out_dir, hold the folder for the whole run (another run there is refused) and keep its
+        files current. A stop signal (SIGINT, SIGTERM, SIGHUP) finishes the step, saves ``last``
+        and raises TrainingInterrupted; a second one raises it at once."""
+        holding = claim(self.out_dir, resume=self.resumed) if self.out_dir is not None else contextlib.nullcontext()
+        with holding, catch_signals(on_first=self._ask_to_stop):
+            try:
+                return self._fit()
+            except TrainingInterrupted:
+                raise
+            except Interrupted as e:  # a second signal: stopped at once, wherever the run was
+                hint = f"; continue with: chainrule train --resume {self.out_dir}" if self._saved is not None else ""
+                where = f"; {self._last_good()}{hint}" if self.out_dir is not None else ""
+                raise TrainingInterrupted(f"stopped at once by a second signal{where}", self.out_dir,
+                                          e.signum) from None
+
+    def _fit(self) -> FitResult:
         cfg = self.config
         if self.out_dir is not None:
-            self.out_dir.mkdir(parents=True, exist_ok=True)
-            for leftover in self.out_dir.glob(".*.tmp"):  # writes cut off by a crash
-                leftover.unlink(missing_ok=True)
+            self._saved = self._progress() if self.resumed else None
             self._rewrite_metrics()
             if not self.resumed:
-                self.save_last()  # so that even a crash in epoch 1 leaves a state to resume from
+                self._save_last()  # so that even a crash in epoch 1 leaves a state to resume from
         self.callback.on_train_begin(self)
         # Overflow is detected explicitly (a non-finite loss stops the run), not warned about.
-        with _catch_sigint(self), np.errstate(over="ignore", invalid="ignore"):
+        with np.errstate(over="ignore", invalid="ignore"):
             while len(self.history) < cfg.epochs and not self.stopped_early:
                 epoch = len(self.history) + 1
                 metrics = self.train_epoch(epoch)
@@ -324,15 +412,20 @@ class Trainer:
                         and len(self.history) < cfg.epochs):
                     self.stopped_early = True
                 if self.out_dir is not None:
-                    with open(self.out_dir / "metrics.jsonl", "a") as f:
-                        f.write(to_json(metrics) + "\n")
+                    self._rewrite_metrics()  # whole and atomic, as every run file: never through a link
                     if improved:
-                        save(self.model, self.out_dir / BEST)
-                    self.save_last()
+                        with self._writing(self.out_dir / BEST):
+                            save(self.model, self.out_dir / BEST)
+                    self._save_last()
                 self.callback.on_epoch_end(metrics)
-                if self._interrupted:  # Ctrl-C during the epoch's last step or its validation
+                if self._interrupted:  # a signal during the epoch's last step or its validation
                     self._stop_interrupted(epoch, len(self.loader))
-        return self._finish()
+            result = self._finish()
+        if self._interrupted:  # during the test or summary.json: the run is complete, but was asked to stop
+            where = (f"; the run is complete and saved in {self.out_dir} (chainrule plot {self.out_dir} draws its "
+                     f"pictures)") if self.out_dir is not None else ""
+            raise TrainingInterrupted(f"interrupted after the last epoch{where}", self.out_dir, self._signum)
+        return result
 
     def _finish(self) -> FitResult:
         if self.best is None:  # no epoch had a finite validation loss: keep the last weights
@@ -350,7 +443,7 @@ class Trainer:
             "config": asdict(self.config),
         }
         if self.out_dir is not None:
-            with atomic_write(self.out_dir / "summary.json") as f:
+            with self._writing(self.out_dir / SUMMARY), atomic_write(self.out_dir / SUMMARY) as f:
                 f.write((to_json(summary, indent=2) + "\n").encode())
         self.callback.on_train_end(summary)
         return FitResult(self.model, self.history, summary, self.out_dir, self.data.y_test, test["predictions"])
@@ -368,7 +461,7 @@ class Trainer:
 
     def _rewrite_metrics(self) -> None:
         """metrics.jsonl = the history so far (a resumed run drops lines written after ``last``)."""
-        with atomic_write(self.out_dir / "metrics.jsonl") as f:
+        with self._writing(self.out_dir / METRICS), atomic_write(self.out_dir / METRICS) as f:
             f.write("".join(to_json(m) + "\n" for m in self.history).encode())
 
     # ------------------------------------------------------------ save / resume
@@ -430,28 +523,6 @@ class Trainer:
         return trainer
 
 
-class _catch_sigint:
-    """Within the block, Ctrl-C asks the trainer to stop after the current step (main thread only)."""
-
-    def __init__(self, trainer: Trainer):
-        self.trainer = trainer
-        self.previous = None
-
-    def _handler(self, signum, frame):
-        if self.trainer._interrupted:  # a second Ctrl-C: stop now
-            raise KeyboardInterrupt
-        self.trainer._interrupted = True
-
-    def __enter__(self):
-        if threading.current_thread() is threading.main_thread():
-            self.previous = signal.signal(signal.SIGINT, self._handler)
-
-    def __exit__(self, *exc):
-        if self.previous is not None:
-            signal.signal(signal.SIGINT, self.previous)
-        return False
-
-
 # What ``chainrule train`` and ``chainrule.fit()`` use when not told otherwise: tuned on digits
 # (>= 97% test accuracy in about a second); other data sets usually want their own settings.
 DEFAULT_MODEL = "256relu-dropout0.2"
@@ -460,14 +531,15 @@ DEFAULTS = TrainConfig(epochs=60, batch_size=32, lr=0.1, optimizer="momentum", w
 
 
 def fit(dataset: str | Data = "digits", model: str = DEFAULT_MODEL, *, data_dir: str | None = None,
-        out: str | os.PathLike | None = None, quiet: bool = False, callback: Callback | None = None,
-        **config: Any) -> FitResult:
+        out: str | os.PathLike | None = None, overwrite: bool = False, quiet: bool = False,
+        callback: Callback | None = None, **config: Any) -> FitResult:
     """Train an MLP given by a SPEC on a data set; the Python face of ``chainrule train``.
 
     Keyword arguments are TrainConfig fields (epochs, batch_size, lr, optimizer,
     weight_decay, patience, val_split, seed, schedule, clip_grad, shift); those not
     given take the command line's defaults (``DEFAULTS``), so ``fit()`` trains what
-    ``chainrule train`` trains.
+    ``chainrule train`` trains. ``out`` must be absent, empty, or (with ``overwrite``)
+    an old run; the run holds it until it ends, and another run there is refused.
     """
     unknown = sorted(set(config) - set(asdict(DEFAULTS)))
     if unknown:
@@ -476,18 +548,21 @@ def fit(dataset: str | Data = "digits", model: str = DEFAULT_MODEL, *, data_dir:
     if config["patience"] == 0:  # as on the command line: 0 means never stop early
         config["patience"] = None
     cfg = TrainConfig(**config).validate()
-    data = dataset if isinstance(dataset, Data) else load_dataset(dataset, data_dir=data_dir, seed=cfg.seed)
-    manual_seed(cfg.seed)  # the initial weights and dropout masks follow the seed
-    info = {"dataset": data.source or data.name, "pixel_max": data.pixel_max, "train_config": asdict(cfg)}
-    clf = Classifier.from_spec(model, data.num_features, data.classes, data.image_shape, info)
-    if callback is None and not quiet:
-        callback = default_reporter()
-    return Trainer(clf, data, cfg, out_dir=out, callback=callback).fit()
+    with claim(out, overwrite=overwrite) if out is not None else contextlib.nullcontext():
+        data = dataset if isinstance(dataset, Data) else load_dataset(dataset, data_dir=data_dir, seed=cfg.seed)
+        manual_seed(cfg.seed)  # the initial weights and dropout masks follow the seed
+        info = {"dataset": data.source or data.name, "pixel_max": data.pixel_max, "train_config": asdict(cfg)}
+        clf = Classifier.from_spec(model, data.num_features, data.classes, data.image_shape, info)
+        if callback is None and not quiet:
+            callback = default_reporter()
+        return Trainer(clf, data, cfg, out_dir=out, callback=callback).fit()
 
 
 def resume(out: str | os.PathLike, *, data_dir: str | None = None, quiet: bool = False,
            callback: Callback | None = None) -> FitResult:
-    """Continue the run saved in ``out`` (``chainrule train --resume OUT``)."""
+    """Continue the run saved in ``out`` (``chainrule train --resume OUT``), holding the folder
+    from reading its state to the run's end."""
     if callback is None and not quiet:
         callback = default_reporter()
-    return Trainer.resume(out, data_dir=data_dir, callback=callback).fit()
+    with claim(out, resume=True):
+        return Trainer.resume(out, data_dir=data_dir, callback=callback).fit()

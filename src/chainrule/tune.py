@@ -44,7 +44,8 @@ from .io import CheckpointError
 from .model import save
 from .progress import Callback, format_epoch
 from .spec import ACTIVATIONS, SpecError
-from .train import OPTIMIZERS, SCHEDULES, TrainConfig, TrainingDiverged, fit, prepare_out, to_json
+from .rundir import claim
+from .train import OPTIMIZERS, SCHEDULES, TrainConfig, TrainingDiverged, fit, to_json
 
 __all__ = ["SearchSpace", "TuneResult", "tune", "sample_trials", "rank_trials", "format_table",
            "add_arguments", "run", "main"]
@@ -563,15 +564,17 @@ def run(args: argparse.Namespace, stream: TextIO | None = None) -> int:
     dataset = os.fspath(args.dataset)
     name = Path(dataset).stem if dataset.lower().endswith((".npz", ".csv")) else dataset
     out = Path(args.out) if args.out else Path("runs") / f"tune-{name}-{time.strftime('%Y%m%d-%H%M%S')}"
-    prepare_out(out, args.overwrite)
+    holding = claim(out, overwrite=args.overwrite)  # one run per folder, for the whole search
     trials = args.trials if args.trials is not None or args.minutes is not None else 20
     reporter = _Reporter(stream, args.top, trials, args.minutes, args.quiet)
     try:
-        result = tune(dataset, trials=trials, minutes=args.minutes, space=space, seed=args.seed,
-                      epochs=args.epochs, patience=None if args.patience == 0 else args.patience,
-                      batch_size=args.batch_size, schedule=args.schedule, val_split=args.val_split, shift=args.shift,
-                      data_dir=args.data_dir, out=out, on_trial_begin=reporter.trial_begin,
-                      on_trial_end=reporter.trial_end, on_epoch=reporter.epoch, on_final_begin=reporter.final_begin)
+        with holding:
+            result = tune(dataset, trials=trials, minutes=args.minutes, space=space, seed=args.seed,
+                          epochs=args.epochs, patience=None if args.patience == 0 else args.patience,
+                          batch_size=args.batch_size, schedule=args.schedule, val_split=args.val_split,
+                          shift=args.shift, data_dir=args.data_dir, out=out, on_trial_begin=reporter.trial_begin,
+                          on_trial_end=reporter.trial_end, on_epoch=reporter.epoch,
+                          on_final_begin=reporter.final_begin)
     finally:
         reporter.close()
     f = result.final

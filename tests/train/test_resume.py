@@ -1,4 +1,5 @@
-"""Crash safety: Ctrl-C, SIGKILL and resume give bitwise the weights of an uninterrupted run."""
+"""Crash safety: Ctrl-C, SIGTERM, SIGHUP, SIGKILL and resume give bitwise the weights of an
+uninterrupted run; one run holds a folder at a time; a closed stdout doesn't end a run."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import pytest
 
 import chainrule as cr
 from chainrule.io import load_weights
+from chainrule.rundir import RunFolderBusy
 
 # Slow enough per epoch (~0.3 s) to be interrupted mid-epoch; dropout and shifts
 # exercise every random stream that resume must restore.
@@ -23,10 +25,15 @@ ARGS = ["--dataset", "digits", "--model", "256relu-dropout0.3-256relu", "--batch
         "--shift", "1", "--optimizer", "adam", "--lr", "0.001", "--no-plots", "--quiet"]
 
 
-def _start(*args):
+def _start(*args, ignore=()):
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+
+    def ignore_signals():  # as nohup does for SIGHUP
+        for signum in ignore:
+            signal.signal(signum, signal.SIG_IGN)
     return subprocess.Popen([sys.executable, "-m", "chainrule", "train", *map(str, args)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=ignore_signals if ignore else None)
 
 
 def _final_state(out: Path):
@@ -65,15 +72,19 @@ def _assert_same_run(a: Path, b: Path):
     assert [m["epoch"] for m in lines] == list(range(1, len(history_a) + 1))  # no duplicate lines after resume
 
 
-def test_ctrl_c_saves_last_and_resume_is_bitwise_identical(uninterrupted, tmp_path):
+@pytest.mark.parametrize("signum,status", [(signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGHUP, 129)],
+                         ids=["SIGINT", "SIGTERM", "SIGHUP"])
+def test_a_stop_signal_saves_last_and_resume_is_bitwise_identical(uninterrupted, tmp_path, signum, status):
+    """Ctrl-C, and what batch schedulers, docker stop, timeout (SIGTERM) and a closed terminal (SIGHUP) send."""
     straight, straight_stdout = uninterrupted
     proc = _start(*ARGS, "--out", tmp_path)
     _wait_for(tmp_path / "last.safetensors", proc)
     time.sleep(0.15)  # somewhere inside the second epoch
-    proc.send_signal(signal.SIGINT)
-    assert proc.wait(timeout=60) == 130
+    proc.send_signal(signum)
+    assert proc.wait(timeout=60) == status
     err = proc.stderr.read()
     assert "continue with: chainrule train --resume" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1, err
     _, info = load_weights(tmp_path / "last.safetensors")
     assert info["resume"]["partial"] is not None or len(info["resume"]["history"]) >= 1
     resumed = _start("--resume", tmp_path, "--no-plots", "--quiet")
@@ -153,6 +164,105 @@ def test_ctrl_c_on_an_epochs_last_step_resumes_bitwise_too(tmp_path, step):
         cr.fit("digits", out=tmp_path / "cut", callback=_InterruptAt(2, step), **kw)
     cr.train.resume(tmp_path / "cut", quiet=True)
     _assert_same_run(tmp_path / "straight", tmp_path / "cut")
+
+
+def test_a_signal_ignored_as_nohup_does_stays_ignored(uninterrupted, tmp_path):
+    straight, _ = uninterrupted
+    proc = _start(*ARGS, "--out", tmp_path, ignore=[signal.SIGHUP])
+    _wait_for(tmp_path / "last.safetensors", proc)
+    time.sleep(0.15)
+    proc.send_signal(signal.SIGHUP)  # the terminal nohup was started from closes
+    assert proc.wait(timeout=300) == 0, proc.stderr.read()
+    _assert_same_run(straight, tmp_path)
+
+
+class _SignalAt(_InterruptAt):
+    """Sends real signals to this process at a given step: the handler, not a flag set by hand."""
+
+    def __init__(self, epoch: int, step: int, signums):
+        super().__init__(epoch, step)
+        self.signums = signums
+
+    def on_batch_end(self, loss, size):
+        self.done += 1
+        if not self.fired and self.current == self.epoch and self.done == self.step:
+            self.fired = True
+            for signum in self.signums:
+                os.kill(os.getpid(), signum)
+
+
+def test_a_second_signal_stops_at_once_and_still_says_how_to_resume(tmp_path):
+    kw = dict(model="32relu", epochs=4, patience=None, quiet=True)
+    cr.fit("digits", out=tmp_path / "straight", **kw)
+    with pytest.raises(cr.train.TrainingInterrupted) as caught:
+        cr.fit("digits", out=tmp_path / "cut", callback=_SignalAt(2, 3, [signal.SIGTERM, signal.SIGTERM]), **kw)
+    message = str(caught.value)
+    assert caught.value.signum == signal.SIGTERM
+    assert "stopped at once by a second signal" in message
+    assert f"the last good state (epoch 1) is intact in {tmp_path / 'cut' / 'last.safetensors'}" in message
+    assert f"continue with: chainrule train --resume {tmp_path / 'cut'}" in message
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # the handlers are put back
+    cr.train.resume(tmp_path / "cut", quiet=True)
+    _assert_same_run(tmp_path / "straight", tmp_path / "cut")
+
+
+def test_ctrl_c_while_drawing_the_pictures_says_the_run_is_complete(tmp_path, capsys, monkeypatch):
+    from chainrule import plots
+    from chainrule.cli import main
+
+    drawn = []
+    real_curves = plots.plot_curves
+
+    def curves_then_ctrl_c(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGINT)  # arrives inside matplotlib's work
+        real_curves(*args, **kwargs)
+        drawn.append("curves.png")
+    monkeypatch.setattr(plots, "plot_curves", curves_then_ctrl_c)
+    out = tmp_path / "run"
+    assert main(["train", "--model", "16relu", "--epochs", "2", "--out", str(out), "--quiet"]) == 130
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"chainrule: interrupted while drawing the pictures; the run is complete and saved in {out}; "
+                   f"chainrule plot {out} draws the pictures"]
+    assert drawn == ["curves.png"] and not (out / "confusion.png").exists()  # it stopped between two pictures
+    assert (out / "summary.json").is_file() and (out / "model.safetensors").is_file()
+    monkeypatch.undo()
+    assert main(["plot", str(out)]) == 0 and (out / "confusion.png").is_file()
+
+
+def test_one_run_per_folder_across_processes(tmp_path):
+    out = tmp_path / "run"
+    first = _start(*ARGS, "--out", out)
+    _wait_for(out / "last.safetensors", first)
+    new = ["--out", out, "--epochs", "1", "--quiet"]
+    for argv in (new, new + ["--overwrite"], ["--resume", out, "--quiet"]):
+        second = subprocess.run([sys.executable, "-m", "chainrule", "train", *map(str, argv)], capture_output=True,
+                                text=True, timeout=120)
+        err = second.stderr.strip().splitlines()
+        assert second.returncode == 2 and len(err) == 1, second.stderr
+        assert str(out) in err[0] and f"pid {first.pid}" in err[0] and "Traceback" not in second.stderr
+    with pytest.raises(RunFolderBusy, match=f"pid {first.pid}"):  # the Python API as well
+        cr.fit("digits", model="16relu", epochs=1, out=out, quiet=True)
+    with pytest.raises(RunFolderBusy, match=f"pid {first.pid}"):
+        cr.train.resume(out, quiet=True)
+    assert first.poll() is None  # the first run was never disturbed
+    first.kill()  # the lock dies with its process
+    first.wait()
+    assert cr.train.resume(out, quiet=True).summary["epochs"] == 6
+
+
+def test_a_closed_stdout_does_not_end_the_run(tmp_path):
+    """chainrule train ... | head -1: the reader leaves; training goes on silently and writes every file."""
+    out = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-m", "chainrule", "train", "--model", "32relu", "--epochs", "8",
+                             "--patience", "0", "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    assert proc.stdout.readline().startswith("epoch 1/8: ")
+    proc.stdout.close()  # as head does after its line
+    assert proc.wait(timeout=300) == 0
+    assert proc.stderr.read() == ""
+    assert len((out / "metrics.jsonl").read_text().splitlines()) == 8
+    for name in ("model.safetensors", "last.safetensors", "summary.json", "curves.png", "confusion.png", "weights.png"):
+        assert (out / name).is_file(), name
 
 
 def test_overwrite_leaves_nothing_of_the_old_run_to_resume(tmp_path):

@@ -1,0 +1,244 @@
+"""A run folder: the files chainrule writes in it, the lock that keeps it to one run, preparing it.
+
+A folder given as ``--out`` must be absent, empty, or a chainrule run (recognised by
+the names of the files chainrule writes there, ``RUN_FILES``). chainrule never writes
+into a folder of other files, deletes only the temporary files it named itself, and
+holds an exclusive lock on ``.chainrule.lock`` for as long as a run uses the folder,
+so that two runs can't mix their files.
+
+>>> import os, tempfile
+>>> out = os.path.join(tempfile.mkdtemp(), "run")
+>>> with claim(out) as folder:     # free: absent, so it is created and locked
+...     sorted(os.listdir(folder))
+['.chainrule.lock']
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import stat
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+from .data._atomic import TEMP_PREFIX, TEMP_SUFFIX, stale_temporaries
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: no advisory locks; the folder checks still apply
+    fcntl = None
+
+__all__ = ["LAST", "BEST", "METRICS", "SUMMARY", "TUNE", "RUN_FILES", "PICTURES", "LOCK", "RunFolderError",
+           "RunFolderBusy", "RunFileError", "survey", "lock", "claim", "prepare_out"]
+
+LAST = "last.safetensors"  # the whole training state, written every epoch and on Ctrl-C
+BEST = "model.safetensors"  # the best-validation weights, a Classifier checkpoint
+METRICS, SUMMARY, TUNE = "metrics.jsonl", "summary.json", "tune.json"
+RUN_FILES = (BEST, LAST, METRICS, SUMMARY, TUNE)  # any of these makes a folder a chainrule run
+PICTURES = ("curves.png", "confusion.png", "weights.png")  # chainrule's only in a folder that holds a run
+LOCK = ".chainrule.lock"
+
+
+class RunFolderError(ValueError):
+    """A folder that can't take this run (someone else's files, a file in the way)."""
+
+
+class RunFolderBusy(RunFolderError):
+    """Another chainrule run (another process, or another thread) holds the folder's lock."""
+
+
+class RunFileError(OSError):
+    """Writing a run file failed (a full disk, say); the message names the file and the last good state."""
+
+
+def _is_own_temporary(name: str) -> bool:
+    return name.startswith(TEMP_PREFIX) and name.endswith(TEMP_SUFFIX)
+
+
+def survey(folder: str | os.PathLike) -> tuple[list[str], list[str]]:
+    """(the run files in ``folder``, the files that are not chainrule's), by name, without
+    following links; ``([], [])`` for an absent folder.
+
+    >>> import tempfile
+    >>> survey(tempfile.mkdtemp())
+    ([], [])
+    """
+    try:
+        names = sorted(os.listdir(folder))
+    except FileNotFoundError:
+        return [], []
+    run = [name for name in RUN_FILES if name in names]
+    own = set(RUN_FILES) | {LOCK} | (set(PICTURES) if run else set())
+    return run, [name for name in names if name not in own and not _is_own_temporary(name)]
+
+
+def _check(folder: Path, overwrite: bool) -> list[str]:
+    """Refuse a folder a new run must not use; returns the old run's files (to remove with overwrite)."""
+    if (folder.exists() or folder.is_symlink()) and not folder.is_dir():
+        raise RunFolderError(f"--out {folder}: a file is in the way; the run needs a folder there")
+    run, others = survey(folder)
+    if run and not overwrite:
+        hint = f", continue it (chainrule train --resume {folder})" if LAST in run else ""
+        raise RunFolderError(f"--out {folder} already holds a run ({', '.join(run)}): choose another folder{hint}, "
+                             f"or add --overwrite to replace it")
+    if others and not run:
+        shown = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
+        raise RunFolderError(f"--out {folder} holds files that are not a chainrule run ({shown}): choose a new or "
+                             f"empty folder (chainrule writes a run only into one of those, or into an old run's)")
+    return run
+
+
+# ------------------------------------------------------------------------ the lock
+# flock belongs to an open file description, not to a process (flock(2)): opening the lock file a
+# second time in the same process and locking it again would refuse (or deadlock) the process that
+# already holds it. So each process keeps its holds here, re-entrant within the thread that took them.
+_holds: dict[tuple[int, int], list] = {}  # (st_dev, st_ino) of a folder -> [fd, depth, thread id]
+_holds_guard = threading.Lock()
+
+
+def _key(folder: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(folder)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def _busy(folder: Path, pid: int | None) -> RunFolderBusy:
+    who = f"another chainrule run (pid {pid})" if pid else "another chainrule run"
+    return RunFolderBusy(f"{folder}: {who} is using this folder; wait for it to end, or choose another folder")
+
+
+def _acquire(folder: Path) -> int:
+    path = folder / LOCK
+    flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags, 0o666)
+    except OSError as e:
+        why = "it is a symbolic link" if e.errno == errno.ELOOP else (e.strerror or str(e))
+        raise RunFolderError(f"{path}: cannot open the run folder's lock file ({why})") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_nlink != 1:  # a hard link would let the pid overwrite another file
+            raise RunFolderError(f"{path}: not a lock file chainrule made (a special file or a hard link); remove it")
+        if fcntl is not None:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+                raise _busy(folder, int(text) if text.isdigit() else None) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)  # for the message another process prints
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+@contextlib.contextmanager
+def lock(folder: str | os.PathLike) -> Iterator[bool]:
+    """Hold ``folder/.chainrule.lock`` exclusively for the block (creating the folder if need be);
+    yields True for the outermost hold. A thread that holds the folder may take it again; another
+    process or thread gets RunFolderBusy, naming the folder and the holder's pid. The lock file
+    stays when the block ends (removing it would race with a process about to lock it).
+
+    >>> import tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> with lock(folder) as outer, lock(folder) as inner:
+    ...     outer, inner
+    (True, False)
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    key = _key(folder)
+    with _holds_guard:
+        hold = _holds.get(key)
+        if hold is not None:
+            if hold[2] != threading.get_ident():
+                raise _busy(folder, os.getpid())
+            hold[1] += 1
+    if hold is not None:
+        try:
+            yield False
+        finally:
+            with _holds_guard:
+                hold[1] -= 1
+        return
+    fd = _acquire(folder)
+    with _holds_guard:
+        _holds[key] = [fd, 1, threading.get_ident()]
+    try:
+        yield True
+    finally:
+        with _holds_guard:
+            del _holds[key]
+        os.close(fd)  # releases the flock
+
+
+def _held_here(folder: Path) -> bool:
+    key = _key(folder)
+    with _holds_guard:
+        hold = _holds.get(key) if key is not None else None
+        return hold is not None and hold[2] == threading.get_ident()
+
+
+@contextlib.contextmanager
+def claim(folder: str | os.PathLike, *, overwrite: bool = False, resume: bool = False) -> Iterator[Path]:
+    """Hold ``folder`` for one run, from the check that it is free to the block's end.
+
+    A new run needs the folder absent, empty, or (with ``overwrite``) an old run, whose files
+    are removed first; a folder of other files is refused before anything is created in it.
+    ``resume`` keeps the run's files. Temporary files of writes a crash cut off are removed, and
+    a folder made here in which nothing was written is removed at the end.
+    Within a claim of the same thread, a nested claim only holds (the outer one checked).
+    Raises RunFolderError, or RunFolderBusy while another run holds the folder.
+
+    >>> import os, tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> _ = open(os.path.join(folder, "notes.txt"), "w").write("mine")
+    >>> with claim(folder):  # doctest: +ELLIPSIS
+    ...     pass
+    Traceback (most recent call last):
+    chainrule.rundir.RunFolderError: --out ... holds files that are not a chainrule run (notes.txt): ...
+    """
+    folder = Path(folder)
+    if _held_here(folder):
+        with lock(folder):
+            yield folder
+        return
+    if resume and not (folder / LAST).is_file():  # nothing to hold: the caller reports the missing state
+        yield folder
+        return
+    if not resume:  # someone else's folder is refused before the lock file is made in it; an old
+        _check(folder, overwrite=True)  # run, once the lock is held (a running one is busy, not old)
+    created = not folder.exists()
+    try:
+        with lock(folder):
+            try:
+                old_run = [] if resume else _check(folder, overwrite)
+                for name in old_run + list(PICTURES) if old_run else []:  # overwrite: chainrule's own files only
+                    (folder / name).unlink(missing_ok=True)
+                for leftover in stale_temporaries(folder):
+                    leftover.unlink(missing_ok=True)
+                yield folder
+            finally:  # a folder made here and left empty (the data failed to load, say) goes again
+                with contextlib.suppress(OSError):
+                    if created and os.listdir(folder) == [LOCK]:
+                        (folder / LOCK).unlink()  # while still holding it: no other run can have it
+    finally:
+        if created:
+            with contextlib.suppress(OSError):  # not empty: it holds a run now
+                folder.rmdir()
+
+
+def prepare_out(out: str | os.PathLike, overwrite: bool = False) -> None:
+    """Check (under the lock, released at the end) that a new run may use ``out``; with
+    ``overwrite``, remove the old run's files. ``claim`` does this and holds the folder.
+
+    >>> import tempfile
+    >>> prepare_out(tempfile.mkdtemp())
+    """
+    with claim(out, overwrite=overwrite):
+        pass

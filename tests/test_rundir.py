@@ -1,0 +1,186 @@
+"""Run folders: no file of the user's is ever touched, and one run holds a folder at a time."""
+
+from __future__ import annotations
+
+import errno
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+import chainrule as cr
+from chainrule import rundir
+from chainrule.cli import main
+from chainrule.data._atomic import stale_temporaries, temporary_name
+from chainrule.plots import plot_curves
+
+TINY = ["--dataset", "xor", "--model", "4tanh", "--val-split", "0", "--quiet"]
+
+
+def _err_lines(capsys) -> list[str]:
+    return capsys.readouterr().err.strip().splitlines()
+
+
+def _users_folder(tmp_path: Path) -> Path:
+    """The folder of the report's repro: a hidden .tmp note, a picture's name, a link out of the folder."""
+    d = tmp_path / "d"
+    d.mkdir()
+    (d / ".notes.tmp").write_text("keep")
+    (d / "confusion.png").write_text("mine")
+    (tmp_path / "victim.txt").write_text("victim")
+    (d / "curves.png").symlink_to("../victim.txt")
+    return d
+
+
+def _snapshot(folder: Path) -> dict[str, str]:
+    return {p.name: os.readlink(p) if p.is_symlink() else p.read_text() for p in folder.iterdir()}
+
+
+@pytest.mark.parametrize("extra", [[], ["--overwrite"]])
+def test_a_folder_of_other_files_is_refused_and_left_as_it_was(tmp_path, capsys, extra):
+    d = _users_folder(tmp_path)
+    before = _snapshot(d)
+    assert main(["train", "--out", str(d), "--epochs", "2", *TINY, *extra]) == 2
+    err = _err_lines(capsys)
+    assert len(err) == 1 and str(d) in err[0] and "not a chainrule run" in err[0] and ".notes.tmp" in err[0], err
+    assert _snapshot(d) == before  # not even a lock file is left behind
+    assert (tmp_path / "victim.txt").read_text() == "victim"
+    with pytest.raises(rundir.RunFolderError, match="not a chainrule run"):  # the Python API too
+        cr.fit("xor", model="4tanh", epochs=1, val_split=0, out=d, quiet=True)
+    assert _snapshot(d) == before
+
+
+def test_a_run_that_fails_before_writing_anything_leaves_no_folder_behind(tmp_path, capsys):
+    out = tmp_path / "runs" / "r"
+    assert main(["train", "--out", str(out), "--dataset", str(tmp_path / "missing.npz"), "--quiet"]) == 2
+    assert "missing.npz" in _err_lines(capsys)[0] and not out.exists()
+
+
+def test_overwrite_removes_only_chainrules_files_and_replaces_links_not_their_targets(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "--out", str(out), "--epochs", "2", *TINY, "--no-plots"]) == 0
+    (out / "notes.txt").write_text("mine")
+    (out / ".notes.tmp").write_text("keep")
+    (tmp_path / "victim.txt").write_text("victim")
+    (out / "weights.png").symlink_to("../victim.txt")
+    capsys.readouterr()
+    assert main(["train", "--out", str(out), "--epochs", "2", *TINY, "--overwrite"]) == 0
+    assert (out / "notes.txt").read_text() == "mine" and (out / ".notes.tmp").read_text() == "keep"
+    assert (tmp_path / "victim.txt").read_text() == "victim"
+    assert (out / "curves.png").read_bytes()[:4] == b"\x89PNG" and not (out / "weights.png").exists()
+
+
+def test_pictures_replace_a_symbolic_link_instead_of_writing_through_it(tmp_path):
+    (tmp_path / "victim.txt").write_text("victim")
+    link = tmp_path / "curves.png"
+    link.symlink_to(tmp_path / "victim.txt")
+    history = [{"epoch": e, "train_loss": 1 / e, "val_loss": 1 / e, "train_accuracy": 0.5, "val_accuracy": 0.5}
+               for e in (1, 2)]
+    plot_curves(history, link)
+    assert (tmp_path / "victim.txt").read_text() == "victim"
+    assert not link.is_symlink() and link.read_bytes()[:4] == b"\x89PNG"
+
+
+def _dead_pid() -> int:
+    proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    return int(proc.stdout)
+
+
+def test_only_chainrules_own_temporary_files_of_dead_writers_are_cleaned_up(tmp_path):
+    out = tmp_path / "run"
+    cr.fit("xor", model="4tanh", epochs=1, val_split=0, out=out, quiet=True)
+    users = [out / ".notes.tmp", out / ".last.safetensors.123.abcd1234.tmp", out / ".chainrule-notes.tmp"]
+    for path in users:
+        path.write_text("keep")
+    cut_off = out / f".chainrule-last.safetensors.{_dead_pid()}.0123abcd.tmp"  # a write a crash cut off
+    in_flight = temporary_name(out / "curves.png")  # this process is alive: its write is in progress
+    cut_off.write_text("x")
+    in_flight.write_text("x")
+    assert stale_temporaries(out) == [cut_off]
+    cr.train.resume(out, quiet=True)
+    assert not cut_off.exists() and in_flight.exists()
+    assert all(path.read_text() == "keep" for path in users)
+
+
+def test_a_lock_file_that_is_a_link_is_refused_and_its_target_untouched(tmp_path, capsys):
+    out = tmp_path / "run"
+    cr.fit("xor", model="4tanh", epochs=1, val_split=0, out=out, quiet=True)
+    (tmp_path / "victim.txt").write_text("victim")
+    (out / rundir.LOCK).unlink()
+    (out / rundir.LOCK).symlink_to("../victim.txt")
+    assert main(["train", "--resume", str(out), "--quiet", "--no-plots"]) == 2
+    err = _err_lines(capsys)
+    assert len(err) == 1 and rundir.LOCK in err[0] and "symbolic link" in err[0], err
+    assert (tmp_path / "victim.txt").read_text() == "victim"
+
+
+def test_a_thread_that_holds_the_folder_may_take_it_again_and_no_other_may(tmp_path):
+    """flock belongs to an open file: the command line holds the folder, then calls fit() on it."""
+    out = tmp_path / "run"
+    with rundir.claim(out):
+        result = cr.fit("xor", model="4tanh", epochs=1, val_split=0, out=out, quiet=True)  # no self-refusal
+        assert result.summary["epochs"] == 1
+        refused = []
+
+        def other():
+            try:
+                with rundir.lock(out):
+                    pass
+            except rundir.RunFolderBusy as e:
+                refused.append(str(e))
+        thread = threading.Thread(target=other)
+        thread.start()
+        thread.join()
+        assert len(refused) == 1 and f"pid {os.getpid()}" in refused[0] and str(out) in refused[0]
+    with rundir.lock(out):  # released at the end
+        pass
+
+
+class _DiskFull:
+    """os.open that fails with ENOSPC for the n-th temporary file of a given run file."""
+
+    def __init__(self, monkeypatch, target: str, nth: int):
+        self.real, self.target, self.left, self.before = os.open, target, nth, None
+        monkeypatch.setattr(os, "open", self)
+
+    def __call__(self, path, *args, **kwargs):
+        name = os.path.basename(os.fspath(path))
+        if name.startswith(f".chainrule-{self.target}."):
+            self.left -= 1
+            if self.left == 0:
+                final = Path(os.fspath(path)).with_name(self.target)
+                self.before = final.read_bytes() if final.exists() else None
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return self.real(path, *args, **kwargs)
+
+
+@pytest.mark.parametrize("target,nth,state", [
+    ("last.safetensors", 2, "the initial weights"),  # the end of epoch 1 (the first is written at the start)
+    ("last.safetensors", 3, "epoch 1"),
+    ("metrics.jsonl", 3, "epoch 1"),  # rewritten at the start and after every epoch
+])
+def test_a_full_disk_names_the_file_and_the_intact_last_good_state(tmp_path, capsys, monkeypatch, target, nth,
+                                                                  state):
+    out = tmp_path / "run"
+    disk = _DiskFull(monkeypatch, target, nth)
+    assert main(["train", "--out", str(out), "--epochs", "4", *TINY, "--no-plots"]) == 2
+    err = _err_lines(capsys)
+    assert len(err) == 1, err
+    assert f"cannot write {out / target} (No space left on device)" in err[0], err
+    assert f"the last good state ({state}) is intact in {out / 'last.safetensors'}" in err[0], err
+    assert (out / target).read_bytes() == disk.before  # the previous version, untouched
+    assert not stale_temporaries(out) and not list(out.glob(".chainrule-*"))  # the cut-off write is gone
+    monkeypatch.undo()
+    assert main(["train", "--resume", str(out), "--quiet", "--no-plots"]) == 0  # and it continues from there
+
+
+def test_a_full_disk_while_drawing_says_the_run_is_saved(tmp_path, capsys, monkeypatch):
+    out = tmp_path / "run"
+    _DiskFull(monkeypatch, "curves.png", 1)
+    assert main(["train", "--out", str(out), "--epochs", "2", *TINY]) == 2
+    assert _err_lines(capsys) == [f"chainrule: error: cannot write {out / 'curves.png'} (No space left on device); "
+                                  f"the run is complete and saved in {out}; chainrule plot {out} draws the pictures"]
+    assert (out / "summary.json").is_file() and not (out / "curves.png").exists()
