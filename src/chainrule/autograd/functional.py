@@ -18,6 +18,7 @@ __all__ = [
     "leaky_relu", "softplus", "abs", "sqrt", "linear", "dropout",
     "cross_entropy", "nll_loss", "binary_cross_entropy_with_logits", "mse_loss",
 ]
+__all__ += ["gelu", "elu", "layer_norm", "batch_norm", "embedding"]
 
 
 # Each takes NumPy's axis= or PyTorch's dim=.
@@ -63,8 +64,8 @@ def leaky_relu(x, negative_slope: float = 0.01):
     return ops.LeakyReLU.apply(x, negative_slope=negative_slope)
 
 
-def softplus(x):
-    return ops.Softplus.apply(x)
+def softplus(x, beta: float = 1.0, threshold: float = 20.0):
+    return ops.Softplus.apply(x, beta=beta, threshold=threshold)
 
 
 def abs(x):  # noqa: A001 - mirrors torch.abs
@@ -82,6 +83,40 @@ def linear(x, weight, bias=None):
 
 def dropout(x, p: float = 0.5, training: bool = True, generator=None):
     return ops.Dropout.apply(x, p=p, training=training, generator=generator or default_generator())
+
+
+# nn layers as functions, PyTorch's signatures (torch.nn.functional)
+def gelu(x, approximate: str = "none"):
+    return ops.GELU.apply(x, approximate=approximate)
+
+
+def elu(x, alpha: float = 1.0):
+    return ops.ELU.apply(x, alpha=alpha)
+
+
+def layer_norm(x, normalized_shape, weight=None, bias=None, eps: float = 1e-5):
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    params = [p for p in (weight, bias) if p is not None]
+    if bias is not None and weight is None:
+        raise ValueError("layer_norm: a bias needs a weight (pass ones)")
+    return ops.LayerNorm.apply(x, *params, normalized_shape=shape, eps=eps)
+
+
+def batch_norm(x, running_mean, running_var, weight=None, bias=None, training: bool = False,
+               momentum: float = 0.1, eps: float = 1e-5):
+    """``torch.nn.functional.batch_norm``: running statistics (arrays or tensors, updated in
+    place when training) may be None only when training."""
+    if bias is not None and weight is None:
+        raise ValueError("batch_norm: a bias needs a weight (pass ones)")
+    if not training and running_mean is None:
+        raise ValueError("batch_norm: running_mean and running_var are needed when not training")
+    stats = [s.data if isinstance(s, Tensor) else s for s in (running_mean, running_var)]
+    return ops.BatchNorm.apply(x, *[p for p in (weight, bias) if p is not None], running_mean=stats[0],
+                               running_var=stats[1], training=training, momentum=momentum, eps=eps)
+
+
+def embedding(indices, weight, padding_idx: int | None = None):
+    return ops.Embedding.apply(indices, weight, padding_idx=padding_idx)
 
 
 def cross_entropy(logits, target, reduction: str = "mean"):

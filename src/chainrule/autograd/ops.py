@@ -251,17 +251,26 @@ class LeakyReLU(Function):
 
 
 class Softplus(Function):
-    """softplus(x) = log(1 + eˣ), computed as logaddexp(0, x) so it never overflows."""
+    """softplus(x) = log(1 + e^(βx))/β, computed with logaddexp so it never overflows; x itself
+    where βx > threshold (PyTorch's ``torch.nn.Softplus(beta=1, threshold=20)``)."""
 
     @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return np.logaddexp(0, x)
+    def forward(ctx, x, beta=1.0, threshold=20.0):
+        bx = x * beta if beta != 1 else x
+        out = np.asarray(np.logaddexp(0, bx))  # an array also for 0-d x (np.copyto below writes into it)
+        if beta != 1:
+            out /= beta
+        linear = bx > threshold
+        np.copyto(out, x, where=linear)
+        ctx.save_for_backward(bx, linear)
+        return out
 
     @staticmethod
     def backward(ctx, g):
-        (x,) = ctx.saved_tensors
-        return (g * sigmoid(x),)
+        bx, linear = ctx.saved_tensors
+        d = sigmoid(bx)
+        d[linear] = 1
+        return (g * d,)
 
 
 class Abs(Function):
@@ -573,6 +582,248 @@ class Dropout(Function):
     @staticmethod
     def backward(ctx, g):
         return (g if ctx.mask is None else g * ctx.mask,)
+
+
+# ------------------------------------------------------- nn layers (PyTorch's)
+# One Function per layer of chainrule.nn beyond Linear and the activations above;
+# the Module in nn/layers.py only names it and holds its parameters and buffers.
+class Identity(Function):
+    @staticmethod
+    def forward(ctx, x):
+        return x
+
+    @staticmethod
+    def backward(ctx, g):
+        return (g,)
+
+
+class Flatten(Reshape):
+    """Dimensions start_dim..end_dim merged into one (``torch.nn.Flatten``); backward is Reshape's."""
+
+    @staticmethod
+    def forward(ctx, x, start_dim=1, end_dim=-1):
+        n = max(x.ndim, 1)
+        start, end = start_dim % n if -n <= start_dim < n else None, end_dim % n if -n <= end_dim < n else None
+        if start is None or end is None or start > end:
+            raise ValueError(f"Flatten(start_dim={start_dim}, end_dim={end_dim}): does not fit input shape {x.shape}")
+        shape = x.shape[:start] + (int(np.prod(x.shape[start:end + 1])),) + x.shape[end + 1:]
+        return Reshape.forward(ctx, x, shape)
+
+
+def _erfc(x: np.ndarray) -> np.ndarray:
+    """erfc on an array, in its own dtype: Numerical Recipes' erfcc (Press et al., 2nd ed., §6.2),
+    a Chebyshev fit with relative error below 1.2e-7 everywhere, tails included (NumPy has no erf)."""
+    z = np.abs(x, out=np.empty(np.shape(x), x.dtype))  # an array, also for 0-d x
+    t = 1 / (1 + 0.5 * z)
+    poly = 0.17087277
+    for c in (-0.82215223, 1.48851587, -1.13520398, 0.27886807, -0.18628806, 0.09678418, 0.37409196,
+              1.00002368):
+        poly = poly * t + c
+    poly = np.asarray(poly * t - 1.26551223)
+    z *= z
+    np.subtract(poly, z, out=poly)
+    np.exp(poly, out=poly)
+    poly *= t  # erfc(|x|)
+    return np.where(x >= 0, poly, 2 - poly)
+
+
+_SQRT_2_OVER_PI = 0.7978845608028654
+_INV_SQRT_2PI = 0.3989422804014327
+
+
+class GELU(Function):
+    """x·Φ(x), Φ the standard normal CDF (Hendrycks & Gimpel 2016), as ``torch.nn.GELU``.
+
+    ``approximate='tanh'``: 0.5·x·(1 + tanh(√(2/π)(x + 0.044715x³))). The exact form
+    computes Φ(x) = erfc(−x/√2)/2 with :func:`_erfc` (relative error < 1.2e-7).
+    """
+
+    @staticmethod
+    def forward(ctx, x, approximate="none"):
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
+        ctx.approximate = approximate
+        if approximate == "tanh":
+            t = np.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x * x * x))
+            ctx.save_for_backward(x, t)
+            return 0.5 * x * (1 + t)
+        cdf = 0.5 * _erfc(x * -0.7071067811865476)
+        ctx.save_for_backward(x, cdf)
+        return x * cdf
+
+    @staticmethod
+    def backward(ctx, g):
+        x, s = ctx.saved_tensors
+        if ctx.approximate == "tanh":  # d/dx: 0.5(1 + t) + 0.5x(1 − t²)·√(2/π)(1 + 3·0.044715x²)
+            inner = _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x)
+            return (g * (0.5 * (1 + s) + 0.5 * x * (1 - s * s) * inner),)
+        return (g * (s + x * (_INV_SQRT_2PI * np.exp(-0.5 * x * x))),)  # Φ(x) + x·φ(x)
+
+
+class ELU(Function):
+    """x for x > 0, alpha·(eˣ − 1) otherwise (Clevert et al. 2015), as ``torch.nn.ELU``."""
+
+    @staticmethod
+    def forward(ctx, x, alpha=1.0):
+        positive = x > 0
+        out = np.asarray(np.expm1(np.minimum(x, 0)))  # no overflow for large x, which copyto replaces
+        out *= alpha
+        np.copyto(out, x, where=positive)
+        ctx.save_for_backward(positive, out)
+        ctx.alpha = alpha
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        positive, out = ctx.saved_tensors
+        return (np.where(positive, g, g * (out + ctx.alpha)),)  # alpha·eˣ = out + alpha below 0
+
+
+def _normalize(x: np.ndarray, axes: tuple[int, ...], eps: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(x̂, 1/σ, mean, biased variance) over axes, kept for broadcasting."""
+    mean = x.mean(axis=axes, keepdims=True)
+    centred = x - mean
+    var = np.mean(centred * centred, axis=axes, keepdims=True)
+    rstd = 1 / np.sqrt(var + eps)
+    centred *= rstd
+    return centred, rstd, mean, var
+
+
+def _normalize_backward(g_xhat: np.ndarray, xhat: np.ndarray, rstd: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
+    """Gradient through x̂ = (x − mean)/σ with mean and σ taken over axes (from x itself):
+    (1/σ)·(g − mean(g) − x̂·mean(g·x̂)) (Ioffe & Szegedy 2015, §3)."""
+    gx = g_xhat - g_xhat.mean(axis=axes, keepdims=True)
+    gx -= xhat * np.mean(g_xhat * xhat, axis=axes, keepdims=True)
+    gx *= rstd
+    return gx
+
+
+class LayerNorm(Function):
+    """Each example normalised over its last dimensions (Ba et al. 2016), then x̂·weight + bias."""
+
+    @staticmethod
+    def forward(ctx, x, weight=None, bias=None, normalized_shape=(), eps=1e-5):
+        k = len(normalized_shape)
+        if x.shape[x.ndim - k:] != tuple(normalized_shape) or x.ndim < k:
+            raise ValueError(f"LayerNorm({tuple(normalized_shape)}): input shape {x.shape} does not end in "
+                             f"{tuple(normalized_shape)}")
+        axes = tuple(range(x.ndim - k, x.ndim))
+        xhat, rstd, _, _ = _normalize(x, axes, eps)
+        ctx.save_for_backward(xhat, rstd, weight)
+        ctx.axes, ctx.has_bias = axes, bias is not None
+        out = xhat * weight if weight is not None else xhat.copy()
+        if bias is not None:
+            out += bias
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        xhat, rstd, weight = ctx.saved_tensors
+        needs = ctx.needs_input_grad
+        g_xhat = g * weight if weight is not None else g
+        gx = _normalize_backward(g_xhat, xhat, rstd, ctx.axes) if needs[0] else None
+        if weight is None:
+            return (gx,)
+        lead = tuple(range(g.ndim - len(ctx.axes)))  # the batch dimensions
+        gw = (g * xhat).sum(axis=lead) if needs[1] else None
+        if not ctx.has_bias:
+            return gx, gw
+        return gx, gw, (g.sum(axis=lead) if needs[2] else None)
+
+
+class BatchNorm(Function):
+    """Batch normalisation over (N, C) or (N, C, L) (Ioffe & Szegedy 2015), as ``torch.nn.BatchNorm1d``.
+
+    Training (or without running statistics): normalised with the batch's mean and
+    biased variance; the running mean and the *unbiased* variance are updated in
+    place, r ← (1 − momentum)·r + momentum·batch (momentum None: the cumulative mean).
+    Evaluation: normalised with the running statistics, an affine map of x.
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight=None, bias=None, running_mean=None, running_var=None, num_batches_tracked=None,
+                training=True, momentum=0.1, eps=1e-5, num_features=None):
+        name = f"BatchNorm1d({num_features})"
+        if x.ndim not in (2, 3) or (num_features is not None and x.shape[1] != num_features):
+            raise ValueError(f"{name}: expected input of shape (N, {num_features}) or (N, {num_features}, L), "
+                             f"got {x.shape}")
+        axes = (0,) if x.ndim == 2 else (0, 2)
+        shape = (1, -1) if x.ndim == 2 else (1, -1, 1)  # per-channel arrays broadcast along the channel axis
+        batch_stats = training or running_mean is None
+        if batch_stats:
+            n = x.size // max(x.shape[1], 1)
+            if training and n <= 1:
+                raise ValueError(f"{name}: expected more than 1 value per channel when training, got input shape "
+                                 f"{x.shape}")
+            xhat, rstd, mean, var = _normalize(x, axes, eps)
+            if training and running_mean is not None:
+                if num_batches_tracked is not None:
+                    num_batches_tracked += 1
+                factor = momentum if momentum is not None else 1 / float(num_batches_tracked)
+                running_mean *= 1 - factor
+                running_mean += factor * mean.reshape(-1)
+                running_var *= 1 - factor
+                running_var += (factor * n / max(n - 1, 1)) * var.reshape(-1)  # the unbiased variance
+        else:
+            rstd = (1 / np.sqrt(running_var + eps)).reshape(shape)
+            xhat = (x - running_mean.reshape(shape)) * rstd
+        ctx.save_for_backward(xhat, rstd, weight)
+        ctx.axes, ctx.shape, ctx.batch_stats, ctx.has_bias = axes, shape, batch_stats, bias is not None
+        out = xhat * weight.reshape(shape) if weight is not None else xhat.copy()
+        if bias is not None:
+            out += bias.reshape(shape)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        xhat, rstd, weight = ctx.saved_tensors
+        needs = ctx.needs_input_grad
+        g_xhat = g * weight.reshape(ctx.shape) if weight is not None else g
+        gx = None
+        if needs[0]:
+            gx = _normalize_backward(g_xhat, xhat, rstd, ctx.axes) if ctx.batch_stats else g_xhat * rstd
+        if weight is None:
+            return (gx,)
+        gw = (g * xhat).sum(axis=ctx.axes) if needs[1] else None
+        if not ctx.has_bias:
+            return gx, gw
+        return gx, gw, (g.sum(axis=ctx.axes) if needs[2] else None)
+
+
+class Embedding(Function):
+    """Rows of weight picked by integer indices: out[..., :] = weight[indices[...]].
+
+    Backward scatter-adds g into the picked rows (an index used twice gets both); the
+    row ``padding_idx`` gets none, as in PyTorch.
+    """
+
+    @staticmethod
+    def forward(ctx, indices, weight, padding_idx=None):
+        name = f"Embedding({weight.shape[0]}, {weight.shape[1]})"
+        if indices.dtype.kind not in "iu":
+            raise ValueError(f"{name}: indices must be integers, got dtype {indices.dtype}")
+        if indices.size and (indices.min() < 0 or indices.max() >= weight.shape[0]):
+            bad = indices[(indices < 0) | (indices >= weight.shape[0])].reshape(-1)[0]
+            raise IndexError(f"{name}: index {bad} is out of range for {weight.shape[0]} embeddings")
+        ctx.indices, ctx.shape, ctx.padding_idx = indices, weight.shape, padding_idx
+        return np.take(weight, indices, axis=0)
+
+    @staticmethod
+    def backward(ctx, g):
+        if not ctx.needs_input_grad[1]:
+            return None, None
+        gw = ctx.grad_buffer(1)
+        if gw is None:
+            gw = np.zeros(ctx.shape, dtype=g.dtype)
+        else:
+            gw.fill(0)
+        np.add.at(gw, ctx.indices.reshape(-1), g.reshape(-1, ctx.shape[1]))
+        if ctx.padding_idx is not None:
+            gw[ctx.padding_idx] = 0
+        return None, gw
+
+
+__all__ += ["Identity", "Flatten", "GELU", "ELU", "LayerNorm", "BatchNorm", "Embedding"]
 
 
 # -------------------------------------------------------------------- criteria

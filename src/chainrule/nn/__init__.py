@@ -3,7 +3,10 @@
 from . import functional, init, utils
 from .container import ModuleDict, ModuleList, Sequential
 from ..gradcheck import check_module
-from .layers import Dropout, Identity, LeakyReLU, Linear, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from .layers import (
+    ELU, GELU, BatchNorm1d, Dropout, Embedding, Flatten, Identity, LayerNorm, LeakyReLU, Linear, LogSoftmax, ReLU,
+    Sigmoid, Softmax, Softplus, Tanh,
+)
 from .losses import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
 from .module import IncompatibleKeys, Module, Parameter, StateDictError
 
@@ -11,4 +14,5 @@ __all__ = [
     "BCEWithLogitsLoss", "CrossEntropyLoss", "Dropout", "Identity", "LeakyReLU", "Linear",
     "IncompatibleKeys", "LogSoftmax", "MSELoss", "Module", "ModuleDict", "ModuleList", "NLLLoss", "Parameter", "ReLU", "Sequential", "Sigmoid",
     "Softmax", "StateDictError", "Tanh", "check_module", "functional", "init", "utils",
+    "BatchNorm1d", "ELU", "Embedding", "Flatten", "GELU", "LayerNorm", "Softplus",
 ]
