@@ -126,7 +126,7 @@ def check_module(module, x: np.ndarray, target: np.ndarray | None = None, eps: f
                  atol: float = 1e-5, rtol: float = 1e-3, raise_exception: bool = True) -> bool:
     """The exercise's check of fprop/bprop, for the input and every parameter, in float64.
 
-    For a criterion, pass ``target``: its output is then the scalar loss. An integer
+    For a criterion, pass ``target``: its output is the loss (or the losses, with reduction='none'). An integer
     ``x`` (an Embedding's indices) is passed as it is, and only the parameters are checked.
 
     >>> import numpy as np, chainrule as cr
@@ -156,9 +156,9 @@ def check_module(module, x: np.ndarray, target: np.ndarray | None = None, eps: f
         for j in range(m):
             forward()
             module.zero_grad()
-            if is_criterion:
+            if is_criterion and out.ndim == 0:
                 gx = module.bprop(1.0)
-            else:
+            else:  # a layer, or a criterion with reduction='none': one output element at a time
                 seed = np.zeros(out.shape)
                 seed.reshape(-1)[j] = 1.0
                 gx = module.bprop(seed)

@@ -53,6 +53,32 @@ def _bn_eval(x, w, b):
     return F.batch_norm(x, stats["running_mean"], stats["running_var"], w, b, training=False)
 
 
+_LABELS7 = np.array([0, 2, 1, 2, 2, 0, 1])
+_CLASS_W = np.array([0.5, 2.0, 1.5])
+_Y = np.array([[0.2, 1.0, 0.0], [0.7, 0.5, 1.0]])  # BCE targets (probabilities)
+
+
+def _ce_reference(z, t, w=None, ignore_index=-100, eps=0.0):
+    """PyTorch's documented formula, written out: the weighted mean over kept examples."""
+    n, c = z.shape
+    w = np.ones(c) if w is None else w
+    logp = _log_softmax(z)
+    keep = t != ignore_index
+    tk = np.where(keep, t, 0)
+    nll = -w[tk] * logp[np.arange(n), tk] * keep
+    smooth = -(logp * w).sum(1) * keep / c
+    return ((1 - eps) * nll + eps * smooth).sum() / (w[tk] * keep).sum()
+
+
+def _bce_reference(p, y):
+    return -(y * np.maximum(np.log(p), -100) + (1 - y) * np.maximum(np.log(1 - p), -100)).mean()
+
+
+def _huber_reference(z, y, delta=1.0):
+    d = np.abs(z - y)
+    return np.where(d < delta, 0.5 * d * d, delta * (d - 0.5 * delta)).mean()
+
+
 positive = "positive"  # inputs drawn away from 0 (log, sqrt, division, pow)
 away_from_kinks = "kinks"  # inputs away from 0 (relu, abs) and from ties (max)
 
@@ -137,6 +163,31 @@ CATALOGUE = [
     ("batch_norm_eval_batch1", _bn_eval, lambda x, w, b: _batch_norm(x, w, b, _RUNNING_MEAN, _RUNNING_VAR),
      [(1, 3), (3,), (3,)], None),
     ("embedding", lambda w: F.embedding(_INDICES, w), lambda w: w[_INDICES], [(5, 3)], None),
+    # criteria (their targets fixed; the logits or probabilities checked)
+    ("cross_entropy_none", lambda z: F.cross_entropy(z, _LABELS7, reduction="none"),
+     lambda z: -_log_softmax(z)[np.arange(7), _LABELS7], [(7, 3)], None),
+    ("cross_entropy_weight_ignore_smoothing",
+     lambda z: F.cross_entropy(z, _LABELS7, _CLASS_W, ignore_index=1, label_smoothing=0.2),
+     lambda z: _ce_reference(z, _LABELS7, _CLASS_W, 1, 0.2), [(7, 3)], None),
+    ("cross_entropy_probabilities_batch1", lambda z: F.cross_entropy(z, np.array([[0.2, 0.5, 0.3]])),
+     lambda z: -(np.array([[0.2, 0.5, 0.3]]) * _log_softmax(z)).sum(), [(1, 3)], None),
+    ("nll_weight_ignore", lambda a: F.nll_loss(a, _LABELS7, _CLASS_W, ignore_index=2),
+     lambda a: (-(a[np.arange(7), _LABELS7] * _CLASS_W[_LABELS7])[_LABELS7 != 2].sum()
+                / _CLASS_W[_LABELS7][_LABELS7 != 2].sum()), [(7, 3)], None),
+    ("binary_cross_entropy", lambda a: F.binary_cross_entropy(a.sigmoid(), _Y),
+     lambda a: _bce_reference(1 / (1 + np.exp(-a)), _Y), [(2, 3)], None),
+    ("binary_cross_entropy_none_batch1", lambda a: F.binary_cross_entropy(a.sigmoid(), _Y[:1], reduction="none"),
+     lambda a: -(_Y[:1] * np.log(1 / (1 + np.exp(-a))) + (1 - _Y[:1]) * np.log(1 - 1 / (1 + np.exp(-a)))),
+     [(1, 3)], None),
+    ("l1_loss", lambda a: F.l1_loss(a, np.zeros((7, 3))), lambda a: np.abs(a).mean(), [(7, 3)], away_from_kinks),
+    ("l1_loss_sum_batch1", lambda a: F.l1_loss(a, np.zeros((1, 3)), reduction="sum"), lambda a: np.abs(a).sum(),
+     [(1, 3)], away_from_kinks),
+    ("huber_loss", lambda a: F.huber_loss(a * 2, np.zeros((7, 3))), lambda a: _huber_reference(a * 2, 0),
+     [(7, 3)], None),
+    ("huber_loss_delta_batch1", lambda a: F.huber_loss(a, np.zeros((1, 4)), reduction="none", delta=0.5),
+     lambda a: np.where(np.abs(a) < 0.5, 0.5 * a * a, 0.5 * (np.abs(a) - 0.25)), [(1, 4)], None),
+    ("mse_loss_none", lambda a, b: F.mse_loss(a, b, reduction="none"), lambda a, b: (a - b) ** 2, [(7, 3), (7, 3)],
+     None),
     # padding_idx's row gets no gradient by definition (not a derivative): here an unused row
     ("embedding_batch1_padding", lambda w: F.embedding(_INDICES[:1], w, padding_idx=2),
      lambda w: w[_INDICES[:1]], [(5, 3)], None),

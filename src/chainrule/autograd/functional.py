@@ -18,7 +18,7 @@ __all__ = [
     "leaky_relu", "softplus", "abs", "sqrt", "linear", "dropout",
     "cross_entropy", "nll_loss", "binary_cross_entropy_with_logits", "mse_loss",
 ]
-__all__ += ["gelu", "elu", "layer_norm", "batch_norm", "embedding"]
+__all__ += ["gelu", "elu", "layer_norm", "batch_norm", "embedding", "binary_cross_entropy", "l1_loss", "huber_loss"]
 
 
 # Each takes NumPy's axis= or PyTorch's dim=.
@@ -119,17 +119,37 @@ def embedding(indices, weight, padding_idx: int | None = None):
     return ops.Embedding.apply(indices, weight, padding_idx=padding_idx)
 
 
-def cross_entropy(logits, target, reduction: str = "mean"):
-    return ops.CrossEntropy.apply(logits, target, reduction=reduction)
+def cross_entropy(logits, target, weight=None, *, ignore_index: int = -100, reduction: str = "mean",
+                  label_smoothing: float = 0.0):
+    """``torch.nn.functional.cross_entropy``: labels (N,) or probabilities (N, C)."""
+    options = {"weight": weight.data if isinstance(weight, Tensor) else weight}
+    if ignore_index != -100:
+        options["ignore_index"] = ignore_index
+    if label_smoothing:
+        options["label_smoothing"] = label_smoothing
+    return ops.CrossEntropy.apply(logits, target, reduction=reduction, **options)
 
 
-def nll_loss(log_probs, target, reduction: str = "mean"):
-    return ops.NLL.apply(log_probs, target, reduction=reduction)
+def nll_loss(log_probs, target, weight=None, *, ignore_index: int = -100, reduction: str = "mean"):
+    return ops.NLL.apply(log_probs, target, reduction=reduction,
+                         weight=weight.data if isinstance(weight, Tensor) else weight, ignore_index=ignore_index)
 
 
 def binary_cross_entropy_with_logits(logits, target, reduction: str = "mean"):
     return ops.BCEWithLogits.apply(logits, target, reduction=reduction)
 
 
+def binary_cross_entropy(probs, target, weight=None, reduction: str = "mean"):
+    return ops.BCE.apply(probs, target, reduction=reduction, weight=weight.data if isinstance(weight, Tensor) else weight)
+
+
 def mse_loss(input, target, reduction: str = "mean"):
     return ops.MSE.apply(input, target, reduction=reduction)
+
+
+def l1_loss(input, target, reduction: str = "mean"):
+    return ops.L1.apply(input, target, reduction=reduction)
+
+
+def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0):
+    return ops.Huber.apply(input, target, reduction=reduction, delta=delta)

@@ -827,14 +827,28 @@ __all__ += ["Identity", "Flatten", "GELU", "ELU", "LayerNorm", "BatchNorm", "Emb
 
 
 # -------------------------------------------------------------------- criteria
+# Every criterion computes per-example (or per-element) losses ℓ and reduces them:
+# 'mean' divides the sum by ctx.count, 'sum' adds them, 'none' returns them. Backward
+# multiplies dℓ/dz by g·ctx.scale: a scalar for 'mean'/'sum', ℓ's shape for 'none'.
 def _check_reduction(name: str, reduction: str) -> None:
-    if reduction not in ("mean", "sum"):
-        raise ValueError(f"{name}: reduction must be 'mean' or 'sum', got {reduction!r}")
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"{name}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
 
 
-def _reduce(per_example: np.ndarray, reduction: str, count: int):
+def _reduce(per_example: np.ndarray, reduction: str, count):
+    if reduction == "none":
+        return per_example
     total = per_example.sum(dtype=per_example.dtype)
-    return np.asarray(total / count if reduction == "mean" else total, dtype=per_example.dtype)
+    with np.errstate(invalid="ignore", divide="ignore"):  # 0/0 when every target is ignored: NaN, as PyTorch
+        return np.asarray(total / count if reduction == "mean" else total, dtype=per_example.dtype)
+
+
+def _set_count(ctx: Context, reduction: str, count) -> None:
+    """What 'mean' divides by (ctx.count) and the factor backward applies to g (ctx.scale)."""
+    ctx.reduction = reduction
+    ctx.count = count if reduction == "mean" else 1
+    # a Python float: NumPy treats it as weak, so g·scale stays float32 (a NumPy float64 would not)
+    ctx.scale = 1.0 / float(ctx.count) if ctx.count else float("inf")
 
 
 class NonFiniteError(ValueError):
@@ -849,7 +863,8 @@ def _check_finite(name: str, z: np.ndarray) -> None:
         raise NonFiniteError(f"{name}: input has a non-finite value ({z[tuple(bad)]}) at index {tuple(int(i) for i in bad)}")
 
 
-def _check_labels(name: str, z: np.ndarray, target: np.ndarray) -> np.ndarray:
+def _check_labels(name: str, z: np.ndarray, target: np.ndarray, ignore_index: int = -100) -> tuple[np.ndarray, bool]:
+    """(integer labels, whether any equals ignore_index), or a one-line error."""
     if z.ndim != 2:
         raise ValueError(f"{name}: expected input of shape (batch, classes), got {z.shape}")
     if target.shape != (z.shape[0],):
@@ -859,10 +874,13 @@ def _check_labels(name: str, z: np.ndarray, target: np.ndarray) -> np.ndarray:
             target = target.astype(np.int64)
         else:
             raise ValueError(f"{name}: target must hold integer class labels, got dtype {target.dtype}")
-    if target.size and (target.min() < 0 or target.max() >= z.shape[1]):
-        bad = target[(target < 0) | (target >= z.shape[1])][0]
-        raise ValueError(f"{name}: label {bad} is out of range for {z.shape[1]} classes")
-    return target
+    classes = z.shape[1]
+    if not target.size or (target.min() >= 0 and target.max() < classes):
+        return target, 0 <= ignore_index < classes and bool((target == ignore_index).any())
+    bad = ((target < 0) | (target >= classes)) & (target != ignore_index)
+    if bad.any():
+        raise ValueError(f"{name}: label {target[bad][0]} is out of range for {classes} classes")
+    return target, True
 
 
 def _check_same_shape(name: str, z: np.ndarray, target: np.ndarray) -> None:
@@ -871,55 +889,135 @@ def _check_same_shape(name: str, z: np.ndarray, target: np.ndarray) -> None:
         raise ValueError(f"{name}: input shape {z.shape} and target shape {target.shape} differ")
 
 
-class CrossEntropy(Function):
-    """Fused log-softmax + negative log-likelihood: logits (N, C), int labels (N,).
+def _class_weight(name: str, weight, classes: int, dtype) -> np.ndarray | None:
+    if weight is None:
+        return None
+    w = np.asarray(weight)
+    if w.shape != (classes,) or w.dtype.kind not in "fiu":
+        raise ValueError(f"{name}: weight must hold one number per class, shape ({classes},), got shape {w.shape}")
+    return w.astype(dtype, copy=False)
 
-    Backward is (softmax(z) - onehot(t)) / N: the softmax output unit's δ(L).
+
+def _target_distribution(name: str, z: np.ndarray, target: np.ndarray, weight, ignore_index: int,
+                         label_smoothing: float) -> tuple[np.ndarray | None, np.ndarray, object]:
+    """(q, labels, divisor): example i's loss is −Σ_c q_ic·log p_ic, and 'mean' divides the sum
+    by the divisor, as ``torch.nn.functional.cross_entropy`` does:
+
+    * labels t: q_i = (1 − ε)·w_{t_i}·onehot(t_i) + (ε/C)·w, zero for ignored examples, and
+      the divisor Σ w_{t_i} over the others (their count without weights);
+    * probabilities (target of z's shape): q_i = ((1 − ε)·t_i + ε/C)·w, the divisor N.
+
+    q is None for plain labels (no weight, smoothing or ignored example): the fast path.
+    """
+    n, classes = z.shape
+    w = _class_weight(name, weight, classes, z.dtype)
+    if not 0 <= label_smoothing <= 1:
+        raise ValueError(f"{name}: label_smoothing must be in [0, 1], got {label_smoothing}")
+    if target.shape == z.shape and target.ndim == 2 and target.dtype.kind == "f":
+        if ignore_index >= 0:
+            raise ValueError(f"{name}: ignore_index is not supported for probability targets")
+        q = target.astype(z.dtype, copy=True)
+        if label_smoothing:
+            q *= 1 - label_smoothing
+            q += label_smoothing / classes
+        if w is not None:
+            q *= w
+        return q, target, max(n, 1)
+    target, has_ignored = _check_labels(name, z, target, ignore_index)
+    if w is None and not label_smoothing and not has_ignored:
+        return None, target, max(n, 1)
+    keep = target != ignore_index if has_ignored else np.ones(n, bool)
+    labels = np.where(keep, target, 0)
+    per_weight = (w[labels] if w is not None else np.ones(n, z.dtype)) * keep
+    q = np.zeros(z.shape, z.dtype)
+    if label_smoothing:
+        q += (label_smoothing / classes) * (w if w is not None else 1)
+        q *= keep[:, None]
+    q[np.arange(n), labels] += (1 - label_smoothing) * per_weight
+    return q, labels, per_weight.sum(dtype=z.dtype)
+
+
+def _per_row(scale):
+    """g·scale for a per-example loss: a scalar, or one factor per row as a column."""
+    return scale if np.ndim(scale) == 0 else np.reshape(scale, (-1, 1))
+
+
+class CrossEntropy(Function):
+    """Fused log-softmax + negative log-likelihood: logits (N, C), int labels (N,) or
+    probabilities (N, C); optional class ``weight``, ``ignore_index``, ``label_smoothing``.
+
+    Backward is (Σ_c q_ic)·softmax(z_i) − q_i per example (see _target_distribution);
+    for plain labels softmax(z) − onehot(t): the softmax output unit's δ(L).
     """
 
     @staticmethod
-    def forward(ctx, z, target, reduction="mean"):
-        _check_reduction("CrossEntropyLoss", reduction)
-        _check_finite("CrossEntropyLoss", z)
-        target = _check_labels("CrossEntropyLoss", z, target)
+    def forward(ctx, z, target, reduction="mean", weight=None, ignore_index=-100, label_smoothing=0.0):
+        name = "CrossEntropyLoss"
+        _check_reduction(name, reduction)
+        _check_finite(name, z)
+        if z.ndim != 2:
+            raise ValueError(f"{name}: expected input of shape (batch, classes), got {z.shape}")
+        q, target, divisor = _target_distribution(name, z, target, weight, ignore_index, label_smoothing)
         shifted = z - _max_over(z, 1)  # e^shifted never overflows: finite at ±1e4
         p = np.exp(shifted)
         total = _sum_over(p, 1)
+        log_total = np.log(total)
         ctx.rows = np.arange(z.shape[0])
-        # -log softmax(z)_t = log Σ_j e^shifted_j - shifted_t, summed over the batch
-        loss = np.log(total).sum(dtype=z.dtype) - shifted[ctx.rows, target].sum(dtype=z.dtype)
+        _set_count(ctx, reduction, divisor)
+        if q is None and reduction != "none":
+            # -log softmax(z)_t = log Σ_j e^shifted_j - shifted_t, summed over the batch
+            loss = log_total.sum(dtype=z.dtype) - shifted[ctx.rows, target].sum(dtype=z.dtype)
+            out = np.asarray(loss / ctx.count, dtype=z.dtype)
+        elif q is None:
+            out = log_total[:, 0] - shifted[ctx.rows, target]
+        else:
+            shifted -= log_total  # log softmax
+            shifted *= q
+            out = _reduce(0.0 - shifted.sum(axis=1), reduction, divisor)  # 0 − x: an ignored example's loss is +0
+            ctx.q_sum = q.sum(axis=1, keepdims=True)
         p /= total  # the softmax, kept for backward (it costs the exp that backward would redo)
-        ctx.save_for_backward(p, target)
-        ctx.count = max(z.shape[0], 1) if reduction == "mean" else 1  # what 'mean' divides by (an empty batch: 0)
-        ctx.scale = 1 / ctx.count
-        return np.asarray(loss / ctx.count, dtype=z.dtype)
+        ctx.save_for_backward(p, target if q is None else q)
+        ctx.plain = q is None
+        return out
 
     @staticmethod
     def backward(ctx, g):
-        p, target = ctx.saved_tensors
-        scale = g * ctx.scale
-        grad = p * scale
-        grad[ctx.rows, target] -= scale
+        p, target_or_q = ctx.saved_tensors
+        scale = _per_row(g * ctx.scale)
+        if ctx.plain:
+            grad = p * scale
+            grad[ctx.rows, target_or_q] -= scale if np.ndim(scale) == 0 else scale[:, 0]
+            return grad, None
+        grad = p * ctx.q_sum
+        grad -= target_or_q
+        grad *= scale
         return grad, None
 
 
 class NLL(Function):
-    """Negative log-likelihood of log-probabilities (N, C) and int labels (N,)."""
+    """Negative log-likelihood of log-probabilities (N, C) and int labels (N,); optional class
+    ``weight`` and ``ignore_index`` ('mean' then divides by the kept examples' weights)."""
 
     @staticmethod
-    def forward(ctx, logp, target, reduction="mean"):
+    def forward(ctx, logp, target, reduction="mean", weight=None, ignore_index=-100):
         _check_reduction("NLLLoss", reduction)
         _check_finite("NLLLoss", logp)
-        target = _check_labels("NLLLoss", logp, target)
-        ctx.shape, ctx.dtype, ctx.target = logp.shape, logp.dtype, target
-        ctx.count = max(logp.shape[0], 1) if reduction == "mean" else 1
-        ctx.scale = 1 / ctx.count
-        return _reduce(-logp[np.arange(logp.shape[0]), target], reduction, ctx.count)
+        if target.ndim != 1:
+            _check_labels("NLLLoss", logp, target, ignore_index)  # the shape error
+        q, target, divisor = _target_distribution("NLLLoss", logp, target, weight, ignore_index, 0.0)
+        ctx.shape, ctx.dtype, ctx.target, ctx.q = logp.shape, logp.dtype, target, q
+        _set_count(ctx, reduction, divisor)
+        rows = np.arange(logp.shape[0])
+        per = -logp[rows, target] if q is None else 0.0 - q[rows, target] * logp[rows, target]
+        return _reduce(per, reduction, divisor)
 
     @staticmethod
     def backward(ctx, g):
+        scale = _per_row(g * ctx.scale)
+        if ctx.q is not None:
+            return -ctx.q * scale, None
         grad = np.zeros(ctx.shape, dtype=ctx.dtype)
-        grad[np.arange(ctx.shape[0]), ctx.target] = -g * ctx.scale
+        grad[np.arange(ctx.shape[0]), ctx.target] = -(scale if np.ndim(scale) == 0 else scale[:, 0])
         return grad, None
 
 
@@ -939,15 +1037,53 @@ class BCEWithLogits(Function):
             raise ValueError("BCEWithLogitsLoss: targets must be 0 or 1")
         y = y.astype(z.dtype, copy=False)
         ctx.save_for_backward(z, y)
-        ctx.count = max(z.size, 1) if reduction == "mean" else 1
-        ctx.scale = 1 / ctx.count
-        return _reduce(np.logaddexp(0, (1 - 2 * y) * z), reduction, max(z.size, 1))
+        _set_count(ctx, reduction, max(z.size, 1))
+        return _reduce(np.logaddexp(0, (1 - 2 * y) * z), reduction, ctx.count)
 
     @staticmethod
     def backward(ctx, g):
         z, y = ctx.saved_tensors
         grad = sigmoid(z)
         grad -= y
+        grad *= g * ctx.scale
+        return grad, None
+
+
+class BCE(Function):
+    """Binary cross-entropy of probabilities p in [0, 1] and targets y:
+    −w·(y·log p + (1 − y)·log(1 − p)), each log clamped at −100 as PyTorch does, so
+    p = 0 or 1 gives a finite loss. Backward is w·(p − y)/max(p(1 − p), 1e-12) (PyTorch's).
+    Prefer BCEWithLogits on logits: it is exact where p rounds to 0 or 1.
+    """
+
+    @staticmethod
+    def forward(ctx, p, y, reduction="mean", weight=None):
+        name = "BCELoss"
+        _check_reduction(name, reduction)
+        _check_same_shape(name, p, y)
+        _check_finite(name, p)
+        if p.size and (p.min() < 0 or p.max() > 1):
+            raise ValueError(f"{name}: input must hold probabilities in [0, 1] (apply a sigmoid, or use "
+                             f"BCEWithLogitsLoss on logits), got values in [{p.min()}, {p.max()}]")
+        y = y.astype(p.dtype, copy=False)
+        with np.errstate(divide="ignore"):
+            log_p = np.maximum(np.log(p), -100)
+            log_q = np.maximum(np.log1p(-p), -100)
+        per = -(y * log_p + (1 - y) * log_q)
+        w = None if weight is None else np.asarray(weight).astype(p.dtype, copy=False)
+        if w is not None:
+            per *= w  # broadcast as in PyTorch: one weight per element, per example or per column
+        ctx.save_for_backward(p, y, w)
+        _set_count(ctx, reduction, max(p.size, 1))
+        return _reduce(per, reduction, ctx.count)
+
+    @staticmethod
+    def backward(ctx, g):
+        p, y, w = ctx.saved_tensors
+        grad = p - y
+        grad /= np.maximum(p * (1 - p), 1e-12)
+        if w is not None:
+            grad *= w
         grad *= g * ctx.scale
         return grad, None
 
@@ -962,15 +1098,63 @@ class MSE(Function):
         _check_finite("MSELoss", z)
         diff = z - y.astype(z.dtype, copy=False)  # integer targets: no float64 result
         ctx.save_for_backward(diff)
-        ctx.count = max(z.size, 1) if reduction == "mean" else 1
-        ctx.scale = 2 / ctx.count  # d(diff²)/dz = 2·diff
-        return _reduce(diff * diff, reduction, max(z.size, 1))
+        _set_count(ctx, reduction, max(z.size, 1))
+        return _reduce(diff * diff, reduction, ctx.count)
 
     @staticmethod
     def backward(ctx, g):
         (diff,) = ctx.saved_tensors
-        gz = diff * (g * ctx.scale)
+        gz = diff * (g * (2 * ctx.scale))  # d(diff²)/dz = 2·diff
         return gz, (-gz if ctx.needs_input_grad[1] else None)
+
+
+class L1(Function):
+    """Mean absolute error |z − y|; gradient sign(z − y), 0 where they are equal (as PyTorch)."""
+
+    @staticmethod
+    def forward(ctx, z, y, reduction="mean"):
+        _check_reduction("L1Loss", reduction)
+        _check_same_shape("L1Loss", z, y)
+        _check_finite("L1Loss", z)
+        diff = z - y.astype(z.dtype, copy=False)
+        ctx.save_for_backward(diff)
+        _set_count(ctx, reduction, max(z.size, 1))
+        return _reduce(np.abs(diff), reduction, ctx.count)
+
+    @staticmethod
+    def backward(ctx, g):
+        (diff,) = ctx.saved_tensors
+        gz = np.sign(diff) * (g * ctx.scale)
+        return gz, (-gz if ctx.needs_input_grad[1] else None)
+
+
+class Huber(Function):
+    """Huber loss: ½d² where |d| < delta, delta·(|d| − ½delta) beyond (d = z − y), so
+    quadratic near the target and linear far from it; gradient d clipped to ±delta."""
+
+    @staticmethod
+    def forward(ctx, z, y, reduction="mean", delta=1.0):
+        _check_reduction("HuberLoss", reduction)
+        _check_same_shape("HuberLoss", z, y)
+        _check_finite("HuberLoss", z)
+        if not delta > 0:
+            raise ValueError(f"HuberLoss: delta must be > 0, got {delta}")
+        diff = z - y.astype(z.dtype, copy=False)
+        ctx.save_for_backward(diff)
+        ctx.delta = delta
+        absolute = np.abs(diff)
+        per = np.where(absolute < delta, 0.5 * diff * diff, delta * (absolute - 0.5 * delta))
+        _set_count(ctx, reduction, max(z.size, 1))
+        return _reduce(per.astype(z.dtype, copy=False), reduction, ctx.count)
+
+    @staticmethod
+    def backward(ctx, g):
+        (diff,) = ctx.saved_tensors
+        gz = np.clip(diff, -ctx.delta, ctx.delta) * (g * ctx.scale)
+        return gz, (-gz if ctx.needs_input_grad[1] else None)
+
+
+__all__ += ["BCE", "L1", "Huber"]
 
 
 def run_forward(function: type[Function], *arrays, **options) -> tuple[np.ndarray, Context]:

@@ -7,7 +7,7 @@ from .layers import (
     ELU, GELU, BatchNorm1d, Dropout, Embedding, Flatten, Identity, LayerNorm, LeakyReLU, Linear, LogSoftmax, ReLU,
     Sigmoid, Softmax, Softplus, Tanh,
 )
-from .losses import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
+from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, MSELoss, NLLLoss
 from .module import IncompatibleKeys, Module, Parameter, StateDictError
 
 __all__ = [
@@ -15,4 +15,5 @@ __all__ = [
     "IncompatibleKeys", "LogSoftmax", "MSELoss", "Module", "ModuleDict", "ModuleList", "NLLLoss", "Parameter", "ReLU", "Sequential", "Sigmoid",
     "Softmax", "StateDictError", "Tanh", "check_module", "functional", "init", "utils",
     "BatchNorm1d", "ELU", "Embedding", "Flatten", "GELU", "LayerNorm", "Softplus",
+    "BCELoss", "HuberLoss", "L1Loss",
 ]
