@@ -25,6 +25,10 @@ def test_parameters_is_a_generator_and_every_consumer_takes_it():
     for make in (lambda ps: cr.optim.SGD(ps, lr=0.1, momentum=0.9), lambda ps: cr.optim.Adam(ps)):
         opt = make(net.parameters())  # a generator, consumed once
         assert len(opt.params) == 4
+    from chainrule.train import TrainConfig, make_optimizer
+
+    for kind in ("sgd", "momentum", "nesterov", "adam", "adamw"):
+        assert len(make_optimizer(net.parameters(), TrainConfig(optimizer=kind)).params) == 4
     assert cr.check_module(_mlp(), np.random.default_rng(0).normal(size=(2, 4)))
     assert cr.nn.utils.grad_norm(net.parameters()) == 0.0
 
