@@ -1088,24 +1088,35 @@ class BCE(Function):
         return grad, None
 
 
+def _difference(ctx: Context, name: str, z: np.ndarray, y: np.ndarray, reduction: str) -> np.ndarray:
+    """z − y for the regression criteria, after their checks; saved for backward."""
+    _check_reduction(name, reduction)
+    _check_same_shape(name, z, y)
+    _check_finite(name, z)
+    diff = z - y.astype(z.dtype, copy=False)  # integer targets: no float64 result
+    ctx.save_for_backward(diff)
+    _set_count(ctx, reduction, max(z.size, 1))
+    return diff
+
+
+def _difference_grads(ctx: Context, d_loss: np.ndarray, g) -> tuple:
+    """(grad z, grad y) from dℓ/d(z − y): the same, and its negative."""
+    d_loss *= g * ctx.scale
+    return d_loss, (-d_loss if ctx.needs_input_grad[1] else None)
+
+
 class MSE(Function):
     """Mean squared error: the linear output unit's cost for a Gaussian mean."""
 
     @staticmethod
     def forward(ctx, z, y, reduction="mean"):
-        _check_reduction("MSELoss", reduction)
-        _check_same_shape("MSELoss", z, y)
-        _check_finite("MSELoss", z)
-        diff = z - y.astype(z.dtype, copy=False)  # integer targets: no float64 result
-        ctx.save_for_backward(diff)
-        _set_count(ctx, reduction, max(z.size, 1))
+        diff = _difference(ctx, "MSELoss", z, y, reduction)
         return _reduce(diff * diff, reduction, ctx.count)
 
     @staticmethod
     def backward(ctx, g):
         (diff,) = ctx.saved_tensors
-        gz = diff * (g * (2 * ctx.scale))  # d(diff²)/dz = 2·diff
-        return gz, (-gz if ctx.needs_input_grad[1] else None)
+        return _difference_grads(ctx, diff * 2, g)  # d(diff²)/dz = 2·diff
 
 
 class L1(Function):
@@ -1113,19 +1124,12 @@ class L1(Function):
 
     @staticmethod
     def forward(ctx, z, y, reduction="mean"):
-        _check_reduction("L1Loss", reduction)
-        _check_same_shape("L1Loss", z, y)
-        _check_finite("L1Loss", z)
-        diff = z - y.astype(z.dtype, copy=False)
-        ctx.save_for_backward(diff)
-        _set_count(ctx, reduction, max(z.size, 1))
-        return _reduce(np.abs(diff), reduction, ctx.count)
+        return _reduce(np.abs(_difference(ctx, "L1Loss", z, y, reduction)), reduction, ctx.count)
 
     @staticmethod
     def backward(ctx, g):
         (diff,) = ctx.saved_tensors
-        gz = np.sign(diff) * (g * ctx.scale)
-        return gz, (-gz if ctx.needs_input_grad[1] else None)
+        return _difference_grads(ctx, np.sign(diff), g)
 
 
 class Huber(Function):
@@ -1134,24 +1138,18 @@ class Huber(Function):
 
     @staticmethod
     def forward(ctx, z, y, reduction="mean", delta=1.0):
-        _check_reduction("HuberLoss", reduction)
-        _check_same_shape("HuberLoss", z, y)
-        _check_finite("HuberLoss", z)
         if not delta > 0:
             raise ValueError(f"HuberLoss: delta must be > 0, got {delta}")
-        diff = z - y.astype(z.dtype, copy=False)
-        ctx.save_for_backward(diff)
+        diff = _difference(ctx, "HuberLoss", z, y, reduction)
         ctx.delta = delta
         absolute = np.abs(diff)
         per = np.where(absolute < delta, 0.5 * diff * diff, delta * (absolute - 0.5 * delta))
-        _set_count(ctx, reduction, max(z.size, 1))
         return _reduce(per.astype(z.dtype, copy=False), reduction, ctx.count)
 
     @staticmethod
     def backward(ctx, g):
         (diff,) = ctx.saved_tensors
-        gz = np.clip(diff, -ctx.delta, ctx.delta) * (g * ctx.scale)
-        return gz, (-gz if ctx.needs_input_grad[1] else None)
+        return _difference_grads(ctx, np.clip(diff, -ctx.delta, ctx.delta), g)
 
 
 __all__ += ["BCE", "L1", "Huber"]

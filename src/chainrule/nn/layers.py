@@ -20,6 +20,19 @@ __all__ = ["Linear", "Tanh", "Sigmoid", "ReLU", "LeakyReLU", "Identity", "Softma
            "Flatten", "GELU", "ELU", "Softplus", "LayerNorm", "BatchNorm1d", "Embedding"]
 
 
+class _Options(Module):
+    """A layer whose Function options are attributes named in ``option_names``: options()
+    and repr come from them."""
+
+    option_names: tuple[str, ...] = ()
+
+    def options(self):
+        return {name: getattr(self, name) for name in self.option_names}
+
+    def extra_repr(self) -> str:
+        return ", ".join(f"{name}={getattr(self, name)!r}" for name in self.option_names)
+
+
 class Linear(Module):
     """y = x W + b, W of shape (in_features, out_features), Glorot-normal init, b = 0."""
 
@@ -51,18 +64,13 @@ class ReLU(Module):
     function = ops.ReLU
 
 
-class LeakyReLU(Module):
+class LeakyReLU(_Options):
     function = ops.LeakyReLU
+    option_names = ("negative_slope",)
 
     def __init__(self, negative_slope: float = 0.01):
         super().__init__()
         self.negative_slope = float(negative_slope)
-
-    def options(self):
-        return {"negative_slope": self.negative_slope}
-
-    def extra_repr(self) -> str:
-        return f"negative_slope={self.negative_slope}"
 
 
 class Identity(Module):
@@ -114,7 +122,7 @@ def _positive_int(layer: str, name: str, n) -> int:
     return int(n)
 
 
-class Flatten(Module):
+class Flatten(_Options):
     """Merges dimensions start_dim..end_dim (default: all but the batch one).
 
     >>> import numpy as np, chainrule as cr
@@ -123,19 +131,14 @@ class Flatten(Module):
     """
 
     function = ops.Flatten
+    option_names = ("start_dim", "end_dim")
 
     def __init__(self, start_dim: int = 1, end_dim: int = -1):
         super().__init__()
         self.start_dim, self.end_dim = int(start_dim), int(end_dim)
 
-    def options(self):
-        return {"start_dim": self.start_dim, "end_dim": self.end_dim}
 
-    def extra_repr(self) -> str:
-        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
-
-
-class GELU(Module):
+class GELU(_Options):
     """x·Φ(x); ``approximate='tanh'`` for the tanh form (see ops.GELU for the erf's accuracy).
 
     >>> import numpy as np, chainrule as cr
@@ -144,6 +147,7 @@ class GELU(Module):
     """
 
     function = ops.GELU
+    option_names = ("approximate",)
 
     def __init__(self, approximate: str = "none"):
         super().__init__()
@@ -151,14 +155,8 @@ class GELU(Module):
             raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
         self.approximate = approximate
 
-    def options(self):
-        return {"approximate": self.approximate}
 
-    def extra_repr(self) -> str:
-        return f"approximate={self.approximate!r}"
-
-
-class ELU(Module):
+class ELU(_Options):
     """x for x > 0, alpha·(eˣ − 1) otherwise.
 
     >>> import numpy as np, chainrule as cr
@@ -167,19 +165,14 @@ class ELU(Module):
     """
 
     function = ops.ELU
+    option_names = ("alpha",)
 
     def __init__(self, alpha: float = 1.0):
         super().__init__()
         self.alpha = float(alpha)
 
-    def options(self):
-        return {"alpha": self.alpha}
 
-    def extra_repr(self) -> str:
-        return f"alpha={self.alpha}"
-
-
-class Softplus(Module):
+class Softplus(_Options):
     """log(1 + e^(βx))/β, and x where βx > threshold (PyTorch's defaults β = 1, threshold = 20).
 
     >>> import numpy as np, chainrule as cr
@@ -188,18 +181,13 @@ class Softplus(Module):
     """
 
     function = ops.Softplus
+    option_names = ("beta", "threshold")
 
     def __init__(self, beta: float = 1.0, threshold: float = 20.0):
         super().__init__()
         if not beta > 0:
             raise ValueError(f"Softplus: beta must be > 0, got {beta}")
         self.beta, self.threshold = float(beta), float(threshold)
-
-    def options(self):
-        return {"beta": self.beta, "threshold": self.threshold}
-
-    def extra_repr(self) -> str:
-        return f"beta={self.beta}, threshold={self.threshold}"
 
 
 class LayerNorm(Module):
