@@ -138,6 +138,7 @@ def test_to_cpu_is_accepted_and_other_devices_refused_in_one_line():
     assert net.to("cpu") is net and net.cpu() is net and net.to(device="cpu") is net
     assert net.to("cpu", np.float64)[0].weight.dtype == np.float64
     assert net.to(dtype=np.float32)[0].weight.dtype == np.float32
+    assert net.to("float64")[0].weight.dtype == np.float64 and net.float()[0].weight.dtype == np.float32
     for device in ("cuda", "cuda:0", "mps"):
         with pytest.raises(ValueError, match=r"chainrule has no devices, only 'cpu'") as err:
             net.to(device)

@@ -338,7 +338,7 @@ class Module:
         dtype('float64')
         """
         for arg in args:
-            if isinstance(arg, str) or type(arg).__name__ == "device":
+            if (isinstance(arg, str) and arg not in ("float16", "float32", "float64")) or type(arg).__name__ == "device":
                 device = arg
             elif dtype is None:
                 dtype = arg
