@@ -179,6 +179,8 @@ CATALOGUE = [
     ("binary_cross_entropy_none_batch1", lambda a: F.binary_cross_entropy(a.sigmoid(), _Y[:1], reduction="none"),
      lambda a: -(_Y[:1] * np.log(1 / (1 + np.exp(-a))) + (1 - _Y[:1]) * np.log(1 - 1 / (1 + np.exp(-a)))),
      [(1, 3)], None),
+    ("bce_with_logits_soft_pos_weight", lambda a: F.binary_cross_entropy_with_logits(a, _Y, pos_weight=_CLASS_W),
+     lambda a: ((1 - _Y) * a + (1 + (_CLASS_W - 1) * _Y) * np.log1p(np.exp(-a))).mean(), [(2, 3)], None),
     ("l1_loss", lambda a: F.l1_loss(a, np.zeros((7, 3))), lambda a: np.abs(a).mean(), [(7, 3)], away_from_kinks),
     ("l1_loss_sum_batch1", lambda a: F.l1_loss(a, np.zeros((1, 3)), reduction="sum"), lambda a: np.abs(a).sum(),
      [(1, 3)], away_from_kinks),

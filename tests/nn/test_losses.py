@@ -35,6 +35,8 @@ def _cases():
             (f"nll_weight_ignore_{reduction}", lambda r=reduction: nn.NLLLoss(W, ignore_index=3, reduction=r), LOGP,
              LABELS),
             (f"bce_logits_{reduction}", lambda r=reduction: nn.BCEWithLogitsLoss(reduction=r), Z, BINARY),
+            (f"bce_logits_soft_weight_pos_weight_{reduction}",
+             lambda r=reduction: nn.BCEWithLogitsLoss(W, reduction=r, pos_weight=W[::-1].copy()), Z, SOFT),
             (f"bce_{reduction}", lambda r=reduction: nn.BCELoss(reduction=r), P, SOFT),
             (f"bce_weight_{reduction}", lambda r=reduction: nn.BCELoss(W, reduction=r), P, BINARY),
             (f"mse_{reduction}", lambda r=reduction: nn.MSELoss(reduction=r), Z, REAL),
@@ -67,8 +69,9 @@ def _kwargs(crit):
     for key in ("ignore_index", "label_smoothing", "delta"):
         if hasattr(crit, key):
             out[key] = getattr(crit, key)
-    if getattr(crit, "weight", None) is not None:
-        out["weight"] = crit.weight.numpy()
+    for key in ("weight", "pos_weight"):
+        if getattr(crit, key, None) is not None:
+            out[key] = getattr(crit, key).numpy()
     return out
 
 

@@ -135,8 +135,10 @@ def nll_loss(log_probs, target, weight=None, *, ignore_index: int = -100, reduct
                          weight=weight.data if isinstance(weight, Tensor) else weight, ignore_index=ignore_index)
 
 
-def binary_cross_entropy_with_logits(logits, target, reduction: str = "mean"):
-    return ops.BCEWithLogits.apply(logits, target, reduction=reduction)
+def binary_cross_entropy_with_logits(logits, target, weight=None, *, reduction: str = "mean", pos_weight=None):
+    return ops.BCEWithLogits.apply(logits, target, reduction=reduction,
+                                   weight=weight.data if isinstance(weight, Tensor) else weight,
+                                   pos_weight=pos_weight.data if isinstance(pos_weight, Tensor) else pos_weight)
 
 
 def binary_cross_entropy(probs, target, weight=None, reduction: str = "mean"):

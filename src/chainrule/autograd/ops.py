@@ -1023,28 +1023,47 @@ class NLL(Function):
 
 class BCEWithLogits(Function):
     """Binary cross-entropy of a sigmoid output unit, as the seed writes it:
-    −log σ((2y−1)z) = softplus((1−2y)z), finite for any logit; targets 0 or 1.
+    −log σ((2y−1)z) = softplus((1−2y)z), finite for any logit, for targets 0 or 1.
 
-    Backward is σ(z) − y (per element, over the count for 'mean').
+    Targets in [0, 1], a ``weight`` (broadcast) or a ``pos_weight`` p (per class, on the
+    positive term) take PyTorch's general form, ℓ = w·((1 − y)·z + (1 + (p − 1)y)·softplus(−z)).
+    Backward is w·((1 − y) − (1 + (p − 1)y)·σ(−z)): σ(z) − y for plain targets.
     """
 
     @staticmethod
-    def forward(ctx, z, y, reduction="mean"):
-        _check_reduction("BCEWithLogitsLoss", reduction)
-        _check_same_shape("BCEWithLogitsLoss", z, y)
-        _check_finite("BCEWithLogitsLoss", z)
-        if not np.all((y == 0) | (y == 1)):
-            raise ValueError("BCEWithLogitsLoss: targets must be 0 or 1")
+    def forward(ctx, z, y, reduction="mean", weight=None, pos_weight=None):
+        name = "BCEWithLogitsLoss"
+        _check_reduction(name, reduction)
+        _check_same_shape(name, z, y)
+        _check_finite(name, z)
         y = y.astype(z.dtype, copy=False)
-        ctx.save_for_backward(z, y)
         _set_count(ctx, reduction, max(z.size, 1))
-        return _reduce(np.logaddexp(0, (1 - 2 * y) * z), reduction, ctx.count)
+        binary = bool(np.all((y == 0) | (y == 1)))
+        if not binary and y.size and not (y.min() >= 0 and y.max() <= 1):
+            raise ValueError(f"{name}: targets must be in [0, 1], got values in [{y.min()}, {y.max()}]")
+        w = None if weight is None else np.asarray(weight).astype(z.dtype, copy=False)
+        pw = None if pos_weight is None else np.asarray(pos_weight).astype(z.dtype, copy=False)
+        ctx.save_for_backward(z, y, w, pw)
+        ctx.general = not binary or pw is not None
+        if not ctx.general:
+            per = np.logaddexp(0, (1 - 2 * y) * z)  # exact for 0/1 targets, even where σ(z) rounds to 1
+        else:
+            log_weight = 1 + (pw - 1) * y if pw is not None else 1
+            per = (1 - y) * z + log_weight * np.logaddexp(0, -z)
+        if w is not None:
+            per *= w
+        return _reduce(per, reduction, ctx.count)
 
     @staticmethod
     def backward(ctx, g):
-        z, y = ctx.saved_tensors
-        grad = sigmoid(z)
-        grad -= y
+        z, y, w, pw = ctx.saved_tensors
+        if ctx.general and pw is not None:
+            grad = (1 - y) - (1 + (pw - 1) * y) * sigmoid(-z)
+        else:
+            grad = sigmoid(z)
+            grad -= y
+        if w is not None:
+            grad *= w
         grad *= g * ctx.scale
         return grad, None
 

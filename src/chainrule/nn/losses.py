@@ -146,10 +146,29 @@ class NLLLoss(_WeightedCriterion):
         return {**super().options(), "ignore_index": self.ignore_index}
 
 
-class BCEWithLogitsLoss(_Criterion):
-    """Sigmoid output + Bernoulli likelihood: softplus((1 − 2y) z), targets 0/1, same shape as z."""
+class BCEWithLogitsLoss(_WeightedCriterion):
+    """Sigmoid output + Bernoulli likelihood: softplus((1 − 2y) z) for targets 0/1 of z's shape;
+    targets in [0, 1], ``weight`` (broadcast) and ``pos_weight`` (per class) as in PyTorch.
+
+    >>> import numpy as np, chainrule as cr
+    >>> round(cr.nn.BCEWithLogitsLoss(pos_weight=np.array([3.0])).fprop(np.zeros((2, 1), np.float32),
+    ...                                                                  np.array([[1.0], [0.5]])), 4)
+    1.7329
+    """
 
     function = ops.BCEWithLogits
+
+    def __init__(self, weight=None, *, reduction: str = "mean", pos_weight=None):
+        super().__init__(weight, reduction)
+        if pos_weight is not None:
+            pos_weight = pos_weight.data if isinstance(pos_weight, Tensor) else np.asarray(pos_weight, np.float32)
+        self.register_buffer("pos_weight", pos_weight)
+
+    def options(self):
+        options = super().options()
+        if self.pos_weight is not None:
+            options["pos_weight"] = self.pos_weight.data
+        return options
 
 
 class BCELoss(_WeightedCriterion):
