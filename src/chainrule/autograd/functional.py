@@ -18,7 +18,6 @@ __all__ = [
     "leaky_relu", "softplus", "abs", "sqrt", "linear", "dropout",
     "cross_entropy", "nll_loss", "binary_cross_entropy_with_logits", "mse_loss",
 ]
-__all__ += ["gelu", "elu", "layer_norm", "batch_norm", "embedding", "binary_cross_entropy", "l1_loss", "huber_loss"]
 
 
 # Each takes NumPy's axis= or PyTorch's dim=.
@@ -85,7 +84,10 @@ def dropout(x, p: float = 0.5, training: bool = True, generator=None):
     return ops.Dropout.apply(x, p=p, training=training, generator=generator or default_generator())
 
 
-# nn layers as functions, PyTorch's signatures (torch.nn.functional)
+# nn layers and criteria as functions, PyTorch's signatures (torch.nn.functional)
+__all__ += ["gelu", "elu", "layer_norm", "batch_norm", "embedding", "binary_cross_entropy", "l1_loss", "huber_loss"]
+
+
 def gelu(x, approximate: str = "none"):
     return ops.GELU.apply(x, approximate=approximate)
 
@@ -145,13 +147,13 @@ def binary_cross_entropy(probs, target, weight=None, reduction: str = "mean"):
     return ops.BCE.apply(probs, target, reduction=reduction, weight=weight.data if isinstance(weight, Tensor) else weight)
 
 
-def mse_loss(input, target, reduction: str = "mean"):
-    return ops.MSE.apply(input, target, reduction=reduction)
-
-
 def l1_loss(input, target, reduction: str = "mean"):
     return ops.L1.apply(input, target, reduction=reduction)
 
 
 def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0):
     return ops.Huber.apply(input, target, reduction=reduction, delta=delta)
+
+
+def mse_loss(input, target, reduction: str = "mean"):
+    return ops.MSE.apply(input, target, reduction=reduction)
