@@ -128,6 +128,7 @@ def test_load_state_dict_strict_false_returns_missing_and_unexpected_keys():
     assert result == (["2.bias"], ["extra.weight"])
     np.testing.assert_array_equal(b[0].weight.numpy(), a[0].weight.numpy())
     assert b.load_state_dict(a.state_dict()) == ([], [])
+    assert repr(b.load_state_dict(a.state_dict())) == "<All keys matched successfully>"  # PyTorch's repr
     state["0.weight"] = np.zeros((8, 4))  # mis-shaped still raises, as in PyTorch
     with pytest.raises(nn.StateDictError, match=r"0.weight.*transposed"):
         b.load_state_dict(state, strict=False)

@@ -48,10 +48,21 @@ class StateDictError(KeyError):
 
 
 class IncompatibleKeys(NamedTuple):
-    """What ``load_state_dict(strict=False)`` left out, as PyTorch's named tuple."""
+    """What ``load_state_dict(strict=False)`` left out, as PyTorch's named tuple (and its repr).
+
+    >>> IncompatibleKeys([], [])
+    <All keys matched successfully>
+    """
 
     missing_keys: list[str]
     unexpected_keys: list[str]
+
+    def __repr__(self) -> str:
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return f"IncompatibleKeys(missing_keys={self.missing_keys!r}, unexpected_keys={self.unexpected_keys!r})"
+
+    __str__ = __repr__
 
 
 def _check_name(owner: "Module", kind: str, name: Any) -> None:
