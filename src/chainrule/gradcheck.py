@@ -126,7 +126,8 @@ def check_module(module, x: np.ndarray, target: np.ndarray | None = None, eps: f
                  atol: float = 1e-5, rtol: float = 1e-3, raise_exception: bool = True) -> bool:
     """The exercise's check of fprop/bprop, for the input and every parameter, in float64.
 
-    For a criterion, pass ``target``: its output is then the scalar loss.
+    For a criterion, pass ``target``: its output is the loss (or the losses, with reduction='none'). An integer
+    ``x`` (an Embedding's indices) is passed as it is, and only the parameters are checked.
 
     >>> import numpy as np, chainrule as cr
     >>> check_module(cr.nn.Linear(3, 2), np.random.default_rng(0).normal(size=(4, 3)))
@@ -134,11 +135,13 @@ def check_module(module, x: np.ndarray, target: np.ndarray | None = None, eps: f
     """
     is_criterion = target is not None
     name = type(module).__name__
-    params = module.parameters()
+    params = list(module.parameters())
     saved = [(p, p.data, p.grad) for p in params]
+    saved_buffers = [(b, b.data.copy()) for b in module.buffers()]  # running statistics change in train mode
     rng = default_generator()
     rng_state = rng.bit_generator.state
-    x64 = np.array(x, dtype=np.float64, order="C")
+    integer_input = np.asarray(x).dtype.kind in "iu"
+    x64 = np.array(x, dtype=None if integer_input else np.float64, order="C")
     try:
         module.double()
 
@@ -153,17 +156,18 @@ def check_module(module, x: np.ndarray, target: np.ndarray | None = None, eps: f
         for j in range(m):
             forward()
             module.zero_grad()
-            if is_criterion:
+            if is_criterion and out.ndim == 0:
                 gx = module.bprop(1.0)
-            else:
+            else:  # a layer, or a criterion with reduction='none': one output element at a time
                 seed = np.zeros(out.shape)
                 seed.reshape(-1)[j] = 1.0
                 gx = module.bprop(seed)
-            grad_x[j] = np.asarray(gx).reshape(-1)
+            if not integer_input:
+                grad_x[j] = np.asarray(gx).reshape(-1)
             for rows, g in zip(grad_p, module.grads()):
                 rows[j] = g.reshape(-1)
 
-        checks = [("input ", x64, grad_x)] + [(f"{pname} ", p.data, rows) for (pname, p), rows in
+        checks = ([] if integer_input else [("input ", x64, grad_x)]) + [(f"{pname} ", p.data, rows) for (pname, p), rows in
                                              zip(module.named_parameters(), grad_p)]
         for label, array, analytic in checks:
             numeric = _numerical_jacobian(forward, array, m, eps)
@@ -176,4 +180,6 @@ def check_module(module, x: np.ndarray, target: np.ndarray | None = None, eps: f
     finally:
         for p, data, grad in saved:
             p.data, p.grad = data, grad
+        for b, data in saved_buffers:
+            b.data = data
         rng.bit_generator.state = rng_state

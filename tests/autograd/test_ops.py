@@ -3,6 +3,7 @@ and backward (gradcheck in float64) over shapes with broadcasting and batch 1.""
 
 from __future__ import annotations
 
+import math
 import zlib
 
 import numpy as np
@@ -17,6 +18,65 @@ from chainrule.autograd import functional as F
 def _log_softmax(z, axis=-1):
     s = z - z.max(axis=axis, keepdims=True)
     return s - np.log(np.exp(s).sum(axis=axis, keepdims=True))
+
+
+def _gelu(x):
+    return x * 0.5 * np.vectorize(math.erfc)(-x / math.sqrt(2))
+
+
+def _gelu_tanh(x):
+    return 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)))
+
+
+def _layer_norm(x, w=None, b=None, k=1, eps=1e-5):
+    axes = tuple(range(x.ndim - k, x.ndim))
+    xhat = (x - x.mean(axes, keepdims=True)) / np.sqrt(x.var(axes, keepdims=True) + eps)
+    return xhat * (1 if w is None else w) + (0 if b is None else b)
+
+
+def _batch_norm(x, w, b, mean=None, var=None, eps=1e-5):
+    axes = (0,) if x.ndim == 2 else (0, 2)
+    shape = (1, -1) if x.ndim == 2 else (1, -1, 1)
+    if mean is None:
+        mean, var = x.mean(axes, keepdims=True), x.var(axes, keepdims=True)
+    else:
+        mean, var = mean.reshape(shape), var.reshape(shape)
+    return (x - mean) / np.sqrt(var + eps) * w.reshape(shape) + b.reshape(shape)
+
+
+_RUNNING_MEAN, _RUNNING_VAR = np.array([0.5, -1.0, 0.0]), np.array([2.0, 0.5, 1.0])
+_INDICES = np.array([[0, 3, 3], [4, 0, 1]])  # index 3 and 0 twice: their gradients add up
+
+
+def _bn_eval(x, w, b):
+    stats = dict(running_mean=_RUNNING_MEAN.astype(x.dtype), running_var=_RUNNING_VAR.astype(x.dtype))
+    return F.batch_norm(x, stats["running_mean"], stats["running_var"], w, b, training=False)
+
+
+_LABELS7 = np.array([0, 2, 1, 2, 2, 0, 1])
+_CLASS_W = np.array([0.5, 2.0, 1.5])
+_Y = np.array([[0.2, 1.0, 0.0], [0.7, 0.5, 1.0]])  # BCE targets (probabilities)
+
+
+def _ce_reference(z, t, w=None, ignore_index=-100, eps=0.0):
+    """PyTorch's documented formula, written out: the weighted mean over kept examples."""
+    n, c = z.shape
+    w = np.ones(c) if w is None else w
+    logp = _log_softmax(z)
+    keep = t != ignore_index
+    tk = np.where(keep, t, 0)
+    nll = -w[tk] * logp[np.arange(n), tk] * keep
+    smooth = -(logp * w).sum(1) * keep / c
+    return ((1 - eps) * nll + eps * smooth).sum() / (w[tk] * keep).sum()
+
+
+def _bce_reference(p, y):
+    return -(y * np.maximum(np.log(p), -100) + (1 - y) * np.maximum(np.log(1 - p), -100)).mean()
+
+
+def _huber_reference(z, y, delta=1.0):
+    d = np.abs(z - y)
+    return np.where(d < delta, 0.5 * d * d, delta * (d - 0.5 * delta)).mean()
 
 
 positive = "positive"  # inputs drawn away from 0 (log, sqrt, division, pow)
@@ -111,6 +171,62 @@ CATALOGUE = [
     ("linear", lambda x, w, b: F.linear(x, w, b), lambda x, w, b: x @ w + b, [(3, 4), (4, 2), (2,)], None),
     ("linear_batch1", lambda x, w, b: F.linear(x, w, b), lambda x, w, b: x @ w + b, [(1, 4), (4, 2), (2,)], None),
     ("linear_nobias", lambda x, w: F.linear(x, w), lambda x, w: x @ w, [(7, 4), (4, 2)], None),
+    # nn layers (nn.Identity, Flatten, GELU, ELU, Softplus, LayerNorm, BatchNorm1d, Embedding)
+    ("identity", lambda a: cr.autograd.ops.Identity.apply(a), lambda a: a, [(7, 3)], None),
+    ("flatten", lambda a: cr.autograd.ops.Flatten.apply(a), lambda a: a.reshape(len(a), -1), [(7, 2, 3)], None),
+    ("flatten_batch1_dims", lambda a: cr.autograd.ops.Flatten.apply(a, start_dim=0, end_dim=-2),
+     lambda a: a.reshape(-1, a.shape[-1]), [(1, 2, 3)], None),
+    ("gelu", lambda a: F.gelu(a), _gelu, [(7, 3)], None),
+    ("gelu_batch1", lambda a: F.gelu(a * 4), lambda a: _gelu(a * 4), [(1, 5)], None),
+    ("gelu_tanh", lambda a: F.gelu(a * 3, approximate="tanh"), lambda a: _gelu_tanh(a * 3), [(7, 3)], None),
+    ("elu", lambda a: F.elu(a, alpha=0.7), lambda a: np.where(a > 0, a, 0.7 * np.expm1(a)), [(7, 3)], away_from_kinks),
+    ("elu_batch1", lambda a: F.elu(a), lambda a: np.where(a > 0, a, np.expm1(a)), [(1, 4)], away_from_kinks),
+    ("softplus_beta_threshold", lambda a: F.softplus(a, beta=2.0, threshold=1.0),
+     lambda a: np.where(2 * a > 1, a, np.log1p(np.exp(2 * a)) / 2), [(7, 3)], None),
+    ("layer_norm", lambda x, w, b: F.layer_norm(x, 4, w, b), _layer_norm, [(7, 4), (4,), (4,)], None),
+    ("layer_norm_batch1", lambda x, w, b: F.layer_norm(x, 4, w, b), _layer_norm, [(1, 4), (4,), (4,)], None),
+    ("layer_norm_2d_shape", lambda x, w: F.layer_norm(x, (2, 3), w), lambda x, w: _layer_norm(x, w, k=2),
+     [(7, 2, 3), (2, 3)], None),
+    ("layer_norm_no_affine", lambda x: F.layer_norm(x, 3), _layer_norm, [(2, 5, 3)], None),
+    ("batch_norm_train", lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True), _batch_norm,
+     [(7, 3), (3,), (3,)], None),
+    ("batch_norm_train_3d_batch1", lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True), _batch_norm,
+     [(1, 3, 4), (3,), (3,)], None),
+    ("batch_norm_eval", _bn_eval, lambda x, w, b: _batch_norm(x, w, b, _RUNNING_MEAN, _RUNNING_VAR),
+     [(7, 3), (3,), (3,)], None),
+    ("batch_norm_eval_batch1", _bn_eval, lambda x, w, b: _batch_norm(x, w, b, _RUNNING_MEAN, _RUNNING_VAR),
+     [(1, 3), (3,), (3,)], None),
+    ("embedding", lambda w: F.embedding(_INDICES, w), lambda w: w[_INDICES], [(5, 3)], None),
+    # criteria (their targets fixed; the logits or probabilities checked)
+    ("cross_entropy_none", lambda z: F.cross_entropy(z, _LABELS7, reduction="none"),
+     lambda z: -_log_softmax(z)[np.arange(7), _LABELS7], [(7, 3)], None),
+    ("cross_entropy_weight_ignore_smoothing",
+     lambda z: F.cross_entropy(z, _LABELS7, _CLASS_W, ignore_index=1, label_smoothing=0.2),
+     lambda z: _ce_reference(z, _LABELS7, _CLASS_W, 1, 0.2), [(7, 3)], None),
+    ("cross_entropy_probabilities_batch1", lambda z: F.cross_entropy(z, np.array([[0.2, 0.5, 0.3]])),
+     lambda z: -(np.array([[0.2, 0.5, 0.3]]) * _log_softmax(z)).sum(), [(1, 3)], None),
+    ("nll_weight_ignore", lambda a: F.nll_loss(a, _LABELS7, _CLASS_W, ignore_index=2),
+     lambda a: (-(a[np.arange(7), _LABELS7] * _CLASS_W[_LABELS7])[_LABELS7 != 2].sum()
+                / _CLASS_W[_LABELS7][_LABELS7 != 2].sum()), [(7, 3)], None),
+    ("binary_cross_entropy", lambda a: F.binary_cross_entropy(a.sigmoid(), _Y),
+     lambda a: _bce_reference(1 / (1 + np.exp(-a)), _Y), [(2, 3)], None),
+    ("binary_cross_entropy_none_batch1", lambda a: F.binary_cross_entropy(a.sigmoid(), _Y[:1], reduction="none"),
+     lambda a: -(_Y[:1] * np.log(1 / (1 + np.exp(-a))) + (1 - _Y[:1]) * np.log(1 - 1 / (1 + np.exp(-a)))),
+     [(1, 3)], None),
+    ("bce_with_logits_soft_pos_weight", lambda a: F.binary_cross_entropy_with_logits(a, _Y, pos_weight=_CLASS_W),
+     lambda a: ((1 - _Y) * a + (1 + (_CLASS_W - 1) * _Y) * np.log1p(np.exp(-a))).mean(), [(2, 3)], None),
+    ("l1_loss", lambda a: F.l1_loss(a, np.zeros((7, 3))), lambda a: np.abs(a).mean(), [(7, 3)], away_from_kinks),
+    ("l1_loss_sum_batch1", lambda a: F.l1_loss(a, np.zeros((1, 3)), reduction="sum"), lambda a: np.abs(a).sum(),
+     [(1, 3)], away_from_kinks),
+    ("huber_loss", lambda a: F.huber_loss(a * 2, np.zeros((7, 3))), lambda a: _huber_reference(a * 2, 0),
+     [(7, 3)], None),
+    ("huber_loss_delta_batch1", lambda a: F.huber_loss(a, np.zeros((1, 4)), reduction="none", delta=0.5),
+     lambda a: np.where(np.abs(a) < 0.5, 0.5 * a * a, 0.5 * (np.abs(a) - 0.25)), [(1, 4)], None),
+    ("mse_loss_none", lambda a, b: F.mse_loss(a, b, reduction="none"), lambda a, b: (a - b) ** 2, [(7, 3), (7, 3)],
+     None),
+    # padding_idx's row gets no gradient by definition (not a derivative): here an unused row
+    ("embedding_batch1_padding", lambda w: F.embedding(_INDICES[:1], w, padding_idx=2),
+     lambda w: w[_INDICES[:1]], [(5, 3)], None),
 ]
 
 

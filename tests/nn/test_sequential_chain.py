@@ -104,5 +104,11 @@ def test_errors_name_the_failing_child_and_non_plain_children_fall_back():
     net = nn.Sequential(nn.Linear(5, 4), nn.Tanh(), nn.Linear(3, 2))
     with pytest.raises(ValueError, match=r"Sequential\[2\] \(Linear\) with input shape \(6, 4\)"):
         net(cr.tensor(_data()[0]))
-    mixed = nn.Sequential(nn.Linear(5, 4), nn.Identity(), nn.Linear(4, 2))
+    class Halve(nn.Module):  # a forward of its own, no Function: not a plain layer
+        def forward(self, x):
+            return x * 0.5
+
+    mixed = nn.Sequential(nn.Linear(5, 4), Halve(), nn.Linear(4, 2))
     assert mixed(cr.tensor(_data()[0])).grad_fn is ops.Linear  # one node per layer
+    plain = nn.Sequential(nn.Linear(5, 4), nn.Identity(), nn.Flatten(), nn.Linear(4, 2))
+    assert plain(cr.tensor(_data()[0])).grad_fn is ops.Chain  # Identity and Flatten are Functions too

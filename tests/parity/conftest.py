@@ -66,3 +66,44 @@ def run_idiom(idiom: Idiom, inputs: dict[str, np.ndarray]) -> None:
     want = idiom.torch_fn(torch, **{k: v.copy() for k, v in inputs.items()})
     got = idiom.chainrule_fn(chainrule, **{k: v.copy() for k, v in inputs.items()})
     assert_same(got, want, idiom.rtol, idiom.atol, idiom.name)
+
+
+# ---------------------------------------------------------------- nn helpers
+def torch_state_to_chainrule(module: Any, state: dict[str, Any]) -> dict[str, np.ndarray]:
+    """A torch-layout state dict (arrays or torch tensors) for chainrule ``module``: every Linear's
+    weight transposed from PyTorch's (out, in) to chainrule's (in, out), the rest as it is."""
+    import chainrule
+
+    owners = dict(module.named_modules())
+    out = {}
+    for key, value in state.items():
+        array = to_numpy(value)
+        owner, _, leaf = key.rpartition(".")
+        if leaf == "weight" and isinstance(owners.get(owner), chainrule.nn.Linear):
+            array = array.T
+        out[key] = np.ascontiguousarray(array)
+    return out
+
+
+def chainrule_grads_in_torch_layout(module: Any) -> dict[str, np.ndarray | None]:
+    """Parameter gradients by name, Linear weights' transposed to PyTorch's (out, in)."""
+    import chainrule
+
+    owners = dict(module.named_modules())
+    grads = {}
+    for key, p in module.named_parameters():
+        owner, _, leaf = key.rpartition(".")
+        g = p.grad
+        if g is not None and leaf == "weight" and isinstance(owners.get(owner), chainrule.nn.Linear):
+            g = g.T
+        grads[key] = g
+    return grads
+
+
+def torch_grads(module: Any) -> dict[str, Any]:
+    return {key: p.grad for key, p in module.named_parameters()}
+
+
+def text(strings: Any) -> np.ndarray:
+    """Names (state_dict keys, module names) as bytes, so assert_same compares them exactly."""
+    return np.frombuffer("|".join(strings).encode(), dtype=np.uint8)

@@ -69,8 +69,8 @@ def leaky_relu(x, negative_slope: float = 0.01):
     return ops.LeakyReLU.apply(x, negative_slope=negative_slope)
 
 
-def softplus(x):
-    return ops.Softplus.apply(x)
+def softplus(x, beta: float = 1.0, threshold: float = 20.0):
+    return ops.Softplus.apply(x, beta=beta, threshold=threshold)
 
 
 def abs(x):  # noqa: A001 - mirrors torch.abs
@@ -90,16 +90,75 @@ def dropout(x, p: float = 0.5, training: bool = True, generator=None):
     return ops.Dropout.apply(x, p=p, training=training, generator=generator or default_generator())
 
 
-def cross_entropy(logits, target, reduction: str = "mean"):
-    return ops.CrossEntropy.apply(logits, target, reduction=reduction)
+# nn layers and criteria as functions, PyTorch's signatures (torch.nn.functional)
+__all__ += ["gelu", "elu", "layer_norm", "batch_norm", "embedding", "binary_cross_entropy", "l1_loss", "huber_loss"]
 
 
-def nll_loss(log_probs, target, reduction: str = "mean"):
-    return ops.NLL.apply(log_probs, target, reduction=reduction)
+def gelu(x, approximate: str = "none"):
+    return ops.GELU.apply(x, approximate=approximate)
 
 
-def binary_cross_entropy_with_logits(logits, target, reduction: str = "mean"):
-    return ops.BCEWithLogits.apply(logits, target, reduction=reduction)
+def elu(x, alpha: float = 1.0):
+    return ops.ELU.apply(x, alpha=alpha)
+
+
+def layer_norm(x, normalized_shape, weight=None, bias=None, eps: float = 1e-5):
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    params = [p for p in (weight, bias) if p is not None]
+    if bias is not None and weight is None:
+        raise ValueError("layer_norm: a bias needs a weight (pass ones)")
+    return ops.LayerNorm.apply(x, *params, normalized_shape=shape, eps=eps)
+
+
+def batch_norm(x, running_mean, running_var, weight=None, bias=None, training: bool = False,
+               momentum: float = 0.1, eps: float = 1e-5):
+    """``torch.nn.functional.batch_norm``: running statistics (arrays or tensors, updated in
+    place when training) may be None only when training."""
+    if bias is not None and weight is None:
+        raise ValueError("batch_norm: a bias needs a weight (pass ones)")
+    if not training and running_mean is None:
+        raise ValueError("batch_norm: running_mean and running_var are needed when not training")
+    stats = [s.data if isinstance(s, Tensor) else s for s in (running_mean, running_var)]
+    return ops.BatchNorm.apply(x, *[p for p in (weight, bias) if p is not None], running_mean=stats[0],
+                               running_var=stats[1], training=training, momentum=momentum, eps=eps)
+
+
+def embedding(indices, weight, padding_idx: int | None = None):
+    return ops.Embedding.apply(indices, weight, padding_idx=padding_idx)
+
+
+def cross_entropy(logits, target, weight=None, *, ignore_index: int = -100, reduction: str = "mean",
+                  label_smoothing: float = 0.0):
+    """``torch.nn.functional.cross_entropy``: labels (N,) or probabilities (N, C)."""
+    options = {"weight": weight.data if isinstance(weight, Tensor) else weight}
+    if ignore_index != -100:
+        options["ignore_index"] = ignore_index
+    if label_smoothing:
+        options["label_smoothing"] = label_smoothing
+    return ops.CrossEntropy.apply(logits, target, reduction=reduction, **options)
+
+
+def nll_loss(log_probs, target, weight=None, *, ignore_index: int = -100, reduction: str = "mean"):
+    return ops.NLL.apply(log_probs, target, reduction=reduction,
+                         weight=weight.data if isinstance(weight, Tensor) else weight, ignore_index=ignore_index)
+
+
+def binary_cross_entropy_with_logits(logits, target, weight=None, *, reduction: str = "mean", pos_weight=None):
+    return ops.BCEWithLogits.apply(logits, target, reduction=reduction,
+                                   weight=weight.data if isinstance(weight, Tensor) else weight,
+                                   pos_weight=pos_weight.data if isinstance(pos_weight, Tensor) else pos_weight)
+
+
+def binary_cross_entropy(probs, target, weight=None, reduction: str = "mean"):
+    return ops.BCE.apply(probs, target, reduction=reduction, weight=weight.data if isinstance(weight, Tensor) else weight)
+
+
+def l1_loss(input, target, reduction: str = "mean"):
+    return ops.L1.apply(input, target, reduction=reduction)
+
+
+def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0):
+    return ops.Huber.apply(input, target, reduction=reduction, delta=delta)
 
 
 def mse_loss(input, target, reduction: str = "mean"):

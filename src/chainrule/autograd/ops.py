@@ -251,17 +251,26 @@ class LeakyReLU(Function):
 
 
 class Softplus(Function):
-    """softplus(x) = log(1 + eˣ), computed as logaddexp(0, x) so it never overflows."""
+    """softplus(x) = log(1 + e^(βx))/β, computed with logaddexp so it never overflows; x itself
+    where βx > threshold (PyTorch's ``torch.nn.Softplus(beta=1, threshold=20)``)."""
 
     @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return np.logaddexp(0, x)
+    def forward(ctx, x, beta=1.0, threshold=20.0):
+        bx = x * beta if beta != 1 else x
+        out = np.asarray(np.logaddexp(0, bx))  # an array also for 0-d x (np.copyto below writes into it)
+        if beta != 1:
+            out /= beta
+        linear = bx > threshold
+        np.copyto(out, x, where=linear)
+        ctx.save_for_backward(bx, linear)
+        return out
 
     @staticmethod
     def backward(ctx, g):
-        (x,) = ctx.saved_tensors
-        return (g * sigmoid(x),)
+        bx, linear = ctx.saved_tensors
+        d = sigmoid(bx)
+        d[linear] = 1
+        return (g * d,)
 
 
 class Abs(Function):
@@ -652,15 +661,271 @@ class Dropout(Function):
         return (g if ctx.mask is None else g * ctx.mask,)
 
 
+# ------------------------------------------------------- nn layers (PyTorch's)
+# One Function per layer of chainrule.nn beyond Linear and the activations above;
+# the Module in nn/layers.py only names it and holds its parameters and buffers.
+class Identity(Function):
+    @staticmethod
+    def forward(ctx, x):
+        return x
+
+    @staticmethod
+    def backward(ctx, g):
+        return (g,)
+
+
+class Flatten(Reshape):
+    """Dimensions start_dim..end_dim merged into one (``torch.nn.Flatten``); backward is Reshape's."""
+
+    @staticmethod
+    def forward(ctx, x, start_dim=1, end_dim=-1):
+        n = max(x.ndim, 1)
+        start, end = start_dim % n if -n <= start_dim < n else None, end_dim % n if -n <= end_dim < n else None
+        if start is None or end is None or start > end:
+            raise ValueError(f"Flatten(start_dim={start_dim}, end_dim={end_dim}): does not fit input shape {x.shape}")
+        shape = x.shape[:start] + (int(np.prod(x.shape[start:end + 1])),) + x.shape[end + 1:]
+        return Reshape.forward(ctx, x, shape)
+
+
+def _erfc(x: np.ndarray) -> np.ndarray:
+    """erfc on an array, in its own dtype: Numerical Recipes' erfcc (Press et al., 2nd ed., §6.2),
+    a Chebyshev fit with relative error below 1.2e-7 everywhere, tails included (NumPy has no erf)."""
+    z = np.abs(x, out=np.empty(np.shape(x), x.dtype))  # an array, also for 0-d x
+    t = 1 / (1 + 0.5 * z)
+    poly = 0.17087277
+    for c in (-0.82215223, 1.48851587, -1.13520398, 0.27886807, -0.18628806, 0.09678418, 0.37409196,
+              1.00002368):
+        poly = poly * t + c
+    poly = np.asarray(poly * t - 1.26551223)
+    z *= z
+    np.subtract(poly, z, out=poly)
+    np.exp(poly, out=poly)
+    poly *= t  # erfc(|x|)
+    return np.where(x >= 0, poly, 2 - poly)
+
+
+_SQRT_2_OVER_PI = 0.7978845608028654
+_INV_SQRT_2PI = 0.3989422804014327
+
+
+class GELU(Function):
+    """x·Φ(x), Φ the standard normal CDF (Hendrycks & Gimpel 2016), as ``torch.nn.GELU``.
+
+    ``approximate='tanh'``: 0.5·x·(1 + tanh(√(2/π)(x + 0.044715x³))). The exact form
+    computes Φ(x) = erfc(−x/√2)/2 with :func:`_erfc` (relative error < 1.2e-7).
+    """
+
+    @staticmethod
+    def forward(ctx, x, approximate="none"):
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
+        ctx.approximate = approximate
+        if approximate == "tanh":
+            t = np.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x * x * x))
+            ctx.save_for_backward(x, t)
+            return 0.5 * x * (1 + t)
+        cdf = 0.5 * _erfc(x * -0.7071067811865476)
+        ctx.save_for_backward(x, cdf)
+        return x * cdf
+
+    @staticmethod
+    def backward(ctx, g):
+        x, s = ctx.saved_tensors
+        if ctx.approximate == "tanh":  # d/dx: 0.5(1 + t) + 0.5x(1 − t²)·√(2/π)(1 + 3·0.044715x²)
+            inner = _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x)
+            return (g * (0.5 * (1 + s) + 0.5 * x * (1 - s * s) * inner),)
+        return (g * (s + x * (_INV_SQRT_2PI * np.exp(-0.5 * x * x))),)  # Φ(x) + x·φ(x)
+
+
+class ELU(Function):
+    """x for x > 0, alpha·(eˣ − 1) otherwise (Clevert et al. 2015), as ``torch.nn.ELU``."""
+
+    @staticmethod
+    def forward(ctx, x, alpha=1.0):
+        positive = x > 0
+        out = np.asarray(np.expm1(np.minimum(x, 0)))  # no overflow for large x, which copyto replaces
+        out *= alpha
+        np.copyto(out, x, where=positive)
+        ctx.save_for_backward(positive, out)
+        ctx.alpha = alpha
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        positive, out = ctx.saved_tensors
+        return (np.where(positive, g, g * (out + ctx.alpha)),)  # alpha·eˣ = out + alpha below 0
+
+
+def _normalize(x: np.ndarray, axes: tuple[int, ...], eps: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(x̂, 1/σ, mean, biased variance) over axes, kept for broadcasting."""
+    mean = x.mean(axis=axes, keepdims=True)
+    centred = x - mean
+    var = np.mean(centred * centred, axis=axes, keepdims=True)
+    rstd = 1 / np.sqrt(var + eps)
+    centred *= rstd
+    return centred, rstd, mean, var
+
+
+def _normalize_backward(g_xhat: np.ndarray, xhat: np.ndarray, rstd: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
+    """Gradient through x̂ = (x − mean)/σ with mean and σ taken over axes (from x itself):
+    (1/σ)·(g − mean(g) − x̂·mean(g·x̂)) (Ioffe & Szegedy 2015, §3)."""
+    gx = g_xhat - g_xhat.mean(axis=axes, keepdims=True)
+    gx -= xhat * np.mean(g_xhat * xhat, axis=axes, keepdims=True)
+    gx *= rstd
+    return gx
+
+
+class LayerNorm(Function):
+    """Each example normalised over its last dimensions (Ba et al. 2016), then x̂·weight + bias."""
+
+    @staticmethod
+    def forward(ctx, x, weight=None, bias=None, normalized_shape=(), eps=1e-5):
+        k = len(normalized_shape)
+        if x.shape[x.ndim - k:] != tuple(normalized_shape) or x.ndim < k:
+            raise ValueError(f"LayerNorm({tuple(normalized_shape)}): input shape {x.shape} does not end in "
+                             f"{tuple(normalized_shape)}")
+        axes = tuple(range(x.ndim - k, x.ndim))
+        xhat, rstd, _, _ = _normalize(x, axes, eps)
+        ctx.save_for_backward(xhat, rstd, weight)
+        ctx.axes, ctx.has_bias = axes, bias is not None
+        out = xhat * weight if weight is not None else xhat.copy()
+        if bias is not None:
+            out += bias
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        xhat, rstd, weight = ctx.saved_tensors
+        needs = ctx.needs_input_grad
+        g_xhat = g * weight if weight is not None else g
+        gx = _normalize_backward(g_xhat, xhat, rstd, ctx.axes) if needs[0] else None
+        if weight is None:
+            return (gx,)
+        lead = tuple(range(g.ndim - len(ctx.axes)))  # the batch dimensions
+        gw = (g * xhat).sum(axis=lead) if needs[1] else None
+        if not ctx.has_bias:
+            return gx, gw
+        return gx, gw, (g.sum(axis=lead) if needs[2] else None)
+
+
+class BatchNorm(Function):
+    """Batch normalisation over (N, C) or (N, C, L) (Ioffe & Szegedy 2015), as ``torch.nn.BatchNorm1d``.
+
+    Training (or without running statistics): normalised with the batch's mean and
+    biased variance; the running mean and the *unbiased* variance are updated in
+    place, r ← (1 − momentum)·r + momentum·batch (momentum None: the cumulative mean).
+    Evaluation: normalised with the running statistics, an affine map of x.
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight=None, bias=None, running_mean=None, running_var=None, num_batches_tracked=None,
+                training=True, momentum=0.1, eps=1e-5, num_features=None):
+        name = f"BatchNorm1d({num_features})"
+        if x.ndim not in (2, 3) or (num_features is not None and x.shape[1] != num_features):
+            raise ValueError(f"{name}: expected input of shape (N, {num_features}) or (N, {num_features}, L), "
+                             f"got {x.shape}")
+        axes = (0,) if x.ndim == 2 else (0, 2)
+        shape = (1, -1) if x.ndim == 2 else (1, -1, 1)  # per-channel arrays broadcast along the channel axis
+        batch_stats = training or running_mean is None
+        if batch_stats:
+            n = x.size // max(x.shape[1], 1)
+            if training and n <= 1:
+                raise ValueError(f"{name}: expected more than 1 value per channel when training, got input shape "
+                                 f"{x.shape}")
+            xhat, rstd, mean, var = _normalize(x, axes, eps)
+            if training and running_mean is not None:
+                if num_batches_tracked is not None:
+                    num_batches_tracked += 1
+                factor = momentum if momentum is not None else 1 / float(num_batches_tracked)
+                running_mean *= 1 - factor
+                running_mean += factor * mean.reshape(-1)
+                running_var *= 1 - factor
+                running_var += (factor * n / max(n - 1, 1)) * var.reshape(-1)  # the unbiased variance
+        else:
+            rstd = (1 / np.sqrt(running_var + eps)).reshape(shape)
+            xhat = (x - running_mean.reshape(shape)) * rstd
+        ctx.save_for_backward(xhat, rstd, weight)
+        ctx.axes, ctx.shape, ctx.batch_stats, ctx.has_bias = axes, shape, batch_stats, bias is not None
+        out = xhat * weight.reshape(shape) if weight is not None else xhat.copy()
+        if bias is not None:
+            out += bias.reshape(shape)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        xhat, rstd, weight = ctx.saved_tensors
+        needs = ctx.needs_input_grad
+        g_xhat = g * weight.reshape(ctx.shape) if weight is not None else g
+        gx = None
+        if needs[0]:
+            gx = _normalize_backward(g_xhat, xhat, rstd, ctx.axes) if ctx.batch_stats else g_xhat * rstd
+        if weight is None:
+            return (gx,)
+        gw = (g * xhat).sum(axis=ctx.axes) if needs[1] else None
+        if not ctx.has_bias:
+            return gx, gw
+        return gx, gw, (g.sum(axis=ctx.axes) if needs[2] else None)
+
+
+class Embedding(Function):
+    """Rows of weight picked by integer indices: out[..., :] = weight[indices[...]].
+
+    Backward scatter-adds g into the picked rows (an index used twice gets both); the
+    row ``padding_idx`` gets none, as in PyTorch.
+    """
+
+    @staticmethod
+    def forward(ctx, indices, weight, padding_idx=None):
+        name = f"Embedding({weight.shape[0]}, {weight.shape[1]})"
+        if indices.dtype.kind not in "iu":
+            raise ValueError(f"{name}: indices must be integers, got dtype {indices.dtype}")
+        if indices.size and (indices.min() < 0 or indices.max() >= weight.shape[0]):
+            bad = indices[(indices < 0) | (indices >= weight.shape[0])].reshape(-1)[0]
+            raise IndexError(f"{name}: index {bad} is out of range for {weight.shape[0]} embeddings")
+        ctx.indices, ctx.shape, ctx.padding_idx = indices, weight.shape, padding_idx
+        return np.take(weight, indices, axis=0)
+
+    @staticmethod
+    def backward(ctx, g):
+        if not ctx.needs_input_grad[1]:
+            return None, None
+        gw = ctx.grad_buffer(1)
+        if gw is None:
+            gw = np.zeros(ctx.shape, dtype=g.dtype)
+        else:
+            gw.fill(0)
+        np.add.at(gw, ctx.indices.reshape(-1), g.reshape(-1, ctx.shape[1]))
+        if ctx.padding_idx is not None:
+            gw[ctx.padding_idx] = 0
+        return None, gw
+
+
+__all__ += ["Identity", "Flatten", "GELU", "ELU", "LayerNorm", "BatchNorm", "Embedding"]
+
+
 # -------------------------------------------------------------------- criteria
+# Every criterion computes per-example (or per-element) losses ℓ and reduces them:
+# 'mean' divides the sum by ctx.count, 'sum' adds them, 'none' returns them. Backward
+# multiplies dℓ/dz by g·ctx.scale: a scalar for 'mean'/'sum', ℓ's shape for 'none'.
 def _check_reduction(name: str, reduction: str) -> None:
-    if reduction not in ("mean", "sum"):
-        raise ValueError(f"{name}: reduction must be 'mean' or 'sum', got {reduction!r}")
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"{name}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
 
 
-def _reduce(per_example: np.ndarray, reduction: str, count: int):
+def _reduce(per_example: np.ndarray, reduction: str, count):
+    if reduction == "none":
+        return per_example
     total = per_example.sum(dtype=per_example.dtype)
-    return np.asarray(total / count if reduction == "mean" else total, dtype=per_example.dtype)
+    with np.errstate(invalid="ignore", divide="ignore"):  # 0/0 when every target is ignored: NaN, as PyTorch
+        return np.asarray(total / count if reduction == "mean" else total, dtype=per_example.dtype)
+
+
+def _set_count(ctx: Context, reduction: str, count) -> None:
+    """What 'mean' divides by (ctx.count) and the factor backward applies to g (ctx.scale)."""
+    ctx.reduction = reduction
+    ctx.count = count if reduction == "mean" else 1
+    # a Python float: NumPy treats it as weak, so g·scale stays float32 (a NumPy float64 would not)
+    ctx.scale = 1.0 / float(ctx.count) if ctx.count else float("inf")
 
 
 class NonFiniteError(ValueError):
@@ -675,7 +940,8 @@ def _check_finite(name: str, z: np.ndarray) -> None:
         raise NonFiniteError(f"{name}: input has a non-finite value ({z[tuple(bad)]}) at index {tuple(int(i) for i in bad)}")
 
 
-def _check_labels(name: str, z: np.ndarray, target: np.ndarray) -> np.ndarray:
+def _check_labels(name: str, z: np.ndarray, target: np.ndarray, ignore_index: int = -100) -> tuple[np.ndarray, bool]:
+    """(integer labels, whether any equals ignore_index), or a one-line error."""
     if z.ndim != 2:
         raise ValueError(f"{name}: expected input of shape (batch, classes), got {z.shape}")
     if target.shape != (z.shape[0],):
@@ -685,10 +951,13 @@ def _check_labels(name: str, z: np.ndarray, target: np.ndarray) -> np.ndarray:
             target = target.astype(np.int64)
         else:
             raise ValueError(f"{name}: target must hold integer class labels, got dtype {target.dtype}")
-    if target.size and (target.min() < 0 or target.max() >= z.shape[1]):
-        bad = target[(target < 0) | (target >= z.shape[1])][0]
-        raise ValueError(f"{name}: label {bad} is out of range for {z.shape[1]} classes")
-    return target
+    classes = z.shape[1]
+    if not target.size or (target.min() >= 0 and target.max() < classes):
+        return target, 0 <= ignore_index < classes and bool((target == ignore_index).any())
+    bad = ((target < 0) | (target >= classes)) & (target != ignore_index)
+    if bad.any():
+        raise ValueError(f"{name}: label {target[bad][0]} is out of range for {classes} classes")
+    return target, True
 
 
 def _check_same_shape(name: str, z: np.ndarray, target: np.ndarray) -> None:
@@ -697,85 +966,239 @@ def _check_same_shape(name: str, z: np.ndarray, target: np.ndarray) -> None:
         raise ValueError(f"{name}: input shape {z.shape} and target shape {target.shape} differ")
 
 
-class CrossEntropy(Function):
-    """Fused log-softmax + negative log-likelihood: logits (N, C), int labels (N,).
+def _class_weight(name: str, weight, classes: int, dtype) -> np.ndarray | None:
+    if weight is None:
+        return None
+    w = np.asarray(weight)
+    if w.shape != (classes,) or w.dtype.kind not in "fiu":
+        raise ValueError(f"{name}: weight must hold one number per class, shape ({classes},), got shape {w.shape}")
+    return w.astype(dtype, copy=False)
 
-    Backward is (softmax(z) - onehot(t)) / N: the softmax output unit's δ(L).
+
+def _target_distribution(name: str, z: np.ndarray, target: np.ndarray, weight, ignore_index: int,
+                         label_smoothing: float) -> tuple[np.ndarray | None, np.ndarray, object]:
+    """(q, labels, divisor): example i's loss is −Σ_c q_ic·log p_ic, and 'mean' divides the sum
+    by the divisor, as ``torch.nn.functional.cross_entropy`` does:
+
+    * labels t: q_i = (1 − ε)·w_{t_i}·onehot(t_i) + (ε/C)·w, zero for ignored examples, and
+      the divisor Σ w_{t_i} over the others (their count without weights);
+    * probabilities (target of z's shape): q_i = ((1 − ε)·t_i + ε/C)·w, the divisor N.
+
+    q is None for plain labels (no weight, smoothing or ignored example): the fast path.
+    """
+    n, classes = z.shape
+    w = _class_weight(name, weight, classes, z.dtype)
+    if not 0 <= label_smoothing <= 1:
+        raise ValueError(f"{name}: label_smoothing must be in [0, 1], got {label_smoothing}")
+    if target.shape == z.shape and target.ndim == 2 and target.dtype.kind == "f":
+        if ignore_index >= 0:
+            raise ValueError(f"{name}: ignore_index is not supported for probability targets")
+        q = target.astype(z.dtype, copy=True)
+        if label_smoothing:
+            q *= 1 - label_smoothing
+            q += label_smoothing / classes
+        if w is not None:
+            q *= w
+        return q, target, max(n, 1)
+    target, has_ignored = _check_labels(name, z, target, ignore_index)
+    if w is None and not label_smoothing and not has_ignored:
+        return None, target, max(n, 1)
+    keep = target != ignore_index if has_ignored else np.ones(n, bool)
+    labels = np.where(keep, target, 0)
+    per_weight = (w[labels] if w is not None else np.ones(n, z.dtype)) * keep
+    q = np.zeros(z.shape, z.dtype)
+    if label_smoothing:
+        q += (label_smoothing / classes) * (w if w is not None else 1)
+        q *= keep[:, None]
+    q[np.arange(n), labels] += (1 - label_smoothing) * per_weight
+    return q, labels, per_weight.sum(dtype=z.dtype)
+
+
+def _per_row(scale):
+    """g·scale for a per-example loss: a scalar, or one factor per row as a column."""
+    return scale if np.ndim(scale) == 0 else np.reshape(scale, (-1, 1))
+
+
+class CrossEntropy(Function):
+    """Fused log-softmax + negative log-likelihood: logits (N, C), int labels (N,) or
+    probabilities (N, C); optional class ``weight``, ``ignore_index``, ``label_smoothing``.
+
+    Backward is (Σ_c q_ic)·softmax(z_i) − q_i per example (see _target_distribution);
+    for plain labels softmax(z) − onehot(t): the softmax output unit's δ(L).
     """
 
     @staticmethod
-    def forward(ctx, z, target, reduction="mean"):
-        _check_reduction("CrossEntropyLoss", reduction)
-        _check_finite("CrossEntropyLoss", z)
-        target = _check_labels("CrossEntropyLoss", z, target)
+    def forward(ctx, z, target, reduction="mean", weight=None, ignore_index=-100, label_smoothing=0.0):
+        name = "CrossEntropyLoss"
+        _check_reduction(name, reduction)
+        _check_finite(name, z)
+        if z.ndim != 2:
+            raise ValueError(f"{name}: expected input of shape (batch, classes), got {z.shape}")
+        q, target, divisor = _target_distribution(name, z, target, weight, ignore_index, label_smoothing)
         shifted = z - _max_over(z, 1)  # e^shifted never overflows: finite at ±1e4
         p = np.exp(shifted)
         total = _sum_over(p, 1)
+        log_total = np.log(total)
         ctx.rows = np.arange(z.shape[0])
-        # -log softmax(z)_t = log Σ_j e^shifted_j - shifted_t, summed over the batch
-        loss = np.log(total).sum(dtype=z.dtype) - shifted[ctx.rows, target].sum(dtype=z.dtype)
+        _set_count(ctx, reduction, divisor)
+        if q is None and reduction != "none":
+            # -log softmax(z)_t = log Σ_j e^shifted_j - shifted_t, summed over the batch
+            loss = log_total.sum(dtype=z.dtype) - shifted[ctx.rows, target].sum(dtype=z.dtype)
+            out = np.asarray(loss / ctx.count, dtype=z.dtype)
+        elif q is None:
+            out = log_total[:, 0] - shifted[ctx.rows, target]
+        else:
+            shifted -= log_total  # log softmax
+            shifted *= q
+            out = _reduce(0.0 - shifted.sum(axis=1), reduction, divisor)  # 0 − x: an ignored example's loss is +0
+            ctx.q_sum = q.sum(axis=1, keepdims=True)
         p /= total  # the softmax, kept for backward (it costs the exp that backward would redo)
-        ctx.save_for_backward(p, target)
-        ctx.count = max(z.shape[0], 1) if reduction == "mean" else 1  # what 'mean' divides by (an empty batch: 0)
-        ctx.scale = 1 / ctx.count
-        return np.asarray(loss / ctx.count, dtype=z.dtype)
+        ctx.save_for_backward(p, target if q is None else q)
+        ctx.plain = q is None
+        return out
 
     @staticmethod
     def backward(ctx, g):
-        p, target = ctx.saved_tensors
-        scale = g * ctx.scale
-        grad = p * scale
-        grad[ctx.rows, target] -= scale
+        p, target_or_q = ctx.saved_tensors
+        scale = _per_row(g * ctx.scale)
+        if ctx.plain:
+            grad = p * scale
+            grad[ctx.rows, target_or_q] -= scale if np.ndim(scale) == 0 else scale[:, 0]
+            return grad, None
+        grad = p * ctx.q_sum
+        grad -= target_or_q
+        grad *= scale
         return grad, None
 
 
 class NLL(Function):
-    """Negative log-likelihood of log-probabilities (N, C) and int labels (N,)."""
+    """Negative log-likelihood of log-probabilities (N, C) and int labels (N,); optional class
+    ``weight`` and ``ignore_index`` ('mean' then divides by the kept examples' weights)."""
 
     @staticmethod
-    def forward(ctx, logp, target, reduction="mean"):
+    def forward(ctx, logp, target, reduction="mean", weight=None, ignore_index=-100):
         _check_reduction("NLLLoss", reduction)
         _check_finite("NLLLoss", logp)
-        target = _check_labels("NLLLoss", logp, target)
-        ctx.shape, ctx.dtype, ctx.target = logp.shape, logp.dtype, target
-        ctx.count = max(logp.shape[0], 1) if reduction == "mean" else 1
-        ctx.scale = 1 / ctx.count
-        return _reduce(-logp[np.arange(logp.shape[0]), target], reduction, ctx.count)
+        if target.ndim != 1:
+            _check_labels("NLLLoss", logp, target, ignore_index)  # the shape error
+        q, target, divisor = _target_distribution("NLLLoss", logp, target, weight, ignore_index, 0.0)
+        ctx.shape, ctx.dtype, ctx.target, ctx.q = logp.shape, logp.dtype, target, q
+        _set_count(ctx, reduction, divisor)
+        rows = np.arange(logp.shape[0])
+        per = -logp[rows, target] if q is None else 0.0 - q[rows, target] * logp[rows, target]
+        return _reduce(per, reduction, divisor)
 
     @staticmethod
     def backward(ctx, g):
+        scale = _per_row(g * ctx.scale)
+        if ctx.q is not None:
+            return -ctx.q * scale, None
         grad = np.zeros(ctx.shape, dtype=ctx.dtype)
-        grad[np.arange(ctx.shape[0]), ctx.target] = -g * ctx.scale
+        grad[np.arange(ctx.shape[0]), ctx.target] = -(scale if np.ndim(scale) == 0 else scale[:, 0])
         return grad, None
 
 
 class BCEWithLogits(Function):
     """Binary cross-entropy of a sigmoid output unit, as the seed writes it:
-    −log σ((2y−1)z) = softplus((1−2y)z), finite for any logit; targets 0 or 1.
+    −log σ((2y−1)z) = softplus((1−2y)z), finite for any logit, for targets 0 or 1.
 
-    Backward is σ(z) − y (per element, over the count for 'mean').
+    Targets in [0, 1], a ``weight`` (broadcast) or a ``pos_weight`` p (per class, on the
+    positive term) take PyTorch's general form, ℓ = w·((1 − y)·z + (1 + (p − 1)y)·softplus(−z)).
+    Backward is w·((1 − y) − (1 + (p − 1)y)·σ(−z)): σ(z) − y for plain targets.
     """
 
     @staticmethod
-    def forward(ctx, z, y, reduction="mean"):
-        _check_reduction("BCEWithLogitsLoss", reduction)
-        _check_same_shape("BCEWithLogitsLoss", z, y)
-        _check_finite("BCEWithLogitsLoss", z)
-        if not np.all((y == 0) | (y == 1)):
-            raise ValueError("BCEWithLogitsLoss: targets must be 0 or 1")
+    def forward(ctx, z, y, reduction="mean", weight=None, pos_weight=None):
+        name = "BCEWithLogitsLoss"
+        _check_reduction(name, reduction)
+        _check_same_shape(name, z, y)
+        _check_finite(name, z)
         y = y.astype(z.dtype, copy=False)
-        ctx.save_for_backward(z, y)
-        ctx.count = max(z.size, 1) if reduction == "mean" else 1
-        ctx.scale = 1 / ctx.count
-        return _reduce(np.logaddexp(0, (1 - 2 * y) * z), reduction, max(z.size, 1))
+        _set_count(ctx, reduction, max(z.size, 1))
+        binary = bool(np.all((y == 0) | (y == 1)))
+        if not binary and y.size and not (y.min() >= 0 and y.max() <= 1):
+            raise ValueError(f"{name}: targets must be in [0, 1], got values in [{y.min()}, {y.max()}]")
+        w = None if weight is None else np.asarray(weight).astype(z.dtype, copy=False)
+        pw = None if pos_weight is None else np.asarray(pos_weight).astype(z.dtype, copy=False)
+        ctx.save_for_backward(z, y, w, pw)
+        ctx.general = not binary or pw is not None
+        if not ctx.general:
+            per = np.logaddexp(0, (1 - 2 * y) * z)  # exact for 0/1 targets, even where σ(z) rounds to 1
+        else:
+            log_weight = 1 + (pw - 1) * y if pw is not None else 1
+            per = (1 - y) * z + log_weight * np.logaddexp(0, -z)
+        if w is not None:
+            per *= w
+        return _reduce(per, reduction, ctx.count)
 
     @staticmethod
     def backward(ctx, g):
-        z, y = ctx.saved_tensors
-        grad = sigmoid(z)
-        grad -= y
+        z, y, w, pw = ctx.saved_tensors
+        if ctx.general and pw is not None:
+            grad = (1 - y) - (1 + (pw - 1) * y) * sigmoid(-z)
+        else:
+            grad = sigmoid(z)
+            grad -= y
+        if w is not None:
+            grad *= w
         grad *= g * ctx.scale
         return grad, None
+
+
+class BCE(Function):
+    """Binary cross-entropy of probabilities p in [0, 1] and targets y:
+    −w·(y·log p + (1 − y)·log(1 − p)), each log clamped at −100 as PyTorch does, so
+    p = 0 or 1 gives a finite loss. Backward is w·(p − y)/max(p(1 − p), 1e-12) (PyTorch's).
+    Prefer BCEWithLogits on logits: it is exact where p rounds to 0 or 1.
+    """
+
+    @staticmethod
+    def forward(ctx, p, y, reduction="mean", weight=None):
+        name = "BCELoss"
+        _check_reduction(name, reduction)
+        _check_same_shape(name, p, y)
+        _check_finite(name, p)
+        if p.size and (p.min() < 0 or p.max() > 1):
+            raise ValueError(f"{name}: input must hold probabilities in [0, 1] (apply a sigmoid, or use "
+                             f"BCEWithLogitsLoss on logits), got values in [{p.min()}, {p.max()}]")
+        y = y.astype(p.dtype, copy=False)
+        with np.errstate(divide="ignore"):
+            log_p = np.maximum(np.log(p), -100)
+            log_q = np.maximum(np.log1p(-p), -100)
+        per = -(y * log_p + (1 - y) * log_q)
+        w = None if weight is None else np.asarray(weight).astype(p.dtype, copy=False)
+        if w is not None:
+            per *= w  # broadcast as in PyTorch: one weight per element, per example or per column
+        ctx.save_for_backward(p, y, w)
+        _set_count(ctx, reduction, max(p.size, 1))
+        return _reduce(per, reduction, ctx.count)
+
+    @staticmethod
+    def backward(ctx, g):
+        p, y, w = ctx.saved_tensors
+        grad = p - y
+        grad /= np.maximum(p * (1 - p), 1e-12)
+        if w is not None:
+            grad *= w
+        grad *= g * ctx.scale
+        return grad, None
+
+
+def _difference(ctx: Context, name: str, z: np.ndarray, y: np.ndarray, reduction: str) -> np.ndarray:
+    """z − y for the regression criteria, after their checks; saved for backward."""
+    _check_reduction(name, reduction)
+    _check_same_shape(name, z, y)
+    _check_finite(name, z)
+    diff = z - y.astype(z.dtype, copy=False)  # integer targets: no float64 result
+    ctx.save_for_backward(diff)
+    _set_count(ctx, reduction, max(z.size, 1))
+    return diff
+
+
+def _difference_grads(ctx: Context, d_loss: np.ndarray, g) -> tuple:
+    """(grad z, grad y) from dℓ/d(z − y): the same, and its negative."""
+    d_loss *= g * ctx.scale
+    return d_loss, (-d_loss if ctx.needs_input_grad[1] else None)
 
 
 class MSE(Function):
@@ -783,20 +1206,49 @@ class MSE(Function):
 
     @staticmethod
     def forward(ctx, z, y, reduction="mean"):
-        _check_reduction("MSELoss", reduction)
-        _check_same_shape("MSELoss", z, y)
-        _check_finite("MSELoss", z)
-        diff = z - y.astype(z.dtype, copy=False)  # integer targets: no float64 result
-        ctx.save_for_backward(diff)
-        ctx.count = max(z.size, 1) if reduction == "mean" else 1
-        ctx.scale = 2 / ctx.count  # d(diff²)/dz = 2·diff
-        return _reduce(diff * diff, reduction, max(z.size, 1))
+        diff = _difference(ctx, "MSELoss", z, y, reduction)
+        return _reduce(diff * diff, reduction, ctx.count)
 
     @staticmethod
     def backward(ctx, g):
         (diff,) = ctx.saved_tensors
-        gz = diff * (g * ctx.scale)
-        return gz, (-gz if ctx.needs_input_grad[1] else None)
+        return _difference_grads(ctx, diff * 2, g)  # d(diff²)/dz = 2·diff
+
+
+class L1(Function):
+    """Mean absolute error |z − y|; gradient sign(z − y), 0 where they are equal (as PyTorch)."""
+
+    @staticmethod
+    def forward(ctx, z, y, reduction="mean"):
+        return _reduce(np.abs(_difference(ctx, "L1Loss", z, y, reduction)), reduction, ctx.count)
+
+    @staticmethod
+    def backward(ctx, g):
+        (diff,) = ctx.saved_tensors
+        return _difference_grads(ctx, np.sign(diff), g)
+
+
+class Huber(Function):
+    """Huber loss: ½d² where |d| < delta, delta·(|d| − ½delta) beyond (d = z − y), so
+    quadratic near the target and linear far from it; gradient d clipped to ±delta."""
+
+    @staticmethod
+    def forward(ctx, z, y, reduction="mean", delta=1.0):
+        if not delta > 0:
+            raise ValueError(f"HuberLoss: delta must be > 0, got {delta}")
+        diff = _difference(ctx, "HuberLoss", z, y, reduction)
+        ctx.delta = delta
+        absolute = np.abs(diff)
+        per = np.where(absolute < delta, 0.5 * diff * diff, delta * (absolute - 0.5 * delta))
+        return _reduce(per.astype(z.dtype, copy=False), reduction, ctx.count)
+
+    @staticmethod
+    def backward(ctx, g):
+        (diff,) = ctx.saved_tensors
+        return _difference_grads(ctx, np.clip(diff, -ctx.delta, ctx.delta), g)
+
+
+__all__ += ["BCE", "L1", "Huber"]
 
 
 def run_forward(function: type[Function], *arrays, **options) -> tuple[np.ndarray, Context]:
