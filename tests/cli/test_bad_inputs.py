@@ -168,7 +168,7 @@ def test_predict_refuses_inputs_it_cannot_use_in_one_line(tmp_path, capsys):
     (tmp_path / "empty.npz").write_bytes(b"")
     (tmp_path / "trunc.npz").write_bytes((tmp_path / "scalar.npz").read_bytes()[:100])
     for name, needle in [("scalar.npz", "single number"), ("none.npz", "no examples"), ("huge.npz", "overflow"),
-                         ("empty.npz", "not a readable .npz"), ("trunc.npz", "not a readable .npz")]:
+                         ("empty.npz", "not a .npz archive"), ("trunc.npz", "cannot read as .npz")]:
         code, err = _run(capsys, ["predict", model, tmp_path / name])
         assert code == 2 and len(err) == 1 and needle in err[0] and name in err[0], (name, err)
     np.savez(tmp_path / "ok.npz", x=np.zeros((3, 64), np.float32))
