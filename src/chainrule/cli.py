@@ -21,7 +21,8 @@ import numpy as np
 from . import __version__, bench, tune
 from ._parser import ArgumentParser
 from .data import DATASETS, DataError, load_dataset, read_idx
-from .data.files import MAX_DATA_BYTES, MAX_IMAGE_PIXELS, NpzReader, open_regular, read_text
+from .data import files
+from .data.files import NpzReader, open_regular, read_text
 from .io import CheckpointError
 from .model import Classifier, load
 from .spec import SpecError
@@ -144,7 +145,7 @@ def _read_image(path: str, model: Classifier) -> np.ndarray:
         from PIL import Image, UnidentifiedImageError
     except ImportError:  # pragma: no cover - Pillow comes with matplotlib
         raise UserError("reading images needs Pillow: pip install pillow") from None
-    with open_regular(path, limit=MAX_DATA_BYTES) as f, warnings.catch_warnings():
+    with open_regular(path, limit=files.MAX_DATA_BYTES) as f, warnings.catch_warnings():
         # Pillow warns, then refuses, past its own pixel limit: one line, ours, either way.
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
@@ -152,12 +153,12 @@ def _read_image(path: str, model: Classifier) -> np.ndarray:
             # program, such as Ghostscript for PostScript) is ever reached through a file name.
             with Image.open(f, formats=IMAGE_FORMATS) as img:
                 width, height = img.size  # from the header: nothing is decoded yet
-                if width * height > MAX_IMAGE_PIXELS:
+                if width * height > files.MAX_IMAGE_PIXELS:
                     raise UserError(f"{path}: the image is {width}x{height} pixels, more than the "
-                                    f"{MAX_IMAGE_PIXELS:,} predict reads")
+                                    f"{files.MAX_IMAGE_PIXELS:,} predict reads")
                 gray = img.convert("L").resize(model.image_shape[::-1], Image.Resampling.LANCZOS)
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
-            raise UserError(f"{path}: the image is larger than the {MAX_IMAGE_PIXELS:,} pixels predict reads "
+            raise UserError(f"{path}: the image is larger than the {files.MAX_IMAGE_PIXELS:,} pixels predict reads "
                             f"({' '.join(str(e).split())})") from None
         except UnidentifiedImageError:
             raise UserError(f"{path}: not a {' or '.join(IMAGE_FORMATS)} image") from None

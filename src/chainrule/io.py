@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from .data._atomic import atomic_write
-from .data.files import MAX_DATA_BYTES, open_regular
+from .data import files
 
 __all__ = ["CheckpointError", "save_weights", "load_weights", "read_header", "MAX_HEADER_BYTES"]
 
@@ -59,7 +59,7 @@ def save_weights(arrays: dict[str, np.ndarray], path: str | os.PathLike, metadat
 def read_header(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, Any], int]:
     """(tensor entries, chainrule metadata, data offset), validated before any allocation."""
     name = os.fspath(path)
-    with open_regular(name, limit=MAX_DATA_BYTES, what="checkpoint file", error=CheckpointError) as f:
+    with files.open_regular(name, limit=files.MAX_DATA_BYTES, what="checkpoint file", error=CheckpointError) as f:
         try:
             size = os.fstat(f.fileno()).st_size
             head = f.read(8)

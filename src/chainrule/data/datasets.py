@@ -31,7 +31,8 @@ import numpy as np
 
 from .download import DownloadFailed, cache_dir, download as _download
 from .errors import DataError
-from .files import MAX_CSV_BYTES, MAX_CSV_RECORD_CHARS, NpzReader, open_regular
+from . import files
+from .files import NpzReader, open_regular
 from .idx import read_idx
 
 __all__ = [
@@ -94,6 +95,8 @@ class Data:
                 raise DataError(f"{self.name}: x_{split} has {len(x)} rows but y_{split} has {len(y)}")
             # Labels are always int64, so downstream code never meets uint8 arithmetic.
             setattr(self, f"y_{split}", y.astype(np.int64, copy=False))
+        if self.x_train.shape[1] == 0:  # the loaders say which file; this catches arrays built by hand
+            raise DataError(f"{self.name}: examples have no features (x_train has shape {self.x_train.shape})")
         if self.x_train.shape[1] != self.x_test.shape[1]:
             raise DataError(
                 f"{self.name}: {self.x_train.shape[1]} training features but {self.x_test.shape[1]} test features"
@@ -425,6 +428,8 @@ def _load_idx_dataset(name: str, data_dir, download: bool, mirror, hashes) -> Da
         images, labels = arrays[f"{prefix}-images-idx3-ubyte"], arrays[f"{prefix}-labels-idx1-ubyte"]
         if images.ndim != 3 or images.dtype != np.uint8:
             raise DataError(f"{images_file}: expected uint8 images of shape (n, rows, cols), got {_describe(images)}")
+        if 0 in images.shape[1:]:
+            raise DataError(f"{images_file}: images of shape {images.shape[1:]} have no pixels")
         if labels.ndim != 1 or labels.dtype != np.uint8:
             raise DataError(f"{labels_file}: expected uint8 labels of shape (n,), got {_describe(labels)}")
         if len(images) != len(labels):
@@ -597,7 +602,7 @@ def _inputs(x: np.ndarray, where: str) -> tuple[np.ndarray, tuple[int, ...] | No
         raise DataError(f"{where}: expected shape (examples, features...), got {x.shape}")
     if len(x) == 0:
         raise DataError(f"{where}: no examples")
-    if x[0].size == 0:
+    if 0 in x.shape[1:]:
         raise DataError(f"{where}: examples have no features (shape {x.shape})")
     shape = x.shape[1:] if x.ndim > 2 else None
     flat = x.reshape(len(x), -1)
@@ -754,7 +759,7 @@ class _Records:
         return self
 
     def __next__(self) -> str:
-        limit = MAX_CSV_RECORD_CHARS
+        limit = files.MAX_CSV_RECORD_CHARS
         try:
             text = self.f.readline(limit + 1)
         except UnicodeDecodeError as e:
@@ -864,7 +869,7 @@ def load_csv(
     Data(name='pts', train=(8, 2), test=(2, 2), classes=2, image_shape=None)
     """
     where = os.fspath(path)
-    with open_regular(where, limit=MAX_CSV_BYTES) as raw:
+    with open_regular(where, limit=files.MAX_CSV_BYTES) as raw:
         # -sig: Excel's byte-order mark is not data; newline="": csv handles line ends itself
         records = _Records(io.TextIOWrapper(raw, encoding="utf-8-sig", newline=""), where)
         rows = _csv_rows(records, delimiter, where)
