@@ -7,15 +7,10 @@ bombs here are cheap when the protection works and stay a few hundred MB when it
 
 from __future__ import annotations
 
-import contextlib
-import gzip
 import io
 import os
-import signal
-import struct
 import subprocess
 import sys
-import tracemalloc
 import zipfile
 
 import numpy as np
@@ -24,35 +19,6 @@ import pytest
 import chainrule as cr
 from chainrule.data import DataError, files, load_csv, load_dataset, load_npz, read_idx, write_idx
 from chainrule.io import CheckpointError
-
-
-@contextlib.contextmanager
-def no_hang(seconds: float = 60):
-    """Interrupt a blocked call with TimeoutError (SIGALRM), so a regression fails instead of hanging.
-
-    Not a speed test: the calls guarded here return in milliseconds or block forever."""
-    def expired(signum, frame):
-        raise TimeoutError(f"still blocked after {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, expired)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-
-
-@contextlib.contextmanager
-def peak_memory():
-    """Yields a list that holds, on exit, the peak bytes traced (tracemalloc: NumPy reports its buffers)."""
-    result: list[int] = []
-    tracemalloc.start()
-    try:
-        yield result
-    finally:
-        result.append(tracemalloc.get_traced_memory()[1])
-        tracemalloc.stop()
 
 
 READERS = {
@@ -65,7 +31,7 @@ READERS = {
 
 
 @pytest.mark.parametrize("kind", READERS)
-def test_a_fifo_is_refused_at_once(tmp_path, kind):
+def test_a_fifo_is_refused_at_once(tmp_path, kind, no_hang):
     read, name, error = READERS[kind]
     os.mkfifo(tmp_path / name)
     with no_hang(), pytest.raises(error, match=rf"{name}: is a FIFO \(named pipe\), not a regular file$"):
@@ -136,7 +102,7 @@ def test_a_member_claiming_an_absurd_shape_is_one_line(tmp_path):
         load_npz(path)
 
 
-def test_a_member_whose_header_overstates_its_data_is_refused_before_allocating(tmp_path):
+def test_a_member_whose_header_overstates_its_data_is_refused_before_allocating(tmp_path, peak_memory):
     path = _zip(tmp_path / "short.npz", {"x.npy": _npy_header((4000, 1000)) + bytes(64),
                                          "y.npy": _npy_header((4000,), "<i8") + bytes(32000)})
     with peak_memory() as peak, pytest.raises(
@@ -146,7 +112,7 @@ def test_a_member_whose_header_overstates_its_data_is_refused_before_allocating(
     assert peak[0] < 4_000_000, peak  # np.load reserved the 32 MB first
 
 
-def test_members_declaring_more_than_the_limit_are_refused_before_reading(tmp_path, monkeypatch):
+def test_members_declaring_more_than_the_limit_are_refused_before_reading(tmp_path, monkeypatch, peak_memory):
     """8 MiB of zeros compress to a few kB: refused from the zip's declared sizes alone."""
     monkeypatch.setattr(files, "MAX_DATA_BYTES", 2**20)
     path = tmp_path / "bomb.npz"
@@ -158,7 +124,7 @@ def test_members_declaring_more_than_the_limit_are_refused_before_reading(tmp_pa
     assert peak[0] < 2**20, peak
 
 
-def test_an_npz_load_peaks_near_the_size_of_its_data(tmp_path):
+def test_an_npz_load_peaks_near_the_size_of_its_data(tmp_path, peak_memory):
     """float32 x is used as read (no second copy) and NaNs are looked for without a full-size
     mask: the peak is the array as read plus the training/test copies (3x before)."""
     x = np.random.default_rng(0).random((2000, 1000), dtype=np.float32)
@@ -222,7 +188,7 @@ def test_idx_images_without_pixels_are_refused_naming_the_file(tmp_path, idx_arr
 
 
 @pytest.mark.parametrize("gz", [False, True])
-def test_idx_declaring_more_than_the_limit_is_refused_before_reading(tmp_path, monkeypatch, gz):
+def test_idx_declaring_more_than_the_limit_is_refused_before_reading(tmp_path, monkeypatch, gz, peak_memory):
     monkeypatch.setattr(files, "MAX_DATA_BYTES", 2**20)
     path = tmp_path / ("x-idx3-ubyte" + (".gz" if gz else ""))
     write_idx(path, np.zeros((64, 256, 256), np.uint8))  # 4 MiB
@@ -249,7 +215,7 @@ def test_a_csv_line_longer_than_the_cap_is_refused_at_that_line(tmp_path, monkey
         load_csv(tmp_path / "long.csv")
 
 
-def test_a_csv_without_line_ends_costs_no_more_than_the_cap(tmp_path):
+def test_a_csv_without_line_ends_costs_no_more_than_the_cap(tmp_path, peak_memory):
     """2 MB in one line: refused after MAX_CSV_RECORD_CHARS (1 Mi) characters, not split into a
     million Python strings first (about 60 MB before)."""
     (tmp_path / "one.csv").write_text("0," * 1_000_000)
@@ -279,7 +245,7 @@ def test_a_multi_line_record_is_numbered_by_its_first_line(tmp_path):
         load_csv(tmp_path / "multi.csv")
 
 
-def test_a_csv_load_holds_numbers_not_text(tmp_path):
+def test_a_csv_load_holds_numbers_not_text(tmp_path, peak_memory):
     """The text is converted in batches: the peak follows the float32 numbers (86 MB before, for
     3.8 MB of numbers, when every cell was kept as a Python string first)."""
     (tmp_path / "wide.csv").write_text("".join(",".join(["0.5"] * 50) + f",{i % 2}\n" for i in range(20000)))
