@@ -20,8 +20,7 @@ import numpy as np
 
 from . import __version__, bench, tune
 from ._parser import ArgumentParser
-from .data import DATASETS, DataError, load_dataset, read_idx
-from .data import files
+from .data import DATASETS, DataError, files, load_dataset, read_idx
 from .data.files import NpzReader, open_regular, read_text
 from .io import CheckpointError
 from .model import Classifier, load
@@ -158,8 +157,8 @@ def _read_image(path: str, model: Classifier) -> np.ndarray:
                                     f"{files.MAX_IMAGE_PIXELS:,} predict reads")
                 gray = img.convert("L").resize(model.image_shape[::-1], Image.Resampling.LANCZOS)
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
-            raise UserError(f"{path}: the image is larger than the {files.MAX_IMAGE_PIXELS:,} pixels predict reads "
-                            f"({' '.join(str(e).split())})") from None
+            raise UserError(f"{path}: the image is larger than the {files.MAX_IMAGE_PIXELS:,} pixels predict "
+                            f"reads ({' '.join(str(e).split())})") from None
         except UnidentifiedImageError:
             raise UserError(f"{path}: not a {' or '.join(IMAGE_FORMATS)} image") from None
         except (OSError, ValueError, SyntaxError) as e:  # Pillow's decoders raise these for damaged files
@@ -300,8 +299,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("predict", help="classify inputs with a saved model")
     p.add_argument("checkpoint", help="a model.safetensors written by chainrule train")
-    p.add_argument("input", help="an .npz (array 'x'), an IDX file, or a PNG or JPEG image. Integer arrays are taken for "
-                                 "raw pixels and divided as the training data's were (digits by 16, MNIST and "
+    p.add_argument("input", help="an .npz (array 'x'), an IDX file, or a PNG or JPEG image. Integer arrays are "
+                                 "taken for raw pixels and divided as the training data's were (digits by 16, MNIST and "
                                  "Fashion-MNIST by 255); float arrays are used as given, so scale them likewise")
     p.add_argument("--top", type=int, default=3, help="probabilities to show per example (default: 3)")
     p.add_argument("--limit", type=int, default=20, help="examples to print (default: 20)")

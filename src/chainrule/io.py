@@ -26,8 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from .data._atomic import atomic_write
 from .data import files
+from .data._atomic import atomic_write
 
 __all__ = ["CheckpointError", "save_weights", "load_weights", "read_header", "MAX_HEADER_BYTES"]
 

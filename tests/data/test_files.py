@@ -193,7 +193,7 @@ def test_idx_declaring_more_than_the_limit_is_refused_before_reading(tmp_path, m
     path = tmp_path / ("x-idx3-ubyte" + (".gz" if gz else ""))
     write_idx(path, np.zeros((64, 256, 256), np.uint8))  # 4 MiB
     with peak_memory() as peak, pytest.raises(
-            DataError, match=r"the header declares shape \(64, 256, 256\) of uint8 \(4.0 MiB .*\), more than the 1.0 MiB"):
+            DataError, match=r"header declares shape \(64, 256, 256\) of uint8 \(4.0 MiB .*\), more than the 1.0 MiB"):
         read_idx(path)
     assert peak[0] < 2**20, peak
 

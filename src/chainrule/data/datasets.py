@@ -29,9 +29,9 @@ from pathlib import Path
 
 import numpy as np
 
+from . import files
 from .download import DownloadFailed, cache_dir, download as _download
 from .errors import DataError
-from . import files
 from .files import NpzReader, open_regular
 from .idx import read_idx
 
@@ -737,7 +737,6 @@ def _is_number(cell: str) -> bool:
     return True
 
 
-
 # Cells converted to numbers at a time: as Python strings a cell costs some 50 bytes, so the
 # text in memory stays a few MB, and what grows with the file is the float32 numbers.
 _CSV_BATCH_CELLS = 1 << 16
@@ -763,7 +762,8 @@ class _Records:
         try:
             text = self.f.readline(limit + 1)
         except UnicodeDecodeError as e:
-            raise DataError(f"{self.where}: line {self.line + 1}: not UTF-8 text ({e.reason})") from None
+            # decoded a block at a time, so the bad byte may lie a little past this line
+            raise DataError(f"{self.where}: not UTF-8 text (near line {self.line + 1}: {e.reason})") from None
         except OSError as e:
             raise DataError(f"{self.where}: cannot read ({e.strerror or e})") from None
         if not text:
@@ -809,7 +809,8 @@ def _label_index(label_column, names, width: int, where: str) -> int:
         if label_column not in names:
             raise DataError(f"{where}: no column {label_column!r} (columns: {', '.join(names)})")
         return names.index(label_column)
-    if isinstance(label_column, numbers.Integral) and not isinstance(label_column, bool) and -width <= label_column < width:
+    integral = isinstance(label_column, numbers.Integral) and not isinstance(label_column, bool)
+    if integral and -width <= label_column < width:
         return int(label_column) % width
     raise DataError(f"{where}: label_column={label_column!r} is not a column of {width}")
 
