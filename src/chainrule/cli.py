@@ -31,7 +31,10 @@ from .train import (DEFAULT_MODEL, DEFAULTS, OPTIMIZERS, SCHEDULES, TrainConfig,
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 EXIT_DIVERGED = 3
-MAX_MESSAGE_CHARS = 400  # an error line longer than this is shortened in the middle
+# An error line longer than this is shortened in the middle. The longest messages meant in full
+# (the data set that was not found: where it was looked for, why each download failed) reach
+# some 800 characters; what goes past is a file's contents or a list of its names, echoed.
+MAX_MESSAGE_CHARS = 1000
 IMAGE_FORMATS = ["PNG", "JPEG"]  # what predict reads as an image, told apart by content
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 
@@ -327,12 +330,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _one_line(e: BaseException) -> str:
-    """The error's first line, at most MAX_MESSAGE_CHARS: its start (the file) and end kept, the middle cut."""
+    """The error's first line, at most MAX_MESSAGE_CHARS: its start (the file) and end kept, the middle cut.
+
+    >>> line = _one_line(ValueError("f.csv: " + "x" * 5000 + " is not a number"))
+    >>> line[:9], len(line), line[-16:], line[600:657]
+    ('f.csv: xx', 951, ' is not a number', ' [... message shortened from 5,023 characters ...] xxxxxx')
+    """
     text = str(e).strip()
     message = text.splitlines()[0] if text else type(e).__name__
     if len(message) <= MAX_MESSAGE_CHARS:
         return message
-    head, tail = MAX_MESSAGE_CHARS * 2 // 3, MAX_MESSAGE_CHARS // 4
+    head, tail = MAX_MESSAGE_CHARS * 3 // 5, MAX_MESSAGE_CHARS * 3 // 10  # and some 50 characters between
     return f"{message[:head]} [... message shortened from {len(message):,} characters ...] {message[-tail:]}"
 
 
