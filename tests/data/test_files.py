@@ -175,6 +175,12 @@ def test_data_without_features_is_refused_at_load_naming_the_file(tmp_path, x):
         load_npz(tmp_path / "flat.npz")
 
 
+def test_a_data_set_built_by_hand_without_features_is_refused():
+    x, y = np.zeros((4, 0), np.float32), np.array([0, 1, 0, 1])
+    with pytest.raises(DataError, match=r"hand: examples have no features \(x_train has shape \(4, 0\)\)"):
+        cr.data.Data(x, y, x, y, name="hand")
+
+
 def test_idx_images_without_pixels_are_refused_naming_the_file(tmp_path, idx_array_factory, write_idx_files):
     arrays = idx_array_factory()
     arrays["train-images-idx3-ubyte"] = np.zeros((30, 0, 5), np.uint8)
@@ -254,6 +260,14 @@ def test_a_csv_load_holds_numbers_not_text(tmp_path, peak_memory):
     numbers = 20000 * 50 * 4
     assert data.num_features == 50 and len(data.x_train) + len(data.x_test) == 20000
     assert peak[0] < 6 * numbers, peak[0] / numbers
+
+
+def test_a_field_past_csvs_own_limit_is_one_line_at_its_line(tmp_path):
+    """csv.field_size_limit stays at its default (131,072 characters): it is the whole process's setting."""
+    (tmp_path / "field.csv").write_text('1,0\n"' + "7" * 200_000 + '",1\n')
+    with pytest.raises(DataError, match=r"field.csv: line 2: cannot read as CSV \(field larger than field limit "
+                                        r"\(131072\)\)$"):
+        load_csv(tmp_path / "field.csv")
 
 
 def test_a_long_cell_is_shortened_in_the_message(tmp_path):
