@@ -66,7 +66,13 @@ def test_a_link_to_a_device_is_refused_by_every_reader(tmp_path):
                      for name in names.values()]
 
 
-def test_folders_and_missing_files_name_themselves(tmp_path):
+def test_folders_sockets_and_missing_files_name_themselves(tmp_path):
+    import socket
+
+    with socket.socket(socket.AF_UNIX) as server:
+        server.bind(str(tmp_path / "sock.csv"))
+        with pytest.raises(DataError, match=r"sock.csv: is a socket, not a regular file$"):
+            load_csv(tmp_path / "sock.csv")
     (tmp_path / "folder").mkdir()
     with pytest.raises(DataError, match=r"folder: is a folder, not a file$"):
         files.open_regular(tmp_path / "folder")

@@ -38,7 +38,7 @@ __all__ = [
 
 # The limits (each named in the README's "When things go wrong").
 MAX_DATA_BYTES = 4 * 2**30  # 4 GiB: the arrays one data file or checkpoint may hold or declare
-MAX_CSV_BYTES = 2**30  # 1 GiB: a .csv file (parsed text costs several times its size)
+MAX_CSV_BYTES = 2**30  # 1 GiB: a .csv file (its numbers as float32 can take twice its size)
 MAX_CSV_RECORD_CHARS = 2**20  # 1 Mi characters: one CSV line, or the lines one quoted field spans
 MAX_IMAGE_PIXELS = 4096 * 4096  # an image given to predict, width x height, checked before decoding
 MAX_TEXT_BYTES = 64 * 2**20  # 64 MiB: a JSON or JSON-lines file (a bench result, metrics.jsonl)
@@ -54,7 +54,7 @@ _KINDS = (
 
 
 def _kind(mode: int) -> str:
-    return next((name for test, name in _KINDS if test(mode)), "not a regular file")
+    return next((name for test, name in _KINDS if test(mode)), "a special file")
 
 
 def _size(n: int) -> str:
