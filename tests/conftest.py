@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import tracemalloc
+
 import pytest
 
 
@@ -17,3 +21,38 @@ def one_blas_thread():
         return
     with threadpool_limits(limits=1, user_api="blas"):
         yield
+
+
+@pytest.fixture
+def no_hang():
+    """no_hang(seconds=60): a context that interrupts a blocked call with TimeoutError (SIGALRM), so a
+    regression fails instead of hanging. Not a speed test: what it guards returns at once or never."""
+    @contextlib.contextmanager
+    def within(seconds: float = 60):
+        def expired(signum, frame):
+            raise TimeoutError(f"still blocked after {seconds} s")
+
+        previous = signal.signal(signal.SIGALRM, expired)
+        signal.setitimer(signal.ITIMER_REAL, seconds)
+        try:
+            yield
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+    return within
+
+
+@pytest.fixture
+def peak_memory():
+    """peak_memory(): a context yielding a list that holds, on exit, the peak bytes traced by
+    tracemalloc (NumPy reports its array buffers to it)."""
+    @contextlib.contextmanager
+    def traced():
+        result: list[int] = []
+        tracemalloc.start()
+        try:
+            yield result
+        finally:
+            result.append(tracemalloc.get_traced_memory()[1])
+            tracemalloc.stop()
+    return traced

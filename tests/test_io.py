@@ -91,7 +91,8 @@ def test_catalogue_of_damaged_and_foreign_files(checkpoint, tmp_path):
     variant("offsets outside", lambda h: h["0.weight"].__setitem__("data_offsets", [0, 10**9]), "does not fit")
     variant("shape lies", lambda h: h["0.weight"].__setitem__("shape", [4, 9]), "does not fit")
     variant("negative dim", lambda h: h["0.weight"].__setitem__("shape", [-4, 8]), "bad shape")
-    variant("odd dtype", lambda h: h["0.weight"].__setitem__("dtype", "X99"), "malformed")
+    variant("odd dtype", lambda h: h["0.weight"].__setitem__("dtype", "X99"),
+            "tensor '0.weight' has dtype 'X99', which chainrule does not read")
     variant("missing tensor", lambda h: h.pop("2.bias"), "missing 2.bias|cannot read tensors")
 
     nan = tmp_path / "nan.safetensors"
@@ -165,6 +166,25 @@ def test_hostile_metadata_and_paths_are_one_checkpoint_error(tmp_path):
         cr.load(tmp_path / "listdtype.safetensors")
     with pytest.raises(CheckpointError, match="cannot read"):
         cr.load(good / "x.safetensors")  # good is a file, not a folder
+
+
+@pytest.mark.parametrize("dtype", ["BF16", "F8_E4M3", "U16"])
+def test_a_dtype_chainrule_does_not_read_is_named_with_its_tensor(checkpoint, tmp_path, dtype):
+    """A checkpoint converted to bfloat16 (or another safetensors dtype) by another tool, its offsets
+    consistent: the message names the dtype and the tensor, not a "malformed header"."""
+    _, path = checkpoint
+    raw = path.read_bytes()
+    (length,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8:8 + length])
+    arrays, offset, data = load_weights(path)[0], 0, b""
+    for key in sorted(k for k in header if k != "__metadata__"):
+        size = arrays[key].size * (1 if dtype == "F8_E4M3" else 2)
+        header[key].update(dtype=dtype, data_offsets=[offset, offset + size])
+        data, offset = data + bytes(size), offset + size
+    _rewrite_header(tmp_path / "half.safetensors", header, data)
+    with pytest.raises(CheckpointError, match=f"tensor '0.bias' has dtype '{dtype}', which chainrule does not read "
+                                              r"\(it reads F32, .*\); convert it to F32"):
+        cr.load(tmp_path / "half.safetensors")
 
 
 def test_a_spec_too_large_to_be_meant_is_refused_before_allocating():

@@ -14,7 +14,7 @@ import os
 import signal
 import sys
 import time
-import zipfile
+import warnings
 from pathlib import Path
 from typing import Sequence
 
@@ -22,7 +22,8 @@ import numpy as np
 
 from . import __version__, bench, tune
 from ._parser import ArgumentParser
-from .data import DATASETS, DataError, load_dataset, read_idx
+from .data import DATASETS, DataError, files, load_dataset, read_idx
+from .data.files import NpzReader, open_regular, read_text
 from .io import CheckpointError
 from .model import Classifier, load
 from .rundir import claim
@@ -33,6 +34,12 @@ from .train import (DEFAULT_MODEL, DEFAULTS, OPTIMIZERS, SCHEDULES, Interrupted,
 EXIT_USAGE = 2
 EXIT_SIGNAL = 128  # + the signal's number, as a shell reports a process a signal ended: 130 for Ctrl-C
 EXIT_DIVERGED = 3
+# An error line longer than this is shortened in the middle. The longest messages meant in full
+# (the data set that was not found: where it was looked for, why each download failed) reach
+# some 800 characters; what goes past is a file's contents or a list of its names, echoed.
+MAX_MESSAGE_CHARS = 1000
+IMAGE_FORMATS = ["PNG", "JPEG"]  # what predict reads as an image, told apart by content
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 
 
 SPEC_HELP = """\
@@ -161,42 +168,51 @@ def cmd_evaluate(args) -> int:
 
 
 # ------------------------------------------------------------------- predict
-def _read_png(path: str, model: Classifier) -> np.ndarray:
+def _read_image(path: str, model: Classifier) -> np.ndarray:
     if not model.image_shape or len(model.image_shape) != 2:
         raise UserError(f"{path}: this model was not trained on images; give an .npz file instead")
     try:
         from PIL import Image, UnidentifiedImageError
     except ImportError:  # pragma: no cover - Pillow comes with matplotlib
-        raise UserError("reading PNG files needs Pillow: pip install pillow") from None
-    try:
-        with Image.open(path) as img:
-            gray = img.convert("L").resize(model.image_shape[::-1], Image.Resampling.LANCZOS)
-    except (UnidentifiedImageError, OSError) as e:
-        raise UserError(f"{path}: cannot read the image ({e})") from None
+        raise UserError("reading images needs Pillow: pip install pillow") from None
+    with open_regular(path, limit=files.MAX_DATA_BYTES) as f, warnings.catch_warnings():
+        # Pillow warns, then refuses, past its own pixel limit: one line, ours, either way.
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            # Only these formats, recognised by their content: no other decoder (and no external
+            # program, such as Ghostscript for PostScript) is ever reached through a file name.
+            with Image.open(f, formats=IMAGE_FORMATS) as img:
+                width, height = img.size  # from the header: nothing is decoded yet
+                if width * height > files.MAX_IMAGE_PIXELS:
+                    raise UserError(f"{path}: the image is {width}x{height} pixels, more than the "
+                                    f"{files.MAX_IMAGE_PIXELS:,} predict reads")
+                gray = img.convert("L").resize(model.image_shape[::-1], Image.Resampling.LANCZOS)
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+            raise UserError(f"{path}: the image is larger than the {files.MAX_IMAGE_PIXELS:,} pixels predict "
+                            f"reads ({' '.join(str(e).split())})") from None
+        except UnidentifiedImageError:
+            raise UserError(f"{path}: not a {' or '.join(IMAGE_FORMATS)} image") from None
+        except (OSError, ValueError, SyntaxError) as e:  # Pillow's decoders raise these for damaged files
+            raise UserError(f"{path}: cannot read the image ({' '.join(str(e).split())})") from None
     x = np.asarray(gray, dtype=np.float32) / np.float32(255)
     if x.mean() > 0.5:  # dark strokes on a light background: flip to the data's light-on-dark
         x = 1 - x
     return x.reshape(1, -1)
 
 
+def _read_npz_inputs(path: str) -> np.ndarray:
+    with NpzReader(path) as npz:
+        key = "x" if "x" in npz.names else ("x_test" if "x_test" in npz.names else None)
+        if key is None:
+            raise UserError(f"{path}: expected an array named 'x' (found {', '.join(npz.names) or 'none'})")
+        return npz.read(key)
+
+
 def _read_inputs(path: str, model: Classifier) -> np.ndarray:
     lower = path.lower()
-    if not os.path.exists(path):
-        raise UserError(f"{path}: no such file")
-    if lower.endswith(".png"):
-        return _read_png(path, model)
-    if lower.endswith(".npz"):
-        try:
-            with np.load(path, allow_pickle=False) as f:
-                key = "x" if "x" in f.files else ("x_test" if "x_test" in f.files else None)
-                if key is None:
-                    raise UserError(f"{path}: expected an array named 'x' (found {', '.join(f.files) or 'none'})")
-                x = f[key]
-        except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
-            why = str(e).splitlines()[0] if str(e) else type(e).__name__
-            raise UserError(f"{path}: not a readable .npz file ({why})") from None
-    else:
-        x = read_idx(path)
+    if lower.endswith(IMAGE_SUFFIXES):
+        return _read_image(path, model)
+    x = _read_npz_inputs(path) if lower.endswith(".npz") else read_idx(path)
     if x.ndim == 0:
         raise UserError(f"{path}: holds a single number; expected examples of {model.num_features} features")
     if x.ndim == 1 or (model.image_shape and x.shape == tuple(model.image_shape)):
@@ -204,7 +220,9 @@ def _read_inputs(path: str, model: Classifier) -> np.ndarray:
     if len(x) == 0:
         raise UserError(f"{path}: no examples in it")
     x = x.reshape(len(x), -1)
-    if x.dtype.kind not in "fiu" or not np.isfinite(x).all():
+    # integers are always finite: only floats are checked (a full-size mask for uint8 pixels would
+    # double the memory a large IDX file needs)
+    if x.dtype.kind not in "fiu" or (x.dtype.kind == "f" and not np.isfinite(x).all()):
         raise UserError(f"{path}: inputs must be finite numbers")
     if x.shape[1] != model.num_features:
         raise UserError(f"{path}: {x.shape[1]} features per example, but the model takes {model.num_features}")
@@ -238,8 +256,9 @@ def cmd_plot(args) -> int:
 
     out = Path(args.out)
     if out.suffix == ".json":  # a chainrule bench result
+        text = read_text(out)
         try:
-            res = json.loads(out.read_text())
+            res = json.loads(text)
             picture = out.with_suffix(".png")
             plot_bench(res, picture)
         except OSError as e:
@@ -249,10 +268,10 @@ def cmd_plot(args) -> int:
         print(f"wrote {picture}")
         return 0
     metrics, checkpoint = out / "metrics.jsonl", out / "model.safetensors"
-    if not metrics.is_file() or not checkpoint.is_file():
+    if not metrics.exists() or not checkpoint.exists():  # read_text and load refuse what is not a regular file
         raise UserError(f"{out}: not a training run folder (needs metrics.jsonl and model.safetensors)")
     try:
-        history = [from_json_metrics(line) for line in metrics.read_text().splitlines() if line.strip()]
+        history = [from_json_metrics(line) for line in read_text(metrics).splitlines() if line.strip()]
     except json.JSONDecodeError as e:
         raise UserError(f"{metrics}: not valid JSON lines ({e})") from None
     model, data = _load_for_data(str(checkpoint), None, args.data_dir)
@@ -311,8 +330,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("predict", help="classify inputs with a saved model")
     p.add_argument("checkpoint", help="a model.safetensors written by chainrule train")
-    p.add_argument("input", help="an .npz (array 'x'), an IDX file, or a PNG image. Integer arrays are taken for "
-                                 "raw pixels and divided as the training data's were (digits by 16, MNIST and "
+    p.add_argument("input", help="an .npz (array 'x'), an IDX file, or a PNG or JPEG image. Integer arrays are "
+                                 "taken for raw pixels and divided as the training data's were (digits by 16, MNIST and "
                                  "Fashion-MNIST by 255); float arrays are used as given, so scale them likewise")
     p.add_argument("--top", type=int, default=3, help="probabilities to show per example (default: 3)")
     p.add_argument("--limit", type=int, default=20, help="examples to print (default: 20)")
@@ -338,6 +357,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line(e: BaseException) -> str:
+    """The error's first line, at most MAX_MESSAGE_CHARS: its start (the file) and end kept, the middle cut.
+
+    >>> line = _one_line(ValueError("f.csv: " + "x" * 5000 + " is not a number"))
+    >>> line[:9], len(line), line[-16:], line[600:657]
+    ('f.csv: xx', 951, ' is not a number', ' [... message shortened from 5,023 characters ...] xxxxxx')
+    """
+    text = str(e).strip()
+    message = text.splitlines()[0] if text else type(e).__name__
+    if len(message) <= MAX_MESSAGE_CHARS:
+        return message
+    head, tail = MAX_MESSAGE_CHARS * 3 // 5, MAX_MESSAGE_CHARS * 3 // 10  # and some 50 characters between
+    return f"{message[:head]} [... message shortened from {len(message):,} characters ...] {message[-tail:]}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
@@ -361,13 +395,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         _complain("chainrule: interrupted")
         return EXIT_SIGNAL + signal.SIGINT
     except TrainingDiverged as e:
-        _complain(f"chainrule: error: {e}")
+        _complain(f"chainrule: error: {_one_line(e)}")
         return EXIT_DIVERGED
     except _error_types() as e:
         if os.environ.get("CHAINRULE_DEBUG"):
             raise
-        message = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        _complain(f"chainrule: error: {message}")
+        _complain(f"chainrule: error: {_one_line(e)}")
         return EXIT_USAGE
 
 

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from .data import files
 from .data._atomic import atomic_write
 
 __all__ = ["CheckpointError", "save_weights", "load_weights", "read_header", "MAX_HEADER_BYTES"]
@@ -58,9 +59,9 @@ def save_weights(arrays: dict[str, np.ndarray], path: str | os.PathLike, metadat
 def read_header(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, Any], int]:
     """(tensor entries, chainrule metadata, data offset), validated before any allocation."""
     name = os.fspath(path)
-    try:
-        size = os.path.getsize(name)
-        with open(name, "rb") as f:
+    with files.open_regular(name, limit=files.MAX_DATA_BYTES, what="checkpoint file", error=CheckpointError) as f:
+        try:
+            size = os.fstat(f.fileno()).st_size
             head = f.read(8)
             if len(head) < 8:
                 raise CheckpointError(f"{name}: {size} bytes is too short to be a safetensors file")
@@ -69,14 +70,8 @@ def read_header(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, Any]
                 raise CheckpointError(
                     f"{name}: not a safetensors file (header length {length} for a file of {size} bytes)")
             raw = f.read(length)
-    except FileNotFoundError:
-        raise CheckpointError(f"{name}: no such checkpoint file") from None
-    except IsADirectoryError:
-        raise CheckpointError(f"{name}: is a folder, not a checkpoint file") from None
-    except PermissionError:
-        raise CheckpointError(f"{name}: permission denied") from None
-    except OSError as e:  # a file where a folder should be, a name too long, ...
-        raise CheckpointError(f"{name}: cannot read ({e.strerror or e})") from None
+        except OSError as e:
+            raise CheckpointError(f"{name}: cannot read ({e.strerror or e})") from None
     try:
         header = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
@@ -94,7 +89,10 @@ def read_header(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, Any]
         raise CheckpointError(f"{name}: chainrule metadata is not a JSON object")
     data_size = size - 8 - length
     for key, entry in header.items():
-        if not (isinstance(entry, dict) and isinstance(entry.get("dtype"), str) and entry["dtype"] in _DTYPES
+        if isinstance(entry, dict) and isinstance(entry.get("dtype"), str) and entry["dtype"] not in _DTYPES:
+            raise CheckpointError(f"{name}: tensor {key!r} has dtype {entry['dtype'][:20]!r}, which chainrule does "
+                                  f"not read (it reads {', '.join(_DTYPES)}); convert it to F32")
+        if not (isinstance(entry, dict) and isinstance(entry.get("dtype"), str)
                 and isinstance(entry.get("shape"), list)
                 and isinstance(entry.get("data_offsets"), list) and len(entry["data_offsets"]) == 2):
             raise CheckpointError(f"{name}: tensor {key!r} has a malformed header entry")

@@ -7,7 +7,12 @@ test_cli.py checks in subprocesses that no traceback escapes.
 from __future__ import annotations
 
 import gzip
+import io
+import os
+import re
 import struct
+import zipfile
+import zlib
 
 import numpy as np
 import pytest
@@ -47,6 +52,9 @@ def _bad_files(tmp):
     (tmp / "nan.csv").write_text("1,nan,0\n3,1,1\n" * 10)
     files["csv NaN"] = (tmp / "nan.csv", "")
     files["missing file"] = (tmp / "absent.npz", "")
+    files["npz without features"] = (_npz(tmp / "flat.npz", x=np.zeros((40, 0)), y=y), "flat.npz: x: examples have no")
+    (tmp / "quote.csv").write_text('1,2,0\n3,"4,1\n' + "5,6,0\n" * 10)
+    files["csv quote never closed"] = (tmp / "quote.csv", "quote.csv: line 2: a quote opened on this line is never")
     return files
 
 
@@ -93,7 +101,7 @@ def test_bad_data_files(tmp_path, capsys):
         assert len(err) == 1 and err[0].startswith("chainrule: error: "), (name, err)
         assert needle in err[0], (name, err)
         tried += 1
-    assert tried == 16
+    assert tried == 18
 
 
 def test_bad_idx_files(tmp_path, capsys, monkeypatch):
@@ -168,7 +176,7 @@ def test_predict_refuses_inputs_it_cannot_use_in_one_line(tmp_path, capsys):
     (tmp_path / "empty.npz").write_bytes(b"")
     (tmp_path / "trunc.npz").write_bytes((tmp_path / "scalar.npz").read_bytes()[:100])
     for name, needle in [("scalar.npz", "single number"), ("none.npz", "no examples"), ("huge.npz", "overflow"),
-                         ("empty.npz", "not a readable .npz"), ("trunc.npz", "not a readable .npz")]:
+                         ("empty.npz", "not a .npz archive"), ("trunc.npz", "cannot read as .npz")]:
         code, err = _run(capsys, ["predict", model, tmp_path / name])
         assert code == 2 and len(err) == 1 and needle in err[0] and name in err[0], (name, err)
     np.savez(tmp_path / "ok.npz", x=np.zeros((3, 64), np.float32))
@@ -236,3 +244,118 @@ def test_the_python_api_scales_raw_pixels_as_the_command_line_does(tmp_path):
     expected = model.predict((raw / 16).astype(np.float32))
     assert (model.predict(raw.astype(np.int64)) == expected).all()
     assert (model.predict(cr.tensor(raw / 16)) == expected).all()  # a tensor is an array too
+
+
+# ------------------------------------------------- files that hang, bombs, and messages too long
+
+
+@pytest.fixture(scope="module")
+def digits_model(tmp_path_factory):
+    """A digits model (8x8 images) for predict's readers."""
+    out = tmp_path_factory.mktemp("digits") / "run"
+    assert main(["train", "--epochs", "1", "--out", str(out), "--quiet", "--no-plots"]) == 0
+    return out / "model.safetensors"
+
+
+def _png_header(width: int, height: int) -> bytes:
+    """A PNG whose IHDR declares width x height (1-bit grey) and whose data is a few bytes: opening
+    reads the size, only decoding would reach the (missing) pixels."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+
+
+def test_commands_refuse_fifos_at_once(tmp_path, capsys, no_hang, digits_model):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "model.safetensors").write_bytes(digits_model.read_bytes())
+    for name in ("in.npz", "in.png", "in-idx2-ubyte", "model.safetensors", "bench.json"):
+        os.mkfifo(tmp_path / name)
+    os.mkfifo(run / "metrics.jsonl")
+    cases = [
+        (["predict", digits_model, tmp_path / "in.npz"], "in.npz"),
+        (["predict", digits_model, tmp_path / "in.png"], "in.png"),
+        (["predict", digits_model, tmp_path / "in-idx2-ubyte"], "in-idx2-ubyte"),
+        (["predict", tmp_path / "model.safetensors", tmp_path / "in.npz"], "model.safetensors"),
+        (["evaluate", tmp_path / "model.safetensors"], "model.safetensors"),
+        (["train", "--dataset", tmp_path / "in.npz", "--out", tmp_path / "o", "--quiet"], "in.npz"),
+        (["plot", tmp_path / "bench.json"], "bench.json"),
+        (["plot", run], "metrics.jsonl"),
+    ]
+    for argv, name in cases:
+        with no_hang():
+            code, err = _run(capsys, argv)
+        assert code == 2 and len(err) == 1, (argv, err)
+        assert err[0].endswith(f"{name}: is a FIFO (named pipe), not a regular file"), (argv, err)
+
+
+def test_predict_reads_images_as_png_or_jpeg_decided_by_content(tmp_path, capsys, monkeypatch, digits_model):
+    """A PostScript file named .png used to reach Ghostscript (Pillow's EPS plugin runs `gs`)."""
+    from PIL import EpsImagePlugin, Image
+
+    ran = []
+    monkeypatch.setattr(EpsImagePlugin, "Ghostscript", lambda *a, **k: ran.append(a) or (_ for _ in ()).throw(
+        OSError("Ghostscript reached")))
+    (tmp_path / "eps.png").write_bytes(b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 8 8\nshowpage\n%%EOF\n")
+    code, err = _run(capsys, ["predict", digits_model, tmp_path / "eps.png"])
+    assert not ran, "Ghostscript was called"
+    assert code == 2 and err == [f"chainrule: error: {tmp_path / 'eps.png'}: not a PNG or JPEG image"]
+    digit = Image.fromarray(np.tile(np.arange(8, dtype=np.uint8) * 30, (8, 1)))
+    digit.save(tmp_path / "jpeg.png", format="JPEG")  # the name says PNG, the content JPEG: read as JPEG
+    digit.save(tmp_path / "png.jpg", format="PNG")
+    for name in ("jpeg.png", "png.jpg"):
+        assert main(["predict", str(digits_model), str(tmp_path / name)]) == 0, name
+        assert capsys.readouterr().out.startswith("0: "), name
+
+
+@pytest.mark.parametrize("width,height", [(20000, 20000), (10000, 10000), (5000, 5000)])
+def test_predict_refuses_an_image_too_large_before_decoding(tmp_path, capsys, digits_model, width, height):
+    """Past Pillow's limit a DecompressionBombError traceback, below it a decoded 25-megapixel
+    image: now one line, from the header alone (MAX_IMAGE_PIXELS, 4096 x 4096)."""
+    path = tmp_path / "big.png"
+    path.write_bytes(_png_header(width, height))
+    code, err = _run(capsys, ["predict", digits_model, path])
+    assert code == 2 and len(err) == 1 and err[0].startswith(f"chainrule: error: {path}: the image is "), err
+    assert "16,777,216 pixels predict reads" in err[0] or "more than the 16,777,216 predict reads" in err[0], err
+
+
+def test_predict_npz_errors_are_chainrules_own(tmp_path, capsys, digits_model):
+    """NumPy's messages advised loading "unsafely using allow_pickle"; a member claiming 64 PB was
+    an _ArrayMemoryError traceback."""
+    (tmp_path / "text.npz").write_text("x\n1 2 3\n")
+    np.savez(tmp_path / "obj.npz", x=np.array([[1], [2]], dtype=object))
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "<f8", "fortran_order": False, "shape": (10**15, 8)})
+    with zipfile.ZipFile(tmp_path / "claim.npz", "w") as z:
+        z.writestr("x.npy", header.getvalue() + bytes(64))
+    for name, needle in [("text.npz", "not a .npz archive (not a zip file)"),
+                         ("obj.npz", "member 'x' holds Python objects (dtype object)"),
+                         ("claim.npz", "member 'x' declares shape (1000000000000000, 8) of float64")]:
+        code, err = _run(capsys, ["predict", digits_model, tmp_path / name])
+        assert code == 2 and len(err) == 1 and f"{name}: {needle}" in err[0], (name, err)
+        assert "pickle" not in err[0], err
+
+
+def test_predict_on_integer_pixels_adds_no_full_size_copy(tmp_path, capsys, peak_memory, digits_model):
+    """uint8 pixels are finite by their type: no boolean mask as large as the file (2x before)."""
+    x = np.zeros((100_000, 65), np.uint8)  # 6.5 MB, one feature too many for the digits model
+    write_idx(tmp_path / "x-idx2-ubyte", x)
+    with peak_memory() as peak:
+        code, err = _run(capsys, ["predict", digits_model, tmp_path / "x-idx2-ubyte"])
+    assert code == 2 and "65 features per example, but the model takes 64" in err[0]
+    assert peak[0] < 1.5 * x.nbytes, peak[0] / x.nbytes
+
+
+def test_a_long_error_line_is_shortened_keeping_its_start_and_end(tmp_path, capsys):
+    """An .npz with 500 oddly named arrays gave a 50,000-character line."""
+    path = tmp_path / "many.npz"
+    np.savez(path, x=np.zeros((4, 2)), y=np.arange(4) % 2, **{f"a{i:03d}" + "z" * 96: np.zeros(1) for i in range(500)})
+    code, err = _run(capsys, ["train", "--dataset", path, "--out", tmp_path / "o", "--quiet"])
+    assert code == 2 and len(err) == 1
+    line = err[0]
+    assert line.startswith(f"chainrule: error: {path}: unexpected arrays a000"), line
+    assert re.search(r" \[\.\.\. message shortened from 5\d,\d{3} characters \.\.\.\] ", line), line
+    assert line.endswith("(expected x, y and optionally x_test, y_test, classes)"), line
+    assert len(line) <= 1000, len(line)

@@ -123,10 +123,10 @@ def test_absurd_dimensions_fail_before_allocating(tmp_path):
     header = bytes([0, 0, 0x08, 3]) + struct.pack(">3I", 2**31, 2**31, 255)
     (tmp_path / "raw").write_bytes(header + b"\x00" * 16)
     (tmp_path / "gz").write_bytes(gzip.compress(header + b"\x00" * 16))
-    with pytest.raises(DataError, match="truncated|too large to be real data"):
-        read_idx(tmp_path / "raw")
-    with pytest.raises(DataError, match="more than a .*-byte gzip file can hold|too large to be real data"):
-        read_idx(tmp_path / "gz")
+    for name in ("raw", "gz"):
+        with pytest.raises(DataError, match=r"declares shape \(2147483648, 2147483648, 255\) of uint8 .* more than "
+                                            r"the 4.0 GiB \(4,294,967,296 bytes\) chainrule reads"):
+            read_idx(tmp_path / name)
 
 
 def test_a_gzip_header_that_overstates_its_data_is_refused_without_the_memory(tmp_path):
@@ -149,7 +149,7 @@ def test_a_gzip_header_that_overstates_its_data_is_refused_without_the_memory(tm
 def test_missing_file_and_directory(tmp_path):
     with pytest.raises(DataError, match="no such file"):
         read_idx(tmp_path / "absent")
-    with pytest.raises(DataError, match="cannot"):
+    with pytest.raises(DataError, match="is a folder, not a file"):
         read_idx(tmp_path)
 
 

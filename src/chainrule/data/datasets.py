@@ -19,18 +19,20 @@ missing files are downloaded and checked against known SHA-256 hashes.
 from __future__ import annotations
 
 import csv
+import io
 import math
 import numbers
 import os
-import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from . import files
 from .download import DownloadFailed, cache_dir, download as _download
 from .errors import DataError
+from .files import NpzReader, open_regular
 from .idx import read_idx
 
 __all__ = [
@@ -93,6 +95,8 @@ class Data:
                 raise DataError(f"{self.name}: x_{split} has {len(x)} rows but y_{split} has {len(y)}")
             # Labels are always int64, so downstream code never meets uint8 arithmetic.
             setattr(self, f"y_{split}", y.astype(np.int64, copy=False))
+        if self.x_train.shape[1] == 0:  # the loaders say which file; this catches arrays built by hand
+            raise DataError(f"{self.name}: examples have no features (x_train has shape {self.x_train.shape})")
         if self.x_train.shape[1] != self.x_test.shape[1]:
             raise DataError(
                 f"{self.name}: {self.x_train.shape[1]} training features but {self.x_test.shape[1]} test features"
@@ -424,6 +428,8 @@ def _load_idx_dataset(name: str, data_dir, download: bool, mirror, hashes) -> Da
         images, labels = arrays[f"{prefix}-images-idx3-ubyte"], arrays[f"{prefix}-labels-idx1-ubyte"]
         if images.ndim != 3 or images.dtype != np.uint8:
             raise DataError(f"{images_file}: expected uint8 images of shape (n, rows, cols), got {_describe(images)}")
+        if 0 in images.shape[1:]:
+            raise DataError(f"{images_file}: images of shape {images.shape[1:]} have no pixels")
         if labels.ndim != 1 or labels.dtype != np.uint8:
             raise DataError(f"{labels_file}: expected uint8 labels of shape (n,), got {_describe(labels)}")
         if len(images) != len(labels):
@@ -596,13 +602,17 @@ def _inputs(x: np.ndarray, where: str) -> tuple[np.ndarray, tuple[int, ...] | No
         raise DataError(f"{where}: expected shape (examples, features...), got {x.shape}")
     if len(x) == 0:
         raise DataError(f"{where}: no examples")
+    if 0 in x.shape[1:]:
+        raise DataError(f"{where}: examples have no features (shape {x.shape})")
     shape = x.shape[1:] if x.ndim > 2 else None
     flat = x.reshape(len(x), -1)
     with np.errstate(over="ignore", invalid="ignore"):  # reported just below, as a DataError
-        out = _scale_uint8(flat) if x.dtype == np.uint8 else flat.astype(np.float32)
-    bad = ~np.isfinite(out)
-    if bad.any():
-        # After the cast, so that float64 values beyond float32's range are caught too.
+        # copy=False: float32 arrays fresh from a file need no second copy
+        out = _scale_uint8(flat) if x.dtype == np.uint8 else flat.astype(np.float32, copy=False)
+    # After the cast, so that float64 values beyond float32's range are caught too; the full
+    # mask is built only when something is wrong.
+    if not np.isfinite(out).all():
+        bad = ~np.isfinite(out)
         raise DataError(
             f"{where}: {int(bad.sum())} values are NaN, infinite or too large for float32 "
             f"(first in row {int(np.argwhere(bad)[0][0])})"
@@ -691,51 +701,31 @@ def load_npz(path: str | os.PathLike, *, test_fraction: float = 0.2, seed: int =
     Data(name='mine', train=(8, 10), test=(2, 10), classes=2, image_shape=None)
     """
     where = os.fspath(path)
-    try:
-        with open(where, "rb") as f:
-            magic = f.read(4)
-        # np.load takes anything that is neither zip nor .npy for a pickle; say what it is instead.
-        if magic[:2] != b"PK":
-            kind = "a single .npy array" if magic[:4] == b"\x93NUM" else "not a zip file"
-            raise DataError(f"{where}: not a .npz archive ({kind})")
-        archive = np.load(where, allow_pickle=False)
-        with archive:
-            keys = set(archive.files)
-            unexpected = sorted(keys - set(_NPZ_KEYS))
-            if unexpected:
-                raise DataError(
-                    f"{where}: unexpected arrays {', '.join(unexpected)} "
-                    "(expected x, y and optionally x_test, y_test, classes)"
-                )
-            missing = [k for k in ("x", "y") if k not in keys]
-            if missing:
-                raise DataError(
-                    f"{where}: missing array {' and '.join(missing)} (found: {', '.join(sorted(keys)) or 'none'})"
-                )
-            if ("x_test" in keys) != ("y_test" in keys):
-                raise DataError(f"{where}: x_test and y_test must come together")
-            arrays = {k: archive[k] for k in keys}
-            for k, v in arrays.items():
-                # NpzFile hands back raw bytes for a member that is not a .npy array.
-                if not isinstance(v, np.ndarray):
-                    raise DataError(f"{where}: member {k!r} is not a NumPy array")
-    except FileNotFoundError:
-        raise DataError(f"{where}: no such file") from None
-    except (OSError, zipfile.BadZipFile, EOFError) as e:
-        raise DataError(f"{where}: cannot read as .npz ({' '.join(str(e).split())})") from None
-    except DataError:
-        raise
-    except ValueError as e:
-        # np.load raises ValueError for object arrays: they would need pickle, which is never used.
-        raise DataError(f"{where}: {' '.join(str(e).split())} (save numbers or strings, not objects)") from None
+    with NpzReader(where) as archive:
+        keys = set(archive.names)
+        unexpected = sorted(keys - set(_NPZ_KEYS))
+        if unexpected:
+            raise DataError(
+                f"{where}: unexpected arrays {', '.join(unexpected)} "
+                "(expected x, y and optionally x_test, y_test, classes)"
+            )
+        missing = [k for k in ("x", "y") if k not in keys]
+        if missing:
+            raise DataError(
+                f"{where}: missing array {' and '.join(missing)} (found: {', '.join(sorted(keys)) or 'none'})"
+            )
+        if ("x_test" in keys) != ("y_test" in keys):
+            raise DataError(f"{where}: x_test and y_test must come together")
+        arrays = {k: archive.read(k) for k in _NPZ_KEYS if k in keys}
     classes = arrays.get("classes")
     if classes is not None:
         if classes.ndim != 1 or classes.dtype.kind not in "US":
             raise DataError(f"{where}: classes must be a 1-D array of strings, got {_describe(classes)}")
         classes = [c.decode("utf-8", "replace") if isinstance(c, bytes) else str(c) for c in classes.tolist()]
+    # popped, not looked up: once converted to float32, the arrays as read can be freed
     return _user_data(
-        Path(where).stem, where, arrays["x"], arrays["y"], arrays.get("x_test"), arrays.get("y_test"),
-        classes, test_fraction, seed,
+        Path(where).stem, where, arrays.pop("x"), arrays.pop("y"), arrays.pop("x_test", None),
+        arrays.pop("y_test", None), classes, test_fraction, seed,
     )
 
 
@@ -745,6 +735,116 @@ def _is_number(cell: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+# Cells converted to numbers at a time: as Python strings a cell costs some 50 bytes, so the
+# text in memory stays a few MB, and what grows with the file is the float32 numbers.
+_CSV_BATCH_CELLS = 1 << 16
+
+
+class _Records:
+    """A text file's lines for csv.reader, none longer than MAX_CSV_RECORD_CHARS, and no record
+    (the lines one quoted field spans) longer in all: a file without line ends, or a quote
+    that is never closed, is refused at the line where the record began."""
+
+    def __init__(self, f, where: str):
+        self.f, self.where = f, where
+        self.line = 0  # the last line handed to csv
+        self.start = 1  # the line where the current record began
+        self.chars = 0  # its length so far
+        self.ended = False  # whether csv has asked past the last line
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> str:
+        limit = files.MAX_CSV_RECORD_CHARS
+        try:
+            text = self.f.readline(limit + 1)
+        except UnicodeDecodeError as e:
+            # decoded a block at a time, so the bad byte may lie a little past this line
+            raise DataError(f"{self.where}: not UTF-8 text (near line {self.line + 1}: {e.reason})") from None
+        except OSError as e:
+            raise DataError(f"{self.where}: cannot read ({e.strerror or e})") from None
+        if not text:
+            self.ended = True
+            raise StopIteration
+        self.line += 1
+        self.chars += len(text)
+        if self.chars > limit:
+            if self.start == self.line:
+                raise DataError(f"{self.where}: line {self.line} is longer than {limit:,} characters")
+            raise DataError(f"{self.where}: line {self.start}: a quoted field opened here runs on for more than "
+                            f"{limit:,} characters (a quote that is never closed?)")
+        return text
+
+    def next_record(self) -> None:
+        self.start, self.chars = self.line + 1, 0
+
+
+def _csv_rows(records: _Records, delimiter: str, where: str):
+    """(stripped cells, line number) of each non-blank record, numbered by the line it began on."""
+    reader = csv.reader(records, delimiter=delimiter)
+    while True:
+        start = records.start
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as e:
+            raise DataError(f"{where}: line {start}: cannot read as CSV ({' '.join(str(e).split())})") from None
+        if records.ended:
+            # csv.reader (not strict) hands back what it holds when the file ends inside a quoted
+            # field; a record that is complete never needs to look past its own last line.
+            raise DataError(f"{where}: line {start}: a quote opened on this line is never closed")
+        records.next_record()
+        if row and any(cell.strip() for cell in row):  # skip blank lines
+            yield [cell.strip() for cell in row], start
+
+
+def _label_index(label_column, names, width: int, where: str) -> int:
+    if isinstance(label_column, str):
+        if names is None:
+            raise DataError(f"{where}: label_column={label_column!r} names a column, but the file has no header")
+        if label_column not in names:
+            raise DataError(f"{where}: no column {label_column!r} (columns: {', '.join(names)})")
+        return names.index(label_column)
+    integral = isinstance(label_column, numbers.Integral) and not isinstance(label_column, bool)
+    if integral and -width <= label_column < width:
+        return int(label_column) % width
+    raise DataError(f"{where}: label_column={label_column!r} is not a column of {width}")
+
+
+def _cell(text: str, most: int = 40) -> str:
+    """A cell for a message: repr, cut to `most` characters."""
+    return repr(text) if len(text) <= most else repr(text[:most]) + f"... ({len(text):,} characters)"
+
+
+def _append_numbers(batch, label: int, names, where: str, xs: list, ys: list) -> None:
+    """Convert a batch of (cells, line) to float32 features and float64 labels, appended to xs and ys."""
+    cells = np.array([row for row, _ in batch], dtype=str)
+    try:
+        # Features straight to float32; labels through float64 so large integers stay exact.
+        # A value too large for float32 becomes inf, reported below as not finite: no warning.
+        with np.errstate(over="ignore"):
+            x = np.delete(cells, label, axis=1).astype(np.float32)
+        y = cells[:, label].astype(np.float64)
+    except ValueError:
+        for row, line in batch:
+            for c, cell in enumerate(row):
+                if not _is_number(cell):
+                    column = f"column {c + 1}" + (f" ({names[c]!r})" if names else "")
+                    raise DataError(f"{where}: line {line}, {column}: {_cell(cell)} is not a number") from None
+        raise
+    for arr, offset in ((x, None), (y, label)):
+        bad = np.argwhere(~np.isfinite(arr))
+        if len(bad):
+            r = int(bad[0][0])
+            c = offset if offset is not None else int(bad[0][1]) + (int(bad[0][1]) >= label)
+            row, line = batch[r]
+            raise DataError(f"{where}: line {line}, column {c + 1}: {_cell(row[c])} is not a finite float32 number")
+    xs.append(x)
+    ys.append(y)
 
 
 def load_csv(
@@ -770,71 +870,36 @@ def load_csv(
     Data(name='pts', train=(8, 2), test=(2, 2), classes=2, image_shape=None)
     """
     where = os.fspath(path)
-    rows: list[list[str]] = []
-    lines: list[int] = []
-    try:
-        with open(where, newline="", encoding="utf-8-sig") as f:  # -sig: Excel's byte-order mark is not data
-            reader = csv.reader(f, delimiter=delimiter)
-            for row in reader:
-                if row and any(cell.strip() for cell in row):  # skip blank lines
-                    rows.append([cell.strip() for cell in row])
-                    lines.append(reader.line_num)
-    except FileNotFoundError:
-        raise DataError(f"{where}: no such file") from None
-    except (OSError, UnicodeDecodeError, csv.Error) as e:
-        raise DataError(f"{where}: cannot read as CSV ({' '.join(str(e).split())})") from None
-    if not rows:
-        raise DataError(f"{where}: empty file")
-    if header is None:
-        header = not all(_is_number(cell) for cell in rows[0])
-    names = rows[0] if header else None
-    if header:
-        rows, lines = rows[1:], lines[1:]
-    if not rows:
+    with open_regular(where, limit=files.MAX_CSV_BYTES) as raw:
+        # -sig: Excel's byte-order mark is not data; newline="": csv handles line ends itself
+        records = _Records(io.TextIOWrapper(raw, encoding="utf-8-sig", newline=""), where)
+        rows = _csv_rows(records, delimiter, where)
+        first = next(rows, None)
+        if first is None:
+            raise DataError(f"{where}: empty file")
+        if header is None:
+            header = not all(_is_number(cell) for cell in first[0])
+        names = first[0] if header else None
+        width = len(first[0])
+        if width < 2:
+            raise DataError(f"{where}: needs at least one feature column and a label column, found {width} column")
+        label = _label_index(label_column, names, width, where)
+        xs: list[np.ndarray] = []
+        ys: list[np.ndarray] = []
+        batch = [] if header else [first]
+        for row in rows:
+            if len(row[0]) != width:
+                raise DataError(f"{where}: line {row[1]} has {len(row[0])} fields, expected {width}")
+            batch.append(row)
+            if len(batch) * width >= _CSV_BATCH_CELLS:
+                _append_numbers(batch, label, names, where, xs, ys)
+                batch = []
+        if batch:
+            _append_numbers(batch, label, names, where, xs, ys)
+    if not xs:
         raise DataError(f"{where}: no data lines after the header")
-    width = len(names) if names else len(rows[0])
-    for row, line in zip(rows, lines):
-        if len(row) != width:
-            raise DataError(f"{where}: line {line} has {len(row)} fields, expected {width}")
-    if width < 2:
-        raise DataError(f"{where}: needs at least one feature column and a label column, found {width} column")
-    if isinstance(label_column, str):
-        if names is None:
-            raise DataError(f"{where}: label_column={label_column!r} names a column, but the file has no header")
-        if label_column not in names:
-            raise DataError(f"{where}: no column {label_column!r} (columns: {', '.join(names)})")
-        label = names.index(label_column)
-    elif (
-        isinstance(label_column, numbers.Integral)
-        and not isinstance(label_column, bool)
-        and -width <= label_column < width
-    ):
-        label = int(label_column) % width
-    else:
-        raise DataError(f"{where}: label_column={label_column!r} is not a column of {width}")
-
-    cells = np.array(rows, dtype=str)
-    try:
-        # Features straight to float32; labels through float64 so large integers stay exact.
-        # A value too large for float32 becomes inf, reported below as not finite: no warning.
-        with np.errstate(over="ignore"):
-            x = np.delete(cells, label, axis=1).astype(np.float32)
-        y = cells[:, label].astype(np.float64)
-    except ValueError:
-        for r, row in enumerate(rows):
-            for c, cell in enumerate(row):
-                if not _is_number(cell):
-                    column = f"column {c + 1}" + (f" ({names[c]!r})" if names else "")
-                    raise DataError(f"{where}: line {lines[r]}, {column}: {cell!r} is not a number") from None
-        raise
-    for arr, offset in ((x, None), (y, label)):
-        bad = np.argwhere(~np.isfinite(arr))
-        if len(bad):
-            r = int(bad[0][0])
-            c = offset if offset is not None else int(bad[0][1]) + (int(bad[0][1]) >= label)
-            raise DataError(
-                f"{where}: line {lines[r]}, column {c + 1}: {rows[r][c]!r} is not a finite float32 number"
-            )
+    x, y = np.concatenate(xs), np.concatenate(ys)
+    del xs, ys
     y = _labels(y, f"{where}: label column {label + 1}")
     return _user_data(Path(where).stem, where, x, y, None, None, None, test_fraction, seed)
 

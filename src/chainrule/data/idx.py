@@ -28,6 +28,7 @@ import numpy as np
 
 from ._atomic import atomic_write
 from .errors import DataError
+from .files import check_declared, open_regular, read_exactly
 
 __all__ = ["read_idx", "write_idx"]
 
@@ -46,7 +47,6 @@ _GZIP_MAGIC = b"\x1f\x8b"
 # Deflate cannot expand data by more than about 1032:1, so an n-byte gzip file holds
 # at most this many times n bytes: the bound on a header's claims before allocating.
 _DEFLATE_MAX_RATIO = 1032
-_CHUNK = 1 << 20
 
 
 def read_idx(path: str | os.PathLike) -> np.ndarray:
@@ -63,13 +63,7 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     array([7, 2, 1], dtype=uint8)
     """
     name = os.fspath(path)
-    try:
-        f = open(name, "rb")
-    except FileNotFoundError:
-        raise DataError(f"{name}: no such file") from None
-    except OSError as e:
-        raise DataError(f"{name}: cannot open ({e.strerror or e})") from None
-    with f:
+    with open_regular(name) as f:
         try:
             size = os.fstat(f.fileno()).st_size
             compressed = f.read(2) == _GZIP_MAGIC
@@ -115,11 +109,7 @@ def _parse_header(stream, name: str) -> tuple[np.dtype, tuple[int, ...], int]:
     if len(raw_dims) < 4 * ndim:
         raise DataError(f"{name}: truncated header, expected {ndim} dimensions")
     shape = struct.unpack(f">{ndim}I", raw_dims)
-    # NumPy refuses shapes whose non-zero dimensions multiply past its limit, even when
-    # another dimension is 0 and the array is empty: refuse them here, with a clear message.
-    nonzero = math.prod(d for d in shape if d) * _TYPES[code].itemsize
-    if nonzero >= 2**62:
-        raise DataError(f"{name}: dimensions {shape} are too large to be real data")
+    check_declared(name, shape, _TYPES[code], "the header")
     return _TYPES[code], shape, 4 + 4 * ndim
 
 
@@ -172,26 +162,7 @@ def _read_gzip(f, size: int, name: str) -> np.ndarray:
                 )
             # Grown as the data arrives, not allocated at the declared size first: a corrupt
             # header may claim a thousand times the file's size, and the data then runs out.
-            buf = bytearray()
-            while len(buf) < nbytes:
-                chunk = gz.read(min(_CHUNK, nbytes - len(buf)))
-                if not chunk:
-                    break
-                buf += chunk
-            got = len(buf)
-            if got < nbytes:
-                raise DataError(
-                    f"{name}: truncated, header declares {_describe(shape, dtype)} "
-                    f"({nbytes} data bytes) but the gzip data holds {got}"
-                )
-            extra = 0
-            while chunk := gz.read(_CHUNK):
-                extra += len(chunk)
-            if extra:
-                raise DataError(
-                    f"{name}: {extra} trailing bytes after the {nbytes} data bytes "
-                    f"of {_describe(shape, dtype)}"
-                )
+            buf = read_exactly(gz, nbytes, name, f"the gzip data of {_describe(shape, dtype)}")
     except (OSError, EOFError, zlib.error) as e:
         # gzip.BadGzipFile is an OSError; EOFError is a gzip stream cut short.
         raise DataError(f"{name}: corrupt gzip data ({e})") from None
