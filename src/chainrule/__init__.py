@@ -8,6 +8,8 @@
 (1, 2)
 """
 
+__version__ = "0.1.0"  # first: train.py records it in checkpoints
+
 from . import autograd, nn, optim
 from .autograd import Function, Tensor, enable_grad, is_grad_enabled, no_grad, ones, randn, tensor, zeros
 from .autograd.functional import (
@@ -26,7 +28,6 @@ from .model import Classifier, load, save
 from .random import default_generator, manual_seed
 from .train import TrainConfig, fit
 
-__version__ = "0.1.0"
 
 __all__ = [
     "Classifier", "Function", "GradcheckError", "TrainConfig", "fit", "load", "save", "Tensor", "autograd", "cat", "check_module", "cross_entropy",
