@@ -90,7 +90,7 @@ class Num(Field):
                  hi_open: bool = False, nan: bool = False, inf: bool = False):
         self.lo, self.hi, self.lo_open, self.hi_open, self.nan, self.inf = lo, hi, lo_open, hi_open, nan, inf
         if lo is not None and hi is not None:
-            self.need = f"a number in {'(' if lo_open else '['}{lo:g}, {hi:g}{')' if hi_open else ']'}"
+            self.need = f"in {'(' if lo_open else '['}{lo:g}, {hi:g}{')' if hi_open else ']'}"
         elif lo == 0:
             self.need = "a positive number" if lo_open else "a non-negative number"
         elif lo is not None:
