@@ -612,7 +612,7 @@ def resume(out: str | os.PathLike, *, data_dir: str | None = None, quiet: bool =
 
     >>> import tempfile, chainrule as cr
     >>> out = tempfile.mkdtemp()
-    >>> _ = cr.fit("xor", model="4tanh", epochs=2, out=out, quiet=True)
+    >>> _ = cr.fit("xor", model="4tanh", epochs=2, val_split=0, out=out, quiet=True)
     >>> resume(out, quiet=True).summary["epochs"]
     2
     """
@@ -708,14 +708,16 @@ STATE_SCHEMA = Record(
 
 def saved_config(info: dict[str, Any], path: str | os.PathLike) -> TrainConfig | None:
     """The TrainConfig a checkpoint's metadata records (None if it records none), checked field by
-    field: CheckpointError names the file and the field.
+    field: CheckpointError names the file and the field. Fields it lacks take their defaults (a
+    model file needs only what evaluating it uses, the seed of the split); a training state needs all.
 
     >>> saved_config({"train_config": {"seed": 3}}, "m.safetensors").seed
     3
     """
     if "train_config" not in info:
         return None
-    check_metadata(info, path, Record(train_config=CONFIG_SCHEMA, extra=True))
+    check_metadata(info, path, Record(train_config=Record(CONFIG_SCHEMA.fields, optional=tuple(CONFIG_SCHEMA.fields)),
+                                      extra=True))
     return TrainConfig(**info["train_config"]).validate()
 
 
