@@ -35,17 +35,17 @@ import numpy as np
 
 from . import __version__, optim
 from .autograd.ops import NonFiniteError, _log_softmax
+from .bench import limit_threads
 from .data import Data, DataError, DataLoader, load_dataset, train_val_split
 from .data._atomic import atomic_write
 from .data.augment import random_shift
 from .io import CheckpointError, load_weights, save_weights
-from .bench import limit_threads
 from .model import METADATA, Classifier, check_metadata, load, save
 from .nn import CrossEntropyLoss
 from .nn.utils import clip_grad_norm_
 from .progress import Callback, default_reporter
-from .schema import Bool, Field, Int, List, Nullable, Num, Record, SchemaError, Str, check
 from .random import default_generator, manual_seed
+from .schema import Bool, Field, Int, List, Nullable, Num, Record, SchemaError, Str, check
 
 __all__ = ["DEFAULTS", "DEFAULT_MODEL", "TrainConfig", "Trainer", "FitResult", "fit", "resume", "TrainingDiverged", "TrainingInterrupted",
            "ResumeWarning", "MetricsError", "evaluate_arrays", "read_metrics", "saved_config", "fingerprint", "data_sha256"]
@@ -194,11 +194,6 @@ def to_json(value: Any, indent: int | None = None) -> str:
             return [clean(x) for x in v]
         return v
     return json.dumps(clean(value), indent=indent)
-
-
-def from_json_metrics(line: str) -> dict[str, Any]:
-    """One metrics.jsonl line back as written in memory: null is NaN again."""
-    return {k: math.nan if v is None else v for k, v in json.loads(line).items()}
 
 
 def prepare_out(out: str | os.PathLike, overwrite: bool = False) -> None:
