@@ -10,6 +10,8 @@ import warnings
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import chainrule as cr
 from chainrule.cli import main
@@ -119,7 +121,7 @@ def _edits(arrays, info):
 
 
 def _write(folder, arrays, info):
-    folder.mkdir()
+    folder.mkdir(exist_ok=True)
     save_weights(arrays, folder / "last.safetensors", info)
     return folder
 
@@ -145,6 +147,7 @@ def test_every_single_field_edit_resumes_or_is_one_checkpoint_error(state, tmp_p
         except Exception as e:  # noqa: BLE001 - the point: nothing else may escape
             failures.append(f"{what}: {type(e).__name__}: {str(e)[:200]}")
     assert not failures, f"{len(failures)} of {tried} edits: " + "; ".join(failures[:20])
+    print(f"{tried} edits: {refused} refused, {tried - refused} resumed")
     assert tried > 1500 and refused > tried // 2
 
 
@@ -165,3 +168,26 @@ def test_a_sample_of_edits_on_the_command_line_is_one_line_exit_2(state, tmp_pat
                 what, err)
         codes.append(code)
     assert codes.count(2) > 10 and len(codes) >= 60
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3), max_leaves=8)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_any_json_value_in_any_field_resumes_or_is_one_checkpoint_error(state, tmp_path_factory, no_fsync, data):
+    arrays, info = state
+    paths = [path for path, _ in _nodes(info) if path]
+    path = data.draw(st.sampled_from(paths), label="field")
+    value = data.draw(JSON, label="value")
+    folder = _write(tmp_path_factory.mktemp("edit"), arrays, _set(info, path, value))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            cr.train.resume(folder, quiet=True)
+    except CheckpointError as e:
+        assert "\n" not in str(e) and str(folder / "last.safetensors") in str(e)
+    except cr.train.TrainingDiverged:
+        pass
