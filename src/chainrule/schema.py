@@ -74,7 +74,7 @@ class Int(Field):
         elif lo is not None:
             self.need = {0: "a non-negative integer", 1: "a positive integer"}.get(lo, f"an integer of at least {lo:,}")
         else:
-            self.need = "an integer"
+            self.need = "an integer" if hi is None else f"an integer of at most {hi:,}"
 
     def check(self, value, where):
         if (not isinstance(value, int) or isinstance(value, bool) or (self.lo is not None and value < self.lo)
@@ -96,7 +96,7 @@ class Num(Field):
         elif lo is not None:
             self.need = f"a number {'>' if lo_open else '>='} {lo:g}"
         else:
-            self.need = "a number"
+            self.need = "a number" if hi is None else f"a number {'<' if hi_open else '<='} {hi:g}"
         self.need += " or infinity" if inf else ""
         self.need += " or NaN" if nan else ""
 

@@ -109,9 +109,9 @@ def _needing(field: Field, need: str) -> Field:
 
 
 # What each TrainConfig field may be: the one check of the command line's options, fit()'s
-# arguments and a checkpoint's train_config. epochs is bounded so that schedules stay in float range.
+# arguments and a checkpoint's train_config.
 CONFIG_SCHEMA = Record(
-    epochs=Int(1, 10**9), batch_size=Int(1), lr=Num(0, lo_open=True), optimizer=Str(OPTIMIZERS),
+    epochs=Int(1), batch_size=Int(1), lr=Num(0, lo_open=True), optimizer=Str(OPTIMIZERS),
     momentum=Num(0, 1, hi_open=True), weight_decay=Num(0),
     patience=_needing(Nullable(Int(0)), "a non-negative integer (0: never stop early)"),
     val_split=Num(0, 1, hi_open=True), seed=Int(0), schedule=Str(SCHEDULES),
@@ -131,7 +131,8 @@ def make_optimizer(params, config: TrainConfig) -> optim.Optimizer:
 
 def make_schedule(optimizer: optim.Optimizer, config: TrainConfig) -> optim.lr_scheduler.LRScheduler:
     if config.schedule == "step":  # full rate for the first third, a tenth for the second, a hundredth for the last
-        return optim.StepLR(optimizer, step_size=max(1, math.ceil(config.epochs / 3)), gamma=0.1)
+        # ceiling division in integers: epochs beyond float range (a checkpoint may say so) stay exact
+        return optim.StepLR(optimizer, step_size=max(1, -(-config.epochs // 3)), gamma=0.1)
     if config.schedule == "cosine":
         return optim.CosineAnnealingLR(optimizer, T_max=config.epochs)
     return optim.ConstantLR(optimizer, factor=1.0)  # no schedule

@@ -191,3 +191,12 @@ def test_any_json_value_in_any_field_resumes_or_is_one_checkpoint_error(state, t
         assert "\n" not in str(e) and str(folder / "last.safetensors") in str(e)
     except cr.train.TrainingDiverged:
         pass
+
+
+@pytest.mark.parametrize("schedule", ["step", "cosine", "none"])
+def test_an_epoch_count_beyond_float_range_is_valid_and_scheduled(schedule):
+    net = cr.nn.Linear(2, 2)
+    config = cr.TrainConfig(epochs=10**400, schedule=schedule).validate()
+    sched = cr.train.make_schedule(cr.train.make_optimizer(net.parameters(), config), config)
+    sched.step()
+    assert sched.optimizer.lr == config.lr
