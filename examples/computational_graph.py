@@ -88,7 +88,7 @@ def backprop_and_show(f: cr.Tensor, title: str, out: Path, stem: str) -> dict[st
     try:
         viz.render(dot, out / f"{stem}.png")
         print(f"   drawn: {out / stem}.png")
-    except viz.GraphvizNotFound as e:
+    except (viz.GraphvizNotFound, viz.GraphvizError) as e:
         print(f"   (not drawn: {e}; the DOT text is in {out / stem}.dot)")
     return table
 

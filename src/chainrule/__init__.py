@@ -10,6 +10,8 @@
 
 import numpy as _np
 
+__version__ = "0.1.0"  # first: train.py records it in checkpoints
+
 from . import autograd, nn, optim
 from .autograd import Function, Tensor, enable_grad, is_grad_enabled, no_grad, ones, randn, tensor, zeros
 from .autograd.function import inference_mode, set_grad_enabled
@@ -73,8 +75,6 @@ from .train import TrainConfig, fit
 float = float32  # noqa: A001
 int = int32  # noqa: A001
 bool = _np.bool_  # noqa: A001
-
-__version__ = "0.1.0"
 
 __all__ = [
     "Classifier", "Function", "GradcheckError", "TrainConfig", "fit", "load", "save", "Tensor", "autograd", "cat", "check_module", "cross_entropy",

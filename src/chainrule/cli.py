@@ -28,8 +28,8 @@ from .io import CheckpointError
 from .model import Classifier, load
 from .rundir import claim
 from .spec import SpecError
-from .train import (DEFAULT_MODEL, DEFAULTS, OPTIMIZERS, SCHEDULES, Interrupted, TrainConfig, TrainingDiverged,
-                    catch_signals, evaluate_arrays, fit, from_json_metrics, resume)
+from .train import (DEFAULT_MODEL, DEFAULTS, OPTIMIZERS, SCHEDULES, Interrupted, MetricsError, TrainConfig,
+                    TrainingDiverged, catch_signals, evaluate_arrays, fit, read_metrics, resume, saved_config)
 
 EXIT_USAGE = 2
 EXIT_SIGNAL = 128  # + the signal's number, as a shell reports a process a signal ended: 130 for Ctrl-C
@@ -57,7 +57,11 @@ class UserError(Exception):
 
 
 def _error_types():
-    return (UserError, DataError, SpecError, CheckpointError, ValueError, OSError)
+    return (UserError, DataError, SpecError, CheckpointError, MetricsError, ValueError, OSError)
+
+
+def _warn_in_one_line(message, category, filename, lineno, file=None, line=None):
+    print(f"chainrule: warning: {message}", file=sys.stderr)
 
 
 # --------------------------------------------------------------------- train
@@ -78,8 +82,12 @@ TRAIN_OPTIONS = ("epochs", "batch_size", "lr", "optimizer", "weight_decay", "pat
 def cmd_train(args) -> int:
     if args.threads is not None and args.threads < 1:
         raise UserError(f"--threads must be a positive integer, got {args.threads}")
-    with bench.limit_threads(args.threads):
-        return _train(args)
+    with warnings.catch_warnings():
+        warnings.showwarning = _warn_in_one_line  # a resume that will not be bitwise says so in one line
+        if args.resume:  # resume() runs with the thread count the run was saved with
+            return _train(args)
+        with bench.limit_threads(args.threads):
+            return _train(args)
 
 
 def _train(args) -> int:
@@ -93,8 +101,6 @@ def _train(args) -> int:
         holding = claim(out, resume=True)
     else:
         config = {**{k: getattr(DEFAULTS, k) for k in TRAIN_OPTIONS}, **given}
-        if config["patience"] == 0:
-            config["patience"] = None
         TrainConfig(**config).validate()  # bad options fail before any data is read
         dataset = "digits" if args.dataset is None else args.dataset
         model = DEFAULT_MODEL if args.model is None else args.model
@@ -102,7 +108,7 @@ def _train(args) -> int:
         holding = claim(out, overwrite=args.overwrite)  # checked before any data is read
     with holding:  # one run per folder, from the check to the last picture
         if args.resume:
-            result = resume(out, data_dir=args.data_dir, quiet=args.quiet)
+            result = resume(out, data_dir=args.data_dir, quiet=args.quiet, threads=args.threads)
         else:
             result = fit(dataset, model, data_dir=args.data_dir, out=out, quiet=args.quiet, **config)
         written = [] if args.no_plots else _draw_pictures(out, result)
@@ -149,17 +155,25 @@ def _load_for_data(checkpoint: str, dataset: str | None, data_dir: str | None):
     name = dataset or model.info.get("dataset")
     if not isinstance(name, str):
         raise UserError(f"{checkpoint}: no data set recorded in the checkpoint; pass --dataset")
-    seed = (model.info.get("train_config") or {}).get("seed", 0)
-    data = load_dataset(name, data_dir=data_dir, seed=seed if isinstance(seed, int) else 0)
+    config = saved_config(model.info, checkpoint)  # the split's seed; load() checked the rest
+    data = load_dataset(name, data_dir=data_dir, seed=config.seed if config else 0)
     if data.num_features != model.num_features or data.num_classes != model.num_classes:
         raise UserError(f"{checkpoint}: the model takes {model.num_features} features and {model.num_classes} "
                         f"classes, but {data.name} has {data.num_features} and {data.num_classes}")
     return model, data
 
 
+def _evaluate_test_set(checkpoint: str, model: Classifier, data) -> dict:
+    result = evaluate_arrays(model, data.x_test, data.y_test)
+    if len(data.y_test) and not np.isfinite(result["loss"]):
+        raise UserError(f"{checkpoint}: the network's outputs overflow on {data.name}'s test set (weights too "
+                        f"large to compute with in float32)")
+    return result
+
+
 def cmd_evaluate(args) -> int:
     model, data = _load_for_data(args.checkpoint, args.dataset, args.data_dir)
-    result = evaluate_arrays(model, data.x_test, data.y_test)
+    result = _evaluate_test_set(args.checkpoint, model, data)
     summary = {"test_errors": result["errors"], "test_size": result["size"]}
     if not args.quiet:
         print(f"{data.name}, {model.spec}: test accuracy {result['accuracy']:.2%}, test loss {result['loss']:.4f}")
@@ -270,12 +284,10 @@ def cmd_plot(args) -> int:
     metrics, checkpoint = out / "metrics.jsonl", out / "model.safetensors"
     if not metrics.exists() or not checkpoint.exists():  # read_text and load refuse what is not a regular file
         raise UserError(f"{out}: not a training run folder (needs metrics.jsonl and model.safetensors)")
-    try:
-        history = [from_json_metrics(line) for line in read_text(metrics).splitlines() if line.strip()]
-    except json.JSONDecodeError as e:
-        raise UserError(f"{metrics}: not valid JSON lines ({e})") from None
+    history = read_metrics(metrics)
     model, data = _load_for_data(str(checkpoint), None, args.data_dir)
-    written = plot_run(out, history, model, data.y_test, model.predict(data.x_test))
+    predictions = _evaluate_test_set(str(checkpoint), model, data)["predictions"]
+    written = plot_run(out, history, model, data.y_test, predictions)
     print(f"wrote {out}/: {', '.join(written)}")
     return 0
 

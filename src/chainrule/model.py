@@ -11,6 +11,7 @@ shape, so ``chainrule.load(path)`` gives back something ready to predict.
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import Any, Mapping
@@ -21,6 +22,7 @@ from .autograd.ops import _log_softmax
 from .autograd.tensor import Tensor
 from .io import CheckpointError, load_weights, save_weights
 from .nn import Module, StateDictError
+from .schema import Int, List, Nullable, Num, Record, SchemaError, Str, check
 from .spec import SpecError, build_mlp, count_parameters
 
 __all__ = ["Classifier", "save", "load"]
@@ -131,11 +133,32 @@ def save(obj: Classifier | Mapping[str, Any], path: str | os.PathLike) -> None:
     save_weights(arrays, path, {"format": FORMAT_VERSION, "kind": STATE_DICT, "keys": list(arrays)})
 
 
-def _field(info: dict, key: str, kind, path) -> Any:
-    value = info.get(key)
-    if not isinstance(value, kind) or isinstance(value, bool):
-        raise CheckpointError(f"{os.fspath(path)}: metadata field {key!r} is missing or malformed")
-    return value
+# The metadata a Classifier checkpoint holds, as chainrule writes it; other keys (a user's own
+# info) are kept as they are. train_config is the TrainConfig's fields (train.CONFIG_SCHEMA checks them).
+METADATA = Record(
+    spec=Str(), num_features=Int(1, 1 << 24), classes=List(Str(max_len=1000), 1, 1 << 16),
+    format=Int(1, FORMAT_VERSION), image_shape=Nullable(List(Int(1), 1, 8)), dataset=Nullable(Str()),
+    pixel_max=Nullable(Num(0, lo_open=True)), train_config=Record(extra=True),
+    optional=("format", "image_shape", "dataset", "pixel_max", "train_config"), extra=True)
+
+
+def check_metadata(info: dict, path: str | os.PathLike, schema: Record = METADATA) -> dict:
+    """``info`` if it fits ``schema``, else CheckpointError naming the file and the field.
+
+    >>> check_metadata({"spec": "4relu", "num_features": 0, "classes": ["a"]}, "m.safetensors")
+    Traceback (most recent call last):
+    ...
+    chainrule.io.CheckpointError: m.safetensors: metadata field 'num_features' must be an integer from 1 to 16,777,216, got 0
+    """
+    try:
+        check(info, schema)
+    except SchemaError as e:
+        raise CheckpointError(f"{os.fspath(path)}: metadata {e}") from None
+    shape = info.get("image_shape")
+    if shape is not None and math.prod(shape) != info["num_features"]:
+        raise CheckpointError(f"{os.fspath(path)}: metadata field 'image_shape' {shape} does not hold "
+                              f"{info['num_features']} features")
+    return info
 
 
 def load(path: str | os.PathLike, prefix: str = "") -> Classifier | dict[str, np.ndarray]:
@@ -143,7 +166,8 @@ def load(path: str | os.PathLike, prefix: str = "") -> Classifier | dict[str, np
     ``chainrule train``), or a state_dict (a dict of arrays, in the order saved).
 
     ``prefix`` selects the tensors whose names start with it (``"model."`` in a
-    training state file, ``last.safetensors``).
+    training state file, ``last.safetensors``). Every metadata field is checked
+    (``METADATA``) before it is used.
     """
     arrays, info = load_weights(path)
     if info.get("kind") == STATE_DICT:
@@ -157,16 +181,8 @@ def load(path: str | os.PathLike, prefix: str = "") -> Classifier | dict[str, np
                               f"{folder / 'model.safetensors'}, or continue with chainrule train --resume {folder}")
     if prefix:
         arrays = {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
-    spec = _field(info, "spec", str, path)
-    num_features = _field(info, "num_features", int, path)
-    classes = _field(info, "classes", list, path)
-    image_shape = info.get("image_shape")
-    if not 1 <= num_features <= 1 << 24 or not 1 <= len(classes) <= 1 << 16:
-        raise CheckpointError(f"{os.fspath(path)}: metadata has implausible sizes "
-                              f"({num_features} features, {len(classes)} classes)")
-    if image_shape is not None and (not isinstance(image_shape, list) or not all(
-            isinstance(d, int) and d > 0 for d in image_shape) or int(np.prod(image_shape)) != num_features):
-        raise CheckpointError(f"{os.fspath(path)}: metadata field 'image_shape' is malformed")
+    check_metadata(info, path)
+    spec, num_features, classes, image_shape = info["spec"], info["num_features"], info["classes"], info.get("image_shape")
     description = {k: v for k, v in info.items() if k not in ("resume", "format")}
     try:
         # Metadata claiming a model far larger than the file's weights is refused before the

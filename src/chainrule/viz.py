@@ -35,13 +35,17 @@ import numpy as np
 
 from .autograd.tensor import Tensor
 
-__all__ = ["walk", "retain_grads", "graph", "render", "GraphvizNotFound"]
+__all__ = ["walk", "retain_grads", "graph", "render", "GraphvizNotFound", "GraphvizError"]
 
 _FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": None, ".gv": None}
 
 
 class GraphvizNotFound(RuntimeError):
     """Graphviz's ``dot`` program is not installed (or not on PATH)."""
+
+
+class GraphvizError(RuntimeError):
+    """Graphviz's ``dot`` ran and failed (or could not be run): one line, with the first line it printed."""
 
 
 def walk(tensor: Tensor) -> list[Tensor]:
@@ -140,7 +144,11 @@ def render(dot_text: str, path: str | os.PathLike) -> Path:
     """Write ``dot_text`` to ``path`` as SVG, PNG or PDF (by its extension) with Graphviz.
 
     A ``.dot``/``.gv`` path gets the text itself. Raises :class:`GraphvizNotFound`
-    when the ``dot`` program is missing.
+    when the ``dot`` program is missing, :class:`GraphvizError` (one line: the program,
+    its exit status and the first line of its error output) when it fails.
+
+    >>> render("digraph G { a -> b; }", "graph.png")  # doctest: +SKIP
+    PosixPath('graph.png')
     """
     path = Path(path)
     suffix = path.suffix.lower()
@@ -153,8 +161,13 @@ def render(dot_text: str, path: str | os.PathLike) -> Path:
     if dot is None:
         raise GraphvizNotFound("render: Graphviz's `dot` program was not found; "
                                "install it with `apt-get install graphviz` (Debian/Ubuntu)")
-    done = subprocess.run([dot, f"-T{_FORMATS[suffix]}", "-o", str(path)], input=dot_text.encode(),
-                          capture_output=True, check=False)
+    try:
+        done = subprocess.run([dot, f"-T{_FORMATS[suffix]}", "-o", str(path)], input=dot_text.encode(),
+                              capture_output=True, check=False)
+    except OSError as e:  # not executable, not a program, ...
+        raise GraphvizError(f"render: cannot run {dot} ({e.strerror or e})") from None
     if done.returncode != 0:
-        raise RuntimeError(f"render: dot failed ({done.returncode}): {done.stderr.decode(errors='replace').strip()}")
+        lines = done.stderr.decode(errors="replace").strip().splitlines()
+        first = lines[0][:300] if lines else "no error output"
+        raise GraphvizError(f"render: {dot} failed (exit status {done.returncode}) writing {path}: {first}")
     return path

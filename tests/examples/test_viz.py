@@ -128,6 +128,23 @@ def test_render_reports_dot_errors(tmp_path):
         viz.render("this is not DOT", tmp_path / "g.svg")
 
 
+def test_a_failing_dot_is_one_line_with_its_first_error_line(tmp_path, monkeypatch):
+    """Whatever dot prints, the error is one line: the program, its exit status, its first line."""
+    fake = tmp_path / "bin" / "dot"
+    fake.parent.mkdir()
+    fake.write_text("#!/bin/sh\necho 'Error: <stdin>: syntax error in line 1 near x' >&2\necho 'second line' >&2\nexit 3\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", str(fake.parent))
+    with pytest.raises(viz.GraphvizError) as caught:
+        viz.render("digraph G {}", tmp_path / "g.svg")
+    message = str(caught.value)
+    assert "\n" not in message and str(fake) in message and "exit status 3" in message
+    assert "syntax error in line 1" in message and "second line" not in message
+    fake.write_text("not a program: no #! line, and not ELF")  # executable, but the kernel cannot run it
+    with pytest.raises(viz.GraphvizError, match="cannot run"):
+        viz.render("digraph G {}", tmp_path / "g.svg")
+
+
 def test_scalar_constants_are_shown_by_value():
     import chainrule as cr
     from chainrule import viz
