@@ -113,6 +113,7 @@ def save(obj: Classifier | Mapping[str, Any], path: str | os.PathLike) -> None:
     >>> path = os.path.join(tempfile.mkdtemp(), "net.safetensors")
     >>> cr.save(net.state_dict(), path)
     >>> net.load_state_dict(cr.load(path))
+    <All keys matched successfully>
     """
     if isinstance(obj, Classifier):
         save_weights(dict(obj.net.state_dict()), path, obj.metadata())
