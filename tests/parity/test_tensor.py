@@ -9,7 +9,7 @@ import math
 import numpy as np
 import pytest
 
-from .conftest import Idiom, run_idiom, to_numpy
+from .conftest import Idiom, run_idiom, text, to_numpy
 
 _rng = np.random.default_rng(11)
 _x = _rng.standard_normal((4, 3)).astype(np.float32)
@@ -198,6 +198,38 @@ def where_indices(m, z, **_):
     return m.where(m.tensor(z) > 1)
 
 
+def quickstart_accuracy(m, x, labels, **_):
+    """PyTorch's quickstart test loop: ``(pred.argmax(1) == y).type(torch.float).sum().item()``."""
+    pred, y = m.tensor(x), m.tensor(labels)
+    hits = (pred.argmax(1) == y).type(m.float)
+    return [hits.sum().item(), dtype(hits), dtype(m.tensor(labels).type(m.float64))]
+
+
+def formatted(m, x, **_):
+    """Printing a loss as PyTorch users do: ``f"{loss:>7f}"`` on a 0-d tensor formats its number."""
+    loss = (m.tensor(x) ** 2).mean()
+    return text([f"{loss:>7f}", f"{loss:.3e}", f"{m.tensor(3)}", "{:.2f}".format(m.tensor(x).sum()),
+                 f"{m.tensor(x)[0, 0]:+.4f}"])
+
+
+def truth_values(m, x, **_):
+    """``if (t > 0).all():`` and ``while loss > tol:``; a tensor of several elements has no truth value."""
+    t = m.tensor(x)
+    flags = [bool((t > -10).all()), bool(t[0, 0] > 0), bool(t.sum() > 100), "yes" if (t < 10).all() else "no"]
+    return [np.array(flags[:3]), text(flags[3]), raises(RuntimeError, lambda: bool(t > 0))]
+
+
+def clamp_in_place(m, x, **_):
+    w = m.tensor(x, requires_grad=True)
+    with m.no_grad():
+        w.clamp_(-0.5, 0.5)
+        first = w.detach().clone()
+        w.mul_(3).clamp_(min=-1.0)
+        second = w.detach().clone()
+        w.clamp_(max=0.2)
+    return [first, second, w, raises(RuntimeError, lambda: m.tensor(x, requires_grad=True).clamp_(0, 1))]
+
+
 IDIOMS = [
     # the silent difference: max/min over a dim give (values, indices)
     same("accuracy_unpacks_max_over_dim", accuracy),
@@ -273,6 +305,14 @@ IDIOMS = [
     same("comparisons_all_any", lambda m, x, y, **_: [m.tensor(x) > m.tensor(y), m.tensor(x) == m.tensor(x),
                                                       (m.tensor(x) > -5).all(), (m.tensor(x) > 1).any(dim=0),
                                                       (m.tensor(x) >= 0).all(1)]),
+    same("quickstart_accuracy_type_float", quickstart_accuracy),
+    same("format_a_0d_tensor", formatted),
+    same("truth_value_of_one_element", truth_values),
+    same("clamp_in_place_under_no_grad", clamp_in_place),
+    same("flatten_start_end_dims_grad", lambda m, x, **_: grads(m, lambda t: t.reshape(2, 2, 3).flatten(1, 2)
+                                                                 + m.flatten(t.reshape(2, 2, 3), 0, 1)
+                                                                 .reshape(2, 6) * t.reshape(1, 2, 6)
+                                                                 .flatten(-2).flatten(0, -1).reshape(2, 6), x)),
     same("dtype_names", lambda m, **_: [dtype(m.zeros(2, dtype=d)) for d in
                                         (m.float32, m.float64, m.float16, m.int64, m.int32, m.long, m.double,
                                          m.float, m.uint8, m.bool)]),

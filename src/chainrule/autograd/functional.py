@@ -271,5 +271,5 @@ def transpose(x, dim0: int, dim1: int):
     return _as_tensor(x).transpose(dim0, dim1)
 
 
-def flatten(x, start_dim: int = 0):
-    return _as_tensor(x).flatten(start_dim)
+def flatten(x, start_dim: int = 0, end_dim: int = -1):
+    return _as_tensor(x).flatten(start_dim, end_dim)

@@ -227,9 +227,20 @@ class Tensor:
     def __len__(self) -> int:
         return len(self.data)
 
+    def __bool__(self) -> bool:
+        """A one-element tensor's truth (``if (x > 0).all():``); more elements raise, as in PyTorch."""
+        if self.data.size != 1:
+            raise RuntimeError(f"the truth value of a tensor of {self.data.size} elements is ambiguous; "
+                               "use .any() or .all()")
+        return bool(self.data.item())
+
     def __repr__(self) -> str:
         extra = ", requires_grad=True" if self.requires_grad else ""
         return f"tensor({np.array2string(self.data, precision=4, threshold=20)}{extra})"
+
+    def __format__(self, spec: str) -> str:
+        """As PyTorch's: a 0-d tensor formats as its number (``f"{loss:.4f}"``), others as repr."""
+        return self.data.item().__format__(spec) if self.data.ndim == 0 else object.__format__(self, spec)
 
     # --------------------------------------------------------------- backward
     def backward(self, gradient: Any = None, retain_graph: bool | None = None) -> None:
@@ -564,10 +575,9 @@ class Tensor:
     def view(self, *shape):
         return self.reshape(*shape)
 
-    def flatten(self, start_dim: int = 0):
-        """All dims from start_dim on merged into one: ``x.flatten(1)`` gives (batch, features)."""
-        start = start_dim % max(self.ndim, 1)
-        return self.reshape(self.shape[:start] + (-1,))
+    def flatten(self, start_dim: int = 0, end_dim: int = -1):
+        """Dims start_dim..end_dim merged into one: ``x.flatten(1)`` gives (batch, features)."""
+        return ops.Flatten.apply(self, start_dim=start_dim, end_dim=end_dim)
 
     def unsqueeze(self, dim: int):
         """A new dim of size 1 at dim."""
@@ -678,6 +688,19 @@ class Tensor:
         self.data.fill(_data(value))
         return self
 
+    def clamp_(self, min=None, max=None) -> "Tensor":  # noqa: A002 - PyTorch's argument names
+        """Values limited to [min, max] in place (where min > max every value is max, as ``clamp``)."""
+        if min is None and max is None:
+            raise ValueError("clamp_: give min or max (or both)")
+        self._check_in_place()
+        if min is not None:
+            np.maximum(self.data, as_operand(_data(min), self.data.dtype), out=self.data, casting="same_kind")
+        if max is not None:
+            np.minimum(self.data, as_operand(_data(max), self.data.dtype), out=self.data, casting="same_kind")
+        return self
+
+    clip_ = clamp_
+
     def copy_(self, src) -> "Tensor":
         """src's values (broadcast, cast to this tensor's dtype) copied into this tensor, in place."""
         self._check_in_place()
@@ -759,6 +782,10 @@ class Tensor:
 
     def bool(self) -> "Tensor":
         return self.to(np.bool_)
+
+    def type(self, dtype: Any = None) -> "Tensor | str":
+        """PyTorch's ``t.type(dtype)``: ``t.to(dtype)``; with no dtype, the dtype's name as a string."""
+        return str(self.data.dtype) if dtype is None else self.to(dtype)
 
 
 def _reduce_options(axis, keepdims, dim, keepdim) -> dict[str, Any]:
