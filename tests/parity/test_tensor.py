@@ -230,6 +230,21 @@ def clamp_in_place(m, x, **_):
     return [first, second, w, raises(RuntimeError, lambda: m.tensor(x, requires_grad=True).clamp_(0, 1))]
 
 
+def autograd_grad(m, x, y, **_):
+    """``torch.autograd.grad``: gradients returned as tensors, ``.grad`` left alone (here one
+    from an earlier backward), a non-leaf input, grad_outputs, an unused input refused or None."""
+    a, b = m.tensor(x, requires_grad=True), m.tensor(y, requires_grad=True)
+    (a * b).sum().backward()
+    before = a.grad.clone() if hasattr(a.grad, "clone") else a.grad.copy()
+    h = a.tanh()
+    out = (h * b).sum(1)
+    ga, gh = m.autograd.grad(out, (a, h), grad_outputs=m.tensor(np.arange(4, dtype=np.float32)))
+    (gb,) = m.autograd.grad((b ** 3).sum(), b)
+    unused = m.autograd.grad((a * 2).sum(), [a, b], allow_unused=True)[1]
+    return [ga, gh, gb, a.grad, before, b.grad, unused is None,
+            raises(RuntimeError, lambda: m.autograd.grad((a * 2).sum(), [a, b]))]
+
+
 IDIOMS = [
     # the silent difference: max/min over a dim give (values, indices)
     same("accuracy_unpacks_max_over_dim", accuracy),
@@ -313,6 +328,22 @@ IDIOMS = [
                                                                  + m.flatten(t.reshape(2, 2, 3), 0, 1)
                                                                  .reshape(2, 6) * t.reshape(1, 2, 6)
                                                                  .flatten(-2).flatten(0, -1).reshape(2, 6), x)),
+    same("autograd_grad", autograd_grad),
+    same("operator_methods_grad", lambda m, x, y, **_: grads(
+        m, lambda a, b: a.add(b, alpha=2).sub(b).mul(b).div(b.abs() + 1).neg().square()
+        + a.matmul(b.t()).sum() + a.view_as(b.t()).reshape_as(b).type_as(b), x, y)),
+    same("comparison_methods", lambda m, x, y, **_: [m.tensor(x).eq(m.tensor(y)), m.tensor(x).ne(0.5),
+                                                     m.tensor(x).lt(m.tensor(y)), m.tensor(x).le(0),
+                                                     m.tensor(x).gt(0), m.tensor(x).ge(m.tensor(y))]),
+    same("cpu_numpy_in_an_eval_loop", lambda m, x, labels, **_: [
+        np.concatenate([m.tensor(x).argmax(1).cpu().numpy() for _ in range(2)]),
+        m.tensor(x).cpu().detach().numpy()]),
+    same("randperm_and_random_likes", lambda m, x, **_: [np.sort(to_numpy(m.randperm(7))), dtype(m.randperm(3)),
+                                                         dtype(m.rand_like(m.tensor(x))),
+                                                         np.array(m.randn_like(m.tensor(x).double()).shape),
+                                                         dtype(m.randn_like(m.tensor(x).double()))]),
+    same("one_hot", lambda m, labels, **_: [m.nn.functional.one_hot(m.tensor(labels)),
+                                            m.nn.functional.one_hot(m.tensor(labels), num_classes=5)]),
     same("dtype_names", lambda m, **_: [dtype(m.zeros(2, dtype=d)) for d in
                                         (m.float32, m.float64, m.float16, m.int64, m.int32, m.long, m.double,
                                          m.float, m.uint8, m.bool)]),
