@@ -294,6 +294,22 @@ def _init_with_apply(lib, x):
     return [net(lib.tensor(x)), np.array(gains), lib.nn.init.calculate_gain("leaky_relu", 0.2)]
 
 
+def _clip_gradients(lib, x, **params):
+    """``total = clip_grad_norm_(net.parameters(), 1.0)`` then ``total.item()`` (a tensor, as
+    PyTorch's), and ``clip_grad_value_``."""
+    net = _load(lib, _mlp(lib), params)
+    (net(lib.tensor(x)) ** 2).sum().backward()
+    total = lib.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+    clipped = _grads(lib, net)
+    lib.nn.utils.clip_grad_value_(net.parameters(), 0.05)
+    return [total.item(), dtype_of(total), clipped, _grads(lib, net)]
+
+
+def dtype_of(t):
+    d = np.asarray(t.detach().numpy() if hasattr(t, "detach") else t).dtype
+    return np.array([ord(d.kind), d.itemsize])
+
+
 NAMED = {"x": X, "fc1.weight": W1, "fc1.bias": B1, "fc2.weight": W2, "fc2.bias": B2}
 CASES += [
     (Idiom("state_dict_and_module_names", _keys_and_names, _keys_and_names), {"x": X}),
@@ -306,6 +322,7 @@ CASES += [
     (Idiom("absent_bias_affine_stats_read_None", _absent_parameters_read_none, _absent_parameters_read_none),
      {"x": X}),
     (Idiom("init_function_with_apply", _init_with_apply, _init_with_apply), {"x": X}),
+    (Idiom("clip_grad_norm_returns_a_tensor_and_clip_grad_value_", _clip_gradients, _clip_gradients), MLP),
 ]
 
 
