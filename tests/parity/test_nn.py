@@ -305,6 +305,30 @@ def _clip_gradients(lib, x, **params):
     return [total.item(), dtype_of(total), clipped, _grads(lib, net)]
 
 
+def _forward_with_options(lib, x, **params):
+    """A custom module whose forward takes more than the input: a flag, None, a keyword tensor;
+    calling the module passes them on as they are (PyTorch's ``__call__``)."""
+
+    class Gated(lib.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.mlp = _mlp(lib)
+
+        def forward(self, x, residual=False, mask=None, *, gate=None):
+            h = self.mlp(x)
+            if gate is not None:
+                h = h * gate
+            if mask is not None:
+                h = h * mask
+            return h + 1 if residual else h
+
+    net = Gated()
+    _load(lib, net.mlp, params)
+    xt = lib.tensor(x)
+    gate = lib.full((3,), 0.5)
+    return [net(xt), net(xt, True), net(xt, False, None, gate=gate), net(xt, mask=lib.tensor(x[:, :3] > 0).float())]
+
+
 def dtype_of(t):
     d = np.asarray(t.detach().numpy() if hasattr(t, "detach") else t).dtype
     return np.array([ord(d.kind), d.itemsize])
@@ -323,6 +347,7 @@ CASES += [
      {"x": X}),
     (Idiom("init_function_with_apply", _init_with_apply, _init_with_apply), {"x": X}),
     (Idiom("clip_grad_norm_returns_a_tensor_and_clip_grad_value_", _clip_gradients, _clip_gradients), MLP),
+    (Idiom("forward_with_flags_None_and_keywords", _forward_with_options, _forward_with_options), MLP),
 ]
 
 
