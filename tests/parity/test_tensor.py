@@ -342,6 +342,12 @@ IDIOMS = [
                                                          dtype(m.rand_like(m.tensor(x))),
                                                          np.array(m.randn_like(m.tensor(x).double()).shape),
                                                          dtype(m.randn_like(m.tensor(x).double()))]),
+    same("masked_fill_contiguous_is_tensor_numel", lambda m, x, y, **_: [
+        *grads(m, lambda t: t.masked_fill(t > 0.3, -1.0).contiguous().view(-1) * 2, x),
+        m.tensor(x).masked_fill(m.tensor(y) < 0, 0.0), m.is_tensor(m.tensor(x)), m.is_tensor(x), m.numel(m.tensor(x))]),
+    same("masked_fill_in_place_under_no_grad", lambda m, x, **_: [
+        (lambda w: (w.masked_fill_(w < 0, 0.5), w)[1])(m.tensor(x)),
+        raises(RuntimeError, lambda: m.tensor(x, requires_grad=True).masked_fill_(m.tensor(x) > 0, 0.0))]),
     same("one_hot", lambda m, labels, **_: [m.nn.functional.one_hot(m.tensor(labels)),
                                             m.nn.functional.one_hot(m.tensor(labels), num_classes=5)]),
     same("dtype_names", lambda m, **_: [dtype(m.zeros(2, dtype=d)) for d in

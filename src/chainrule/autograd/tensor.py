@@ -19,7 +19,7 @@ from .function import Node, is_grad_enabled, unbroadcast
 __all__ = [
     "Tensor", "tensor", "as_operand", "zeros", "ones", "randn", "ValuesIndices",
     "from_numpy", "arange", "linspace", "full", "eye", "zeros_like", "ones_like", "full_like", "rand", "randint",
-    "randperm", "rand_like", "randn_like", "grad",
+    "randperm", "rand_like", "randn_like", "grad", "is_tensor", "numel",
 ]
 
 DEFAULT_FLOAT = np.float32
@@ -518,6 +518,10 @@ class Tensor:
 
     clip = clamp
 
+    def masked_fill(self, mask, value):
+        """value where mask holds, this tensor elsewhere (the gradient flows where mask is False)."""
+        return ops.Where.apply(value, self, condition=np.asarray(_data(mask), dtype=bool))
+
     def var(self, dim=None, unbiased: bool | None = None, keepdim: bool = False, *, correction=None,
             axis=None, keepdims: bool | None = None):
         """Variance over a dim (or several, or all), PyTorch's: unbiased (divides by N − 1) unless
@@ -751,6 +755,13 @@ class Tensor:
 
     clip_ = clamp_
 
+    def masked_fill_(self, mask, value) -> "Tensor":
+        """value written where mask holds, in place."""
+        self._check_in_place()
+        np.copyto(self.data, as_operand(_data(value), self.data.dtype), where=np.asarray(_data(mask), dtype=bool),
+                  casting="same_kind")
+        return self
+
     def copy_(self, src) -> "Tensor":
         """src's values (broadcast, cast to this tensor's dtype) copied into this tensor, in place."""
         self._check_in_place()
@@ -836,6 +847,10 @@ class Tensor:
     def type_as(self, other) -> "Tensor":
         """This tensor in other's dtype."""
         return self.to(other.dtype)
+
+    def contiguous(self) -> "Tensor":
+        """The tensor itself (a NumPy array needs no contiguous copy before ``view``)."""
+        return self
 
     def cpu(self) -> "Tensor":
         """The tensor itself: chainrule runs on the CPU only (``t.cpu().numpy()`` as in PyTorch)."""
@@ -1053,6 +1068,16 @@ def _default_dtype(*values: Any) -> np.dtype:
     if all(isinstance(v, (int, np.integer)) for v in values):
         return np.dtype(np.int64)
     return np.dtype(DEFAULT_FLOAT)
+
+
+def is_tensor(obj: Any) -> bool:
+    """True for a chainrule Tensor (``torch.is_tensor``)."""
+    return isinstance(obj, Tensor)
+
+
+def numel(t: Tensor) -> int:
+    """The number of elements (``torch.numel``)."""
+    return t.numel()
 
 
 def from_numpy(array: np.ndarray) -> Tensor:
