@@ -214,6 +214,10 @@ def test_save_and_load_a_plain_state_dict(tmp_path):
     assert got["w"].tolist() == [[1.0, 2.0]] and got["count"].dtype == np.int64 and got["count"].shape == ()
     assert got["mask"].dtype == np.bool_
     assert isinstance(cr.load(tmp_path / "net.safetensors"), dict)
+    # torch.load's keywords, as PyTorch's docs write them; only the CPU exists
+    assert list(cr.load(path, map_location="cpu", weights_only=True)) == list(net.state_dict())
+    with pytest.raises(ValueError, match="CPU only"):
+        cr.load(path, map_location="cuda:0")
 
 
 @pytest.mark.parametrize("obj, message", [

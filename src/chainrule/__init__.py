@@ -57,11 +57,16 @@ from .autograd.tensor import (
     eye,
     from_numpy,
     full,
+    is_tensor,
+    numel,
     full_like,
     linspace,
     ones_like,
     rand,
+    rand_like,
     randint,
+    randn_like,
+    randperm,
     zeros_like,
 )
 from .dtypes import double, float16, float32, float64, half, int8, int16, int32, int64, long, short, uint8
@@ -83,8 +88,8 @@ __all__ = [
     "tanh", "tensor", "zeros",
     # tensors and top-level functions, as PyTorch's
     "ValuesIndices", "abs", "amax", "amin", "arange", "argmax", "argmin", "clamp", "clip", "exp", "eye", "flatten",
-    "from_numpy", "full", "full_like", "inference_mode", "linspace", "log", "matmul", "max", "maximum", "mean", "min",
-    "minimum", "norm", "ones_like", "pow", "prod", "rand", "randint", "set_grad_enabled", "sqrt", "std", "sum",
+    "from_numpy", "full", "full_like", "inference_mode", "is_tensor", "numel", "linspace", "log", "matmul", "max", "maximum", "mean", "min",
+    "minimum", "norm", "ones_like", "pow", "prod", "rand", "rand_like", "randint", "randn_like", "randperm", "set_grad_enabled", "sqrt", "std", "sum",
     "transpose", "var", "where", "zeros_like",
     "double", "float16", "float32", "float64", "half", "int8", "int16", "int32", "int64", "long", "short", "uint8",
 ]

@@ -162,14 +162,19 @@ def check_metadata(info: dict, path: str | os.PathLike, schema: Record = METADAT
     return info
 
 
-def load(path: str | os.PathLike, prefix: str = "") -> Classifier | dict[str, np.ndarray]:
+def load(path: str | os.PathLike, prefix: str = "", *, map_location: Any = None,
+         weights_only: bool = True) -> Classifier | dict[str, np.ndarray]:
     """What ``save`` wrote, told apart by the file's metadata: a Classifier (also from
     ``chainrule train``), or a state_dict (a dict of arrays, in the order saved).
 
     ``prefix`` selects the tensors whose names start with it (``"model."`` in a
     training state file, ``last.safetensors``). Every metadata field is checked
-    (``METADATA``) before it is used.
+    (``METADATA``) before it is used. ``map_location`` ("cpu" or None) and ``weights_only``
+    are accepted as in PyTorch's load: the file is safetensors, never unpickled, so only
+    weights are ever read.
     """
+    if map_location not in (None, "cpu"):
+        raise ValueError(f"load: chainrule runs on the CPU only, got map_location={map_location!r}")
     arrays, info = load_weights(path)
     if info.get("kind") == STATE_DICT:
         keys = info.get("keys")

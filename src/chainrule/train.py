@@ -327,7 +327,7 @@ class Trainer:
                 self._diverged(epoch, step, f"the loss is {loss}")
             net.bprop(criterion.bprop(), input_grad=False)
             if cfg.clip_grad is not None:
-                norm = clip_grad_norm_(net.parameters(), cfg.clip_grad)
+                norm = float(clip_grad_norm_(net.parameters(), cfg.clip_grad))
                 if not math.isfinite(norm):
                     self._diverged(epoch, step, f"the gradient norm is {norm}")
             optimizer.step()

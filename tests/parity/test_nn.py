@@ -265,6 +265,75 @@ def _generator(lib, x):
             len(list(params))]  # the generator is partly consumed: 3 left
 
 
+def _absent_parameters_read_none(lib, x):
+    """A layer built without a bias (or affine, or running statistics) has that attribute as
+    None, as PyTorch's: ``if m.bias is not None:`` in an init function."""
+    layers = [lib.nn.Linear(4, 3, bias=False), lib.nn.LayerNorm(4, bias=False),
+              lib.nn.LayerNorm(4, elementwise_affine=False), lib.nn.BatchNorm1d(4, affine=False),
+              lib.nn.BatchNorm1d(4, track_running_stats=False)]
+    names = ("weight", "bias", "running_mean", "running_var", "num_batches_tracked")
+    return [[[hasattr(layer, n), getattr(layer, n, 0) is None] for n in names] for layer in layers] + [
+        text(k for layer in layers for k in layer.state_dict()), [layer(lib.tensor(x)).shape[-1] for layer in layers]]
+
+
+def _init_with_apply(lib, x):
+    """The usual init function passed to ``apply``: nn.init by module type, bias only if there is one."""
+    net = lib.nn.Sequential(lib.nn.Linear(4, 6), lib.nn.ReLU(), lib.nn.Linear(6, 3, bias=False), lib.nn.LayerNorm(3))
+
+    def init(m):
+        if isinstance(m, lib.nn.Linear):
+            lib.nn.init.constant_(m.weight, 0.1)
+            if m.bias is not None:
+                lib.nn.init.zeros_(m.bias)
+        elif isinstance(m, lib.nn.LayerNorm):
+            lib.nn.init.ones_(m.weight)
+            lib.nn.init.constant_(m.bias, 0.5)
+
+    net.apply(init)
+    gains = [lib.nn.init.calculate_gain(n) for n in ("linear", "sigmoid", "tanh", "relu", "leaky_relu", "selu")]
+    return [net(lib.tensor(x)), np.array(gains), lib.nn.init.calculate_gain("leaky_relu", 0.2)]
+
+
+def _clip_gradients(lib, x, **params):
+    """``total = clip_grad_norm_(net.parameters(), 1.0)`` then ``total.item()`` (a tensor, as
+    PyTorch's), and ``clip_grad_value_``."""
+    net = _load(lib, _mlp(lib), params)
+    (net(lib.tensor(x)) ** 2).sum().backward()
+    total = lib.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+    clipped = _grads(lib, net)
+    lib.nn.utils.clip_grad_value_(net.parameters(), 0.05)
+    return [total.item(), dtype_of(total), clipped, _grads(lib, net)]
+
+
+def _forward_with_options(lib, x, **params):
+    """A custom module whose forward takes more than the input: a flag, None, a keyword tensor;
+    calling the module passes them on as they are (PyTorch's ``__call__``)."""
+
+    class Gated(lib.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.mlp = _mlp(lib)
+
+        def forward(self, x, residual=False, mask=None, *, gate=None):
+            h = self.mlp(x)
+            if gate is not None:
+                h = h * gate
+            if mask is not None:
+                h = h * mask
+            return h + 1 if residual else h
+
+    net = Gated()
+    _load(lib, net.mlp, params)
+    xt = lib.tensor(x)
+    gate = lib.full((3,), 0.5)
+    return [net(xt), net(xt, True), net(xt, False, None, gate=gate), net(xt, mask=lib.tensor(x[:, :3] > 0).float())]
+
+
+def dtype_of(t):
+    d = np.asarray(t.detach().numpy() if hasattr(t, "detach") else t).dtype
+    return np.array([ord(d.kind), d.itemsize])
+
+
 NAMED = {"x": X, "fc1.weight": W1, "fc1.bias": B1, "fc2.weight": W2, "fc2.bias": B2}
 CASES += [
     (Idiom("state_dict_and_module_names", _keys_and_names, _keys_and_names), {"x": X}),
@@ -274,6 +343,11 @@ CASES += [
     (Idiom("Sequential_OrderedDict_slice_to_cpu", _slice_and_to_cpu, _slice_and_to_cpu), NAMED),
     (Idiom("train_eval_reach_descendants", _train_eval, _train_eval), {"x": X}),
     (Idiom("parameters_is_a_generator", _generator, _generator), {"x": X}),
+    (Idiom("absent_bias_affine_stats_read_None", _absent_parameters_read_none, _absent_parameters_read_none),
+     {"x": X}),
+    (Idiom("init_function_with_apply", _init_with_apply, _init_with_apply), {"x": X}),
+    (Idiom("clip_grad_norm_returns_a_tensor_and_clip_grad_value_", _clip_gradients, _clip_gradients), MLP),
+    (Idiom("forward_with_flags_None_and_keywords", _forward_with_options, _forward_with_options), MLP),
 ]
 
 

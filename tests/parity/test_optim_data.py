@@ -113,6 +113,31 @@ OPTIMIZERS = [
 ]
 
 
+def hand_made_tensors(make_opt):
+    """An optimizer over plain leaf tensors (``torch.tensor(..., requires_grad=True)``, no
+    nn.Parameter), a regression written by hand; a tensor computed from others is refused."""
+
+    def fn(m, w, b, x, **_):
+        wt, bt = m.tensor(w, requires_grad=True), m.tensor(b, requires_grad=True)
+        target = m.tensor(np.linspace(-1, 1, 40, dtype=np.float32).reshape(10, 4))
+        opt = make_opt(m, [wt, bt])
+        losses = []
+        for _ in range(STEPS):
+            opt.zero_grad()
+            loss = ((m.tensor(x) @ wt + bt - target) ** 2).mean()
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+        try:
+            make_opt(m, [wt * 2])
+            refused = False
+        except ValueError:
+            refused = True
+        return [wt, bt, np.array(losses), refused]
+
+    return fn
+
+
 def add_param_group_midway(m, w, b, gw, gb, **_):
     ps = params(m, w, b)
     opt = m.optim.SGD([ps[0]], lr=0.1, momentum=0.9)
@@ -149,6 +174,8 @@ def zero_grad_skips(set_to_none):
 
 
 GROUPS = [
+    same("SGD over plain tensors", hand_made_tensors(sgd_momentum)),
+    same("Adam over plain tensors", hand_made_tensors(lambda m, ps: m.optim.Adam(ps, lr=0.05))),
     same("add_param_group", add_param_group_midway),
     same("zero_grad() skips an unused parameter", zero_grad_skips(True)),
     same("zero_grad(set_to_none=False) steps on zeros", zero_grad_skips(False)),
@@ -358,8 +385,21 @@ def optimizer_state_file(m, w, b, gw, gb, tmp, **_):
     return m.load(path)
 
 
+def load_keywords(m, w, b, tmp, **_):
+    """``model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))``, as
+    PyTorch's docs write it (torch's side pickles: its own format, a file it wrote itself)."""
+    path = str(tmp / f"{m.__name__}-keywords.pt")
+    net, fresh = m.nn.Linear(3, 4), m.nn.Linear(3, 4)
+    with m.no_grad():
+        net.weight.copy_(m.tensor(w.T if is_torch(m) else w))
+        net.bias.copy_(m.tensor(b))
+    m.save(net.state_dict(), path)
+    fresh.load_state_dict(m.load(path, map_location="cpu", weights_only=True))
+    return fresh(m.tensor(np.ones((2, 3), np.float32)))
+
+
 CATALOGUE = OPTIMIZERS + GROUPS + SCHEDULERS + STATE_DICTS + DATA
-FILES = [state_dict_file, optimizer_state_file]
+FILES = [state_dict_file, optimizer_state_file, load_keywords]
 
 
 @pytest.mark.parametrize("idiom", CATALOGUE, ids=[i.name for i in CATALOGUE])

@@ -9,7 +9,7 @@ import math
 import numpy as np
 import pytest
 
-from .conftest import Idiom, run_idiom, to_numpy
+from .conftest import Idiom, run_idiom, text, to_numpy
 
 _rng = np.random.default_rng(11)
 _x = _rng.standard_normal((4, 3)).astype(np.float32)
@@ -198,6 +198,53 @@ def where_indices(m, z, **_):
     return m.where(m.tensor(z) > 1)
 
 
+def quickstart_accuracy(m, x, labels, **_):
+    """PyTorch's quickstart test loop: ``(pred.argmax(1) == y).type(torch.float).sum().item()``."""
+    pred, y = m.tensor(x), m.tensor(labels)
+    hits = (pred.argmax(1) == y).type(m.float)
+    return [hits.sum().item(), dtype(hits), dtype(m.tensor(labels).type(m.float64))]
+
+
+def formatted(m, x, **_):
+    """Printing a loss as PyTorch users do: ``f"{loss:>7f}"`` on a 0-d tensor formats its number."""
+    loss = (m.tensor(x) ** 2).mean()
+    return text([f"{loss:>7f}", f"{loss:.3e}", f"{m.tensor(3)}", "{:.2f}".format(m.tensor(x).sum()),
+                 f"{m.tensor(x)[0, 0]:+.4f}"])
+
+
+def truth_values(m, x, **_):
+    """``if (t > 0).all():`` and ``while loss > tol:``; a tensor of several elements has no truth value."""
+    t = m.tensor(x)
+    flags = [bool((t > -10).all()), bool(t[0, 0] > 0), bool(t.sum() > 100), "yes" if (t < 10).all() else "no"]
+    return [np.array(flags[:3]), text(flags[3]), raises(RuntimeError, lambda: bool(t > 0))]
+
+
+def clamp_in_place(m, x, **_):
+    w = m.tensor(x, requires_grad=True)
+    with m.no_grad():
+        w.clamp_(-0.5, 0.5)
+        first = w.detach().clone()
+        w.mul_(3).clamp_(min=-1.0)
+        second = w.detach().clone()
+        w.clamp_(max=0.2)
+    return [first, second, w, raises(RuntimeError, lambda: m.tensor(x, requires_grad=True).clamp_(0, 1))]
+
+
+def autograd_grad(m, x, y, **_):
+    """``torch.autograd.grad``: gradients returned as tensors, ``.grad`` left alone (here one
+    from an earlier backward), a non-leaf input, grad_outputs, an unused input refused or None."""
+    a, b = m.tensor(x, requires_grad=True), m.tensor(y, requires_grad=True)
+    (a * b).sum().backward()
+    before = a.grad.clone() if hasattr(a.grad, "clone") else a.grad.copy()
+    h = a.tanh()
+    out = (h * b).sum(1)
+    ga, gh = m.autograd.grad(out, (a, h), grad_outputs=m.tensor(np.arange(4, dtype=np.float32)))
+    (gb,) = m.autograd.grad((b ** 3).sum(), b)
+    unused = m.autograd.grad((a * 2).sum(), [a, b], allow_unused=True)[1]
+    return [ga, gh, gb, a.grad, before, b.grad, unused is None,
+            raises(RuntimeError, lambda: m.autograd.grad((a * 2).sum(), [a, b]))]
+
+
 IDIOMS = [
     # the silent difference: max/min over a dim give (values, indices)
     same("accuracy_unpacks_max_over_dim", accuracy),
@@ -273,6 +320,36 @@ IDIOMS = [
     same("comparisons_all_any", lambda m, x, y, **_: [m.tensor(x) > m.tensor(y), m.tensor(x) == m.tensor(x),
                                                       (m.tensor(x) > -5).all(), (m.tensor(x) > 1).any(dim=0),
                                                       (m.tensor(x) >= 0).all(1)]),
+    same("quickstart_accuracy_type_float", quickstart_accuracy),
+    same("format_a_0d_tensor", formatted),
+    same("truth_value_of_one_element", truth_values),
+    same("clamp_in_place_under_no_grad", clamp_in_place),
+    same("flatten_start_end_dims_grad", lambda m, x, **_: grads(m, lambda t: t.reshape(2, 2, 3).flatten(1, 2)
+                                                                 + m.flatten(t.reshape(2, 2, 3), 0, 1)
+                                                                 .reshape(2, 6) * t.reshape(1, 2, 6)
+                                                                 .flatten(-2).flatten(0, -1).reshape(2, 6), x)),
+    same("autograd_grad", autograd_grad),
+    same("operator_methods_grad", lambda m, x, y, **_: grads(
+        m, lambda a, b: a.add(b, alpha=2).sub(b).mul(b).div(b.abs() + 1).neg().square()
+        + a.matmul(b.t()).sum() + a.view_as(b.t()).reshape_as(b).type_as(b), x, y)),
+    same("comparison_methods", lambda m, x, y, **_: [m.tensor(x).eq(m.tensor(y)), m.tensor(x).ne(0.5),
+                                                     m.tensor(x).lt(m.tensor(y)), m.tensor(x).le(0),
+                                                     m.tensor(x).gt(0), m.tensor(x).ge(m.tensor(y))]),
+    same("cpu_numpy_in_an_eval_loop", lambda m, x, labels, **_: [
+        np.concatenate([m.tensor(x).argmax(1).cpu().numpy() for _ in range(2)]),
+        m.tensor(x).cpu().detach().numpy()]),
+    same("randperm_and_random_likes", lambda m, x, **_: [np.sort(to_numpy(m.randperm(7))), dtype(m.randperm(3)),
+                                                         dtype(m.rand_like(m.tensor(x))),
+                                                         np.array(m.randn_like(m.tensor(x).double()).shape),
+                                                         dtype(m.randn_like(m.tensor(x).double()))]),
+    same("masked_fill_contiguous_is_tensor_numel", lambda m, x, y, **_: [
+        *grads(m, lambda t: t.masked_fill(t > 0.3, -1.0).contiguous().view(-1) * 2, x),
+        m.tensor(x).masked_fill(m.tensor(y) < 0, 0.0), m.is_tensor(m.tensor(x)), m.is_tensor(x), m.numel(m.tensor(x))]),
+    same("masked_fill_in_place_under_no_grad", lambda m, x, **_: [
+        (lambda w: (w.masked_fill_(w < 0, 0.5), w)[1])(m.tensor(x)),
+        raises(RuntimeError, lambda: m.tensor(x, requires_grad=True).masked_fill_(m.tensor(x) > 0, 0.0))]),
+    same("one_hot", lambda m, labels, **_: [m.nn.functional.one_hot(m.tensor(labels)),
+                                            m.nn.functional.one_hot(m.tensor(labels), num_classes=5)]),
     same("dtype_names", lambda m, **_: [dtype(m.zeros(2, dtype=d)) for d in
                                         (m.float32, m.float64, m.float16, m.int64, m.int32, m.long, m.double,
                                          m.float, m.uint8, m.bool)]),

@@ -2,9 +2,9 @@
 
 from . import functional, ops
 from .function import Context, Function, enable_grad, is_grad_enabled, no_grad, unbroadcast
-from .tensor import Tensor, ones, randn, tensor, zeros
+from .tensor import Tensor, grad, ones, randn, tensor, zeros
 
 __all__ = [
-    "Context", "Function", "Tensor", "enable_grad", "functional", "is_grad_enabled",
+    "Context", "Function", "Tensor", "enable_grad", "functional", "grad", "is_grad_enabled",
     "no_grad", "ones", "ops", "randn", "tensor", "unbroadcast", "zeros",
 ]

@@ -165,6 +165,28 @@ def mse_loss(input, target, reduction: str = "mean"):
     return ops.MSE.apply(input, target, reduction=reduction)
 
 
+def one_hot(labels, num_classes: int = -1):
+    """Class indices as one-hot rows (int64, no gradient), as ``torch.nn.functional.one_hot``:
+    ``num_classes=-1`` takes the largest label + 1.
+
+    >>> import chainrule as cr
+    >>> one_hot(cr.tensor([0, 2])).tolist()
+    [[1, 0, 0], [0, 0, 1]]
+    """
+    labels = np.asarray(labels.data if isinstance(labels, Tensor) else labels)
+    if labels.dtype.kind not in "iu":
+        raise TypeError(f"one_hot: labels must be integers (int64), got {labels.dtype}")
+    if labels.size and labels.min() < 0:
+        raise ValueError(f"one_hot: labels must be >= 0, got {labels.min()}")
+    n = int(labels.max()) + 1 if num_classes == -1 else int(num_classes)
+    if labels.size and labels.max() >= n:
+        raise ValueError(f"one_hot: label {labels.max()} is out of range for num_classes={n}")
+    return Tensor._wrap((labels[..., None] == np.arange(n)).astype(np.int64), False)
+
+
+__all__ += ["one_hot"]
+
+
 # The Tensor methods as functions, ``cr.sum(x, dim=1)`` for ``x.sum(dim=1)``: each calls the method
 # (one definition), after turning an array or number into a tensor.
 def _as_tensor(x) -> Tensor:
@@ -271,5 +293,5 @@ def transpose(x, dim0: int, dim1: int):
     return _as_tensor(x).transpose(dim0, dim1)
 
 
-def flatten(x, start_dim: int = 0):
-    return _as_tensor(x).flatten(start_dim)
+def flatten(x, start_dim: int = 0, end_dim: int = -1):
+    return _as_tensor(x).flatten(start_dim, end_dim)

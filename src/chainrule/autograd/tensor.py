@@ -19,6 +19,7 @@ from .function import Node, is_grad_enabled, unbroadcast
 __all__ = [
     "Tensor", "tensor", "as_operand", "zeros", "ones", "randn", "ValuesIndices",
     "from_numpy", "arange", "linspace", "full", "eye", "zeros_like", "ones_like", "full_like", "rand", "randint",
+    "randperm", "rand_like", "randn_like", "grad", "is_tensor", "numel",
 ]
 
 DEFAULT_FLOAT = np.float32
@@ -227,9 +228,20 @@ class Tensor:
     def __len__(self) -> int:
         return len(self.data)
 
+    def __bool__(self) -> bool:
+        """A one-element tensor's truth (``if (x > 0).all():``); more elements raise, as in PyTorch."""
+        if self.data.size != 1:
+            raise RuntimeError(f"the truth value of a tensor of {self.data.size} elements is ambiguous; "
+                               "use .any() or .all()")
+        return bool(self.data.item())
+
     def __repr__(self) -> str:
         extra = ", requires_grad=True" if self.requires_grad else ""
         return f"tensor({np.array2string(self.data, precision=4, threshold=20)}{extra})"
+
+    def __format__(self, spec: str) -> str:
+        """As PyTorch's: a 0-d tensor formats as its number (``f"{loss:.4f}"``), others as repr."""
+        return self.data.item().__format__(spec) if self.data.ndim == 0 else object.__format__(self, spec)
 
     # --------------------------------------------------------------- backward
     def backward(self, gradient: Any = None, retain_graph: bool | None = None) -> None:
@@ -398,6 +410,30 @@ class Tensor:
         """``t ** exponent``."""
         return ops.Pow.apply(self, exponent)
 
+    # PyTorch's method names for the operators (the same ops underneath)
+    def add(self, other, *, alpha=1):
+        """``t + alpha * other``."""
+        return self + (other if alpha == 1 else other * alpha)
+
+    def sub(self, other, *, alpha=1):
+        """``t - alpha * other``."""
+        return self - (other if alpha == 1 else other * alpha)
+
+    def mul(self, other):
+        return self * other
+
+    def div(self, other):
+        return self / other
+
+    def neg(self):
+        return -self
+
+    def matmul(self, other):
+        return self @ other
+
+    def square(self):
+        return self * self
+
     # ------------------------------------------------------------- reductions
     # NumPy's axis/keepdims, or PyTorch's dim/keepdim: the same thing under two names.
     def sum(self, axis=None, keepdims: bool = False, *, dim=None, keepdim: bool | None = None):
@@ -482,6 +518,10 @@ class Tensor:
 
     clip = clamp
 
+    def masked_fill(self, mask, value):
+        """value where mask holds, this tensor elsewhere (the gradient flows where mask is False)."""
+        return ops.Where.apply(value, self, condition=np.asarray(_data(mask), dtype=bool))
+
     def var(self, dim=None, unbiased: bool | None = None, keepdim: bool = False, *, correction=None,
             axis=None, keepdims: bool | None = None):
         """Variance over a dim (or several, or all), PyTorch's: unbiased (divides by N − 1) unless
@@ -564,10 +604,9 @@ class Tensor:
     def view(self, *shape):
         return self.reshape(*shape)
 
-    def flatten(self, start_dim: int = 0):
-        """All dims from start_dim on merged into one: ``x.flatten(1)`` gives (batch, features)."""
-        start = start_dim % max(self.ndim, 1)
-        return self.reshape(self.shape[:start] + (-1,))
+    def flatten(self, start_dim: int = 0, end_dim: int = -1):
+        """Dims start_dim..end_dim merged into one: ``x.flatten(1)`` gives (batch, features)."""
+        return ops.Flatten.apply(self, start_dim=start_dim, end_dim=end_dim)
 
     def unsqueeze(self, dim: int):
         """A new dim of size 1 at dim."""
@@ -581,6 +620,12 @@ class Tensor:
             return self.reshape(tuple(d for d in self.shape if d != 1))
         dim %= self.ndim
         return self.reshape(self.shape[:dim] + self.shape[dim + 1:]) if self.shape[dim] == 1 else self
+
+    def view_as(self, other):
+        """This tensor in other's shape."""
+        return self.reshape(other.shape)
+
+    reshape_as = view_as
 
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
         if requires_grad and self.data.dtype.kind != "f":
@@ -630,6 +675,25 @@ class Tensor:
     def __ge__(self, other):
         return self._compare(other, np.greater_equal)
 
+    # PyTorch's method names for the comparisons
+    def eq(self, other):
+        return self == other
+
+    def ne(self, other):
+        return self != other
+
+    def lt(self, other):
+        return self < other
+
+    def le(self, other):
+        return self <= other
+
+    def gt(self, other):
+        return self > other
+
+    def ge(self, other):
+        return self >= other
+
     def all(self, dim=None, keepdim: bool = False, *, axis=None) -> "Tensor":
         """True where every element (over a dim, or all) is nonzero: ``(x >= 0).all()``."""
         return Tensor._wrap(np.asarray(np.all(self.data, **_dim_options(dim, keepdim, axis, False))), False)
@@ -676,6 +740,26 @@ class Tensor:
         """Every element set to value, in place."""
         self._check_in_place()
         self.data.fill(_data(value))
+        return self
+
+    def clamp_(self, min=None, max=None) -> "Tensor":  # noqa: A002 - PyTorch's argument names
+        """Values limited to [min, max] in place (where min > max every value is max, as ``clamp``)."""
+        if min is None and max is None:
+            raise ValueError("clamp_: give min or max (or both)")
+        self._check_in_place()
+        if min is not None:
+            np.maximum(self.data, as_operand(_data(min), self.data.dtype), out=self.data, casting="same_kind")
+        if max is not None:
+            np.minimum(self.data, as_operand(_data(max), self.data.dtype), out=self.data, casting="same_kind")
+        return self
+
+    clip_ = clamp_
+
+    def masked_fill_(self, mask, value) -> "Tensor":
+        """value written where mask holds, in place."""
+        self._check_in_place()
+        np.copyto(self.data, as_operand(_data(value), self.data.dtype), where=np.asarray(_data(mask), dtype=bool),
+                  casting="same_kind")
         return self
 
     def copy_(self, src) -> "Tensor":
@@ -759,6 +843,22 @@ class Tensor:
 
     def bool(self) -> "Tensor":
         return self.to(np.bool_)
+
+    def type_as(self, other) -> "Tensor":
+        """This tensor in other's dtype."""
+        return self.to(other.dtype)
+
+    def contiguous(self) -> "Tensor":
+        """The tensor itself (a NumPy array needs no contiguous copy before ``view``)."""
+        return self
+
+    def cpu(self) -> "Tensor":
+        """The tensor itself: chainrule runs on the CPU only (``t.cpu().numpy()`` as in PyTorch)."""
+        return self
+
+    def type(self, dtype: Any = None) -> "Tensor | str":
+        """PyTorch's ``t.type(dtype)``: ``t.to(dtype)``; with no dtype, the dtype's name as a string."""
+        return str(self.data.dtype) if dtype is None else self.to(dtype)
 
 
 def _reduce_options(axis, keepdims, dim, keepdim) -> dict[str, Any]:
@@ -847,6 +947,65 @@ def _elementwise_extreme(a, b, largest: bool) -> Tensor:
     return ops.Where.apply(a, ops.Where.apply(b, tie, condition=b_wins), condition=a_wins)
 
 
+def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None, create_graph: bool = False,
+         allow_unused: bool | None = None, materialize_grads: bool = False) -> tuple[Tensor | None, ...]:
+    """d(outputs)/d(inputs) as a tuple of tensors, as ``torch.autograd.grad``: no ``.grad`` is
+    changed (the graph's leaves get theirs back afterwards). An input that no output depends on
+    raises unless ``allow_unused`` (then None, or zeros with ``materialize_grads``). The graph is
+    always kept; ``create_graph`` (higher-order gradients) is not supported, since backward runs
+    on NumPy arrays.
+
+    >>> import chainrule as cr
+    >>> x = cr.tensor([1.0, 2.0], requires_grad=True)
+    >>> (g,) = cr.autograd.grad((x ** 3).sum(), x); g.tolist(), x.grad
+    ([3.0, 12.0], None)
+    """
+    if create_graph:
+        raise NotImplementedError("grad: create_graph=True (gradients of gradients) is not supported: "
+                                  "chainrule's backward runs on NumPy arrays, off the tape")
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if grad_outputs is None or isinstance(grad_outputs, (Tensor, np.ndarray)):
+        grad_outputs = [grad_outputs] * len(outputs) if grad_outputs is None else [grad_outputs]
+    grad_outputs = list(grad_outputs)
+    if len(grad_outputs) != len(outputs):
+        raise ValueError(f"grad: {len(grad_outputs)} grad_outputs for {len(outputs)} outputs")
+    for t in inputs:
+        if not isinstance(t, Tensor) or not t.requires_grad:
+            raise RuntimeError("grad: every input must be a tensor that requires grad")
+    # backward writes into every leaf it reaches: keep their gradients and give them back after
+    touched = {t: None for t in inputs}
+    for out in outputs:
+        if out._node is None:
+            touched.setdefault(out, None)
+            continue
+        for node in _reachable_nodes(out._node):
+            for inp in node.inputs:
+                if inp is not None and inp._node is None:
+                    touched.setdefault(inp, None)
+    saved = {t: (t._grad, t._grad_zeroed, t._retains_grad) for t in touched}
+    try:
+        for t in touched:
+            t._grad, t._grad_zeroed = None, False
+        for t in inputs:
+            t._retains_grad = t._node is not None
+        for out, g in zip(outputs, grad_outputs):
+            out.backward(g)
+        found = [t._grad for t in inputs]
+    finally:
+        for t, (g, zeroed, retains) in saved.items():
+            t._grad, t._grad_zeroed, t._retains_grad = g, zeroed, retains
+    result = []
+    for t, g in zip(inputs, found):
+        if g is None and not allow_unused and not materialize_grads:
+            raise RuntimeError("grad: an input was not used to compute the outputs; pass allow_unused=True "
+                               "to get None for it")
+        if g is None and materialize_grads:
+            g = np.zeros_like(t.data)
+        result.append(None if g is None else Tensor._wrap(g, False))
+    return tuple(result)
+
+
 def _reachable_nodes(root: Node) -> list[Node]:
     """Every node the graph behind ``root`` holds, newest first (a reverse topological order)."""
     seen, stack = {root}, [root]
@@ -909,6 +1068,16 @@ def _default_dtype(*values: Any) -> np.dtype:
     if all(isinstance(v, (int, np.integer)) for v in values):
         return np.dtype(np.int64)
     return np.dtype(DEFAULT_FLOAT)
+
+
+def is_tensor(obj: Any) -> bool:
+    """True for a chainrule Tensor (``torch.is_tensor``)."""
+    return isinstance(obj, Tensor)
+
+
+def numel(t: Tensor) -> int:
+    """The number of elements (``torch.numel``)."""
+    return t.numel()
 
 
 def from_numpy(array: np.ndarray) -> Tensor:
@@ -983,6 +1152,23 @@ def rand(*size, generator: np.random.Generator | None = None, dtype: Any = DEFAU
     """Uniform samples in [0, 1) from chainrule's seeded generator (or ``generator``), float32."""
     samples = (generator or default_generator()).random(_shape(size), dtype=dtype)
     return Tensor(samples, requires_grad=requires_grad, dtype=dtype)
+
+
+def randperm(n: int, *, generator: np.random.Generator | None = None, dtype: Any = np.int64) -> Tensor:
+    """0 … n−1 in a random order (int64), from chainrule's seeded generator (or ``generator``)."""
+    return Tensor((generator or default_generator()).permutation(int(n)).astype(dtype), dtype=dtype)
+
+
+def rand_like(t, *, dtype: Any = None, generator: np.random.Generator | None = None) -> Tensor:
+    """Uniform samples in [0, 1) in t's shape and (float) dtype."""
+    array = np.asarray(_data(t))
+    return rand(array.shape, generator=generator, dtype=array.dtype if dtype is None else dtype)
+
+
+def randn_like(t, *, dtype: Any = None) -> Tensor:
+    """Standard-normal samples in t's shape and (float) dtype."""
+    array = np.asarray(_data(t))
+    return randn(array.shape, dtype=array.dtype if dtype is None else dtype)
 
 
 def randint(*args, low=None, high=None, size=None, generator: np.random.Generator | None = None,

@@ -21,6 +21,7 @@ from ..random import default_generator
 __all__ = [
     "glorot_normal", "glorot_uniform", "he_normal", "he_uniform", "zeros",
     "xavier_normal_", "xavier_uniform_", "kaiming_normal_", "kaiming_uniform_", "zeros_",
+    "calculate_gain", "normal_", "uniform_", "constant_", "ones_",
 ]
 
 
@@ -79,23 +80,74 @@ def _fill(tensor, values):
     return tensor
 
 
-# PyTorch's in-place names (the fans read our (in, out) layout).
-def xavier_normal_(tensor, generator=None):
-    return _fill(tensor, glorot_normal(tensor.shape, generator, tensor.dtype))
+# PyTorch's in-place names and signatures (the fans read chainrule's (in, out) layout, so
+# fan_in is still the number of inputs).
+def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
+    """The recommended gain for a nonlinearity, as ``torch.nn.init.calculate_gain``."""
+    if nonlinearity in ("linear", "identity", "sigmoid", "conv1d", "conv2d", "conv3d"):
+        return 1.0
+    if nonlinearity == "tanh":
+        return 5.0 / 3
+    if nonlinearity == "relu":
+        return math.sqrt(2.0)
+    if nonlinearity == "leaky_relu":
+        slope = 0.01 if param is None else float(param)
+        return math.sqrt(2.0 / (1 + slope ** 2))
+    if nonlinearity == "selu":
+        return 3.0 / 4
+    raise ValueError(f"calculate_gain: unsupported nonlinearity {nonlinearity!r}")
 
 
-def xavier_uniform_(tensor, generator=None):
-    return _fill(tensor, glorot_uniform(tensor.shape, generator, tensor.dtype))
+def xavier_normal_(tensor, gain: float = 1.0, generator=None):
+    fan_in, fan_out = _fans(tuple(tensor.shape))
+    return _fill(tensor, _normal(tensor.shape, gain * math.sqrt(2.0 / (fan_in + fan_out)), generator, tensor.dtype))
 
 
-def kaiming_normal_(tensor, generator=None):
-    return _fill(tensor, he_normal(tensor.shape, generator, tensor.dtype))
+def xavier_uniform_(tensor, gain: float = 1.0, generator=None):
+    fan_in, fan_out = _fans(tuple(tensor.shape))
+    return _fill(tensor, _uniform(tensor.shape, gain * math.sqrt(6.0 / (fan_in + fan_out)), generator, tensor.dtype))
 
 
-def kaiming_uniform_(tensor, generator=None):
-    return _fill(tensor, he_uniform(tensor.shape, generator, tensor.dtype))
+def _kaiming_std(tensor, a, mode, nonlinearity) -> float:
+    if mode not in ("fan_in", "fan_out"):
+        raise ValueError(f"kaiming init: mode must be 'fan_in' or 'fan_out', got {mode!r}")
+    fan_in, fan_out = _fans(tuple(tensor.shape))
+    return calculate_gain(nonlinearity, a) / math.sqrt(fan_in if mode == "fan_in" else fan_out)
+
+
+def kaiming_normal_(tensor, a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu", generator=None):
+    """N(0, σ²), σ = gain / sqrt(fan): with the defaults sqrt(2 / fan_in), as ``he_normal``."""
+    return _fill(tensor, _normal(tensor.shape, _kaiming_std(tensor, a, mode, nonlinearity), generator, tensor.dtype))
+
+
+def kaiming_uniform_(tensor, a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu", generator=None):
+    """U(−b, b), b = sqrt(3)·gain / sqrt(fan): with the defaults sqrt(6 / fan_in), as ``he_uniform``."""
+    bound = math.sqrt(3.0) * _kaiming_std(tensor, a, mode, nonlinearity)
+    return _fill(tensor, _uniform(tensor.shape, bound, generator, tensor.dtype))
+
+
+def normal_(tensor, mean: float = 0.0, std: float = 1.0, generator=None):
+    """N(mean, std²) in place, from chainrule's generator (or ``generator``)."""
+    values = _normal(tensor.shape, std, generator, tensor.dtype)
+    values += values.dtype.type(mean)
+    return _fill(tensor, values)
+
+
+def uniform_(tensor, a: float = 0.0, b: float = 1.0, generator=None):
+    """U(a, b) in place, from chainrule's generator (or ``generator``)."""
+    values = _uniform(tensor.shape, (b - a) / 2, generator, tensor.dtype)
+    values += values.dtype.type((a + b) / 2)
+    return _fill(tensor, values)
+
+
+def constant_(tensor, val: float):
+    tensor.data[...] = val
+    return tensor
+
+
+def ones_(tensor):
+    return constant_(tensor, 1)
 
 
 def zeros_(tensor):
-    tensor.data[...] = 0
-    return tensor
+    return constant_(tensor, 0)

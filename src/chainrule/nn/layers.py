@@ -47,6 +47,8 @@ class Linear(Module):
         self.weight = Parameter(init.glorot_normal((self.in_features, self.out_features), generator, dtype))
         if bias:
             self.bias = Parameter(init.zeros((self.out_features,), dtype))
+        else:
+            self.register_parameter("bias", None)  # as PyTorch's: ``bias`` reads None
 
     def extra_repr(self) -> str:
         return f"{self.in_features}, {self.out_features}" + ("" if "bias" in self._parameters else ", bias=False")
@@ -207,10 +209,10 @@ class LayerNorm(Module):
         shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) else tuple(normalized_shape)
         self.normalized_shape = tuple(_positive_int("LayerNorm", "normalized_shape", n) for n in shape)
         self.eps, self.elementwise_affine = float(eps), bool(elementwise_affine)
-        if elementwise_affine:
-            self.weight = Parameter(np.ones(self.normalized_shape, dtype))
-            if bias:
-                self.bias = Parameter(init.zeros(self.normalized_shape, dtype))
+        # as PyTorch's, a weight or bias left out reads None
+        self.register_parameter("weight", Parameter(np.ones(self.normalized_shape, dtype)) if elementwise_affine else None)
+        self.register_parameter("bias", Parameter(init.zeros(self.normalized_shape, dtype))
+                                if elementwise_affine and bias else None)
 
     def options(self):
         return {"normalized_shape": self.normalized_shape, "eps": self.eps}
@@ -243,13 +245,13 @@ class BatchNorm1d(Module):
         self.num_features = _positive_int("BatchNorm1d", "num_features", num_features)
         self.eps, self.momentum = float(eps), (None if momentum is None else float(momentum))
         self.affine, self.track_running_stats = bool(affine), bool(track_running_stats)
-        if affine:
-            self.weight = Parameter(np.ones(self.num_features, dtype))
-            self.bias = Parameter(init.zeros((self.num_features,), dtype))
-        if track_running_stats:
-            self.register_buffer("running_mean", np.zeros(self.num_features, dtype))
-            self.register_buffer("running_var", np.ones(self.num_features, dtype))
-            self.register_buffer("num_batches_tracked", np.zeros((), np.int64))
+        # as PyTorch's, parameters and buffers left out read None
+        self.register_parameter("weight", Parameter(np.ones(self.num_features, dtype)) if affine else None)
+        self.register_parameter("bias", Parameter(init.zeros((self.num_features,), dtype)) if affine else None)
+        tracked = self.track_running_stats
+        self.register_buffer("running_mean", np.zeros(self.num_features, dtype) if tracked else None)
+        self.register_buffer("running_var", np.ones(self.num_features, dtype) if tracked else None)
+        self.register_buffer("num_batches_tracked", np.zeros((), np.int64) if tracked else None)
 
     def options(self):
         tracked = self.track_running_stats

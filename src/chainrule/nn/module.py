@@ -389,8 +389,14 @@ class Module:
             raise NotImplementedError(f"{type(self).__name__} defines neither `function` nor forward()")
         return self.function.apply(x, *self._parameters.values(), **self.options())
 
-    def __call__(self, *inputs: Any) -> Tensor:
-        return self.forward(*[x if isinstance(x, Tensor) else Tensor(x) for x in inputs])
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """``forward(*args, **kwargs)``, as PyTorch's. NumPy arrays become tensors (modules take
+        arrays directly), as does a first argument of numbers; anything else (flags, None,
+        options) is passed as it is."""
+        if args and not isinstance(args[0], Tensor) and isinstance(args[0], (list, tuple, int, float, np.generic)):
+            args = (Tensor(args[0]), *args[1:])
+        return self.forward(*[Tensor(a) if isinstance(a, np.ndarray) else a for a in args],
+                            **{k: Tensor(v) if isinstance(v, np.ndarray) else v for k, v in kwargs.items()})
 
     # ----------------------------------------------------- the exercise's path
     def fprop(self, x: np.ndarray) -> np.ndarray:

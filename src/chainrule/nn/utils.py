@@ -10,7 +10,7 @@ import numpy as np
 from ..autograd.tensor import Tensor
 from .module import Parameter
 
-__all__ = ["clip_grad_norm_", "grad_norm"]
+__all__ = ["clip_grad_norm_", "clip_grad_value_", "grad_norm"]
 
 
 def _as_list(parameters) -> list[Parameter]:
@@ -29,22 +29,32 @@ def grad_norm(parameters: Iterable[Parameter] | Parameter) -> float:
     return math.sqrt(total)
 
 
-def clip_grad_norm_(parameters: Iterable[Parameter], max_norm: float) -> float:
-    """Scale gradients in place so their global L2 norm is at most max_norm; returns the norm before.
+def clip_grad_norm_(parameters: Iterable[Parameter], max_norm: float) -> Tensor:
+    """Scale gradients in place so their global L2 norm is at most max_norm; returns the norm
+    before, as PyTorch's: a 0-d tensor in the gradients' dtype (``.item()`` or ``float()`` for
+    the number).
 
     >>> import numpy as np, chainrule as cr
     >>> p = cr.nn.Parameter(np.zeros(2, np.float32)); p.grad = np.array([3.0, 4.0], np.float32)
-    >>> clip_grad_norm_([p], 1.0), [round(float(v), 4) for v in p.grad]
+    >>> clip_grad_norm_([p], 1.0).item(), [round(float(v), 4) for v in p.grad]
     (5.0, [0.6, 0.8])
     """
     if not max_norm > 0:
         raise ValueError(f"clip_grad_norm_: max_norm must be > 0, got {max_norm}")
     params = _as_list(parameters)
     norm = grad_norm(params)
+    grads = [g for g in (p._current_grad() for p in params) if g is not None]
     if math.isfinite(norm) and norm > max_norm:
         scale = max_norm / (norm + 1e-6)
-        for p in params:
-            grad = p._current_grad()
-            if grad is not None:
-                grad *= grad.dtype.type(scale)  # in the gradient's own precision
-    return norm
+        for grad in grads:
+            grad *= grad.dtype.type(scale)  # in the gradient's own precision
+    dtype = grads[0].dtype if grads else np.float32
+    return Tensor._wrap(np.asarray(norm, dtype=dtype), False)
+
+
+def clip_grad_value_(parameters: Iterable[Parameter], clip_value: float) -> None:
+    """Clamp every gradient element to [−clip_value, clip_value], in place (PyTorch's)."""
+    for p in _as_list(parameters):
+        grad = p._current_grad()
+        if grad is not None:
+            np.clip(grad, -clip_value, clip_value, out=grad)

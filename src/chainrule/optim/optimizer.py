@@ -12,6 +12,7 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
+from ..autograd.tensor import Tensor
 from ..nn.module import Parameter
 
 __all__ = ["Optimizer"]
@@ -62,12 +63,15 @@ class Optimizer:
         if not isinstance(param_group, dict) or "params" not in param_group:
             raise TypeError(f"{name}: a param group is a dict with 'params', got {type(param_group).__name__}")
         params = param_group["params"]
-        params = [params] if isinstance(params, Parameter) else list(params)
+        params = [params] if isinstance(params, Tensor) else list(params)
         if not params:
             raise ValueError(f"{name}: got an empty parameter list")
-        for p in params:
-            if not isinstance(p, Parameter):
-                raise TypeError(f"{name}: expected Parameters, got {type(p).__name__}")
+        for p in params:  # as PyTorch's: any leaf tensor (a Parameter or ``tensor(..., requires_grad=True)``)
+            if not isinstance(p, Tensor):
+                raise TypeError(f"{name}: expected Parameters or tensors, got {type(p).__name__}")
+            if not p.is_leaf:
+                raise ValueError(f"{name}: can't optimize a tensor computed from others (not a leaf); "
+                                 "pass the tensors that require grad")
         group = {**self.defaults, **param_group, "params": params}
         if group.get("lr") is None:
             raise ValueError(f"{name}: lr must be given, for the optimizer or for every group")
