@@ -265,7 +265,7 @@ class Function:
         record = record and _grad_mode.enabled
         ctx = Context(tuple(needs))
         out = cls.forward(ctx, *arrays, **options)
-        if getattr(out, "dtype", None) == np.float64 and "dtype" not in options and not _asked_for_float64(inputs):
+        if getattr(out, "dtype", None) is _FLOAT64 and "dtype" not in options and not _asked_for_float64(inputs):
             # Integers meeting a Python float, or true division of integers: float32, torch's default dtype
             # (NumPy would give float64). Only a float64 tensor or array among the inputs gives float64.
             out = out.astype(np.float32)
@@ -275,6 +275,9 @@ class Function:
                               if cast and not isinstance(t, Tensor) and np.size(a) == 1)
             result._node = Node(cls, ctx, tuple([t if n else None for t, n in zip(inputs, needs)]), constants)
         return result
+
+
+_FLOAT64 = np.dtype(np.float64)  # NumPy's builtin dtypes are singletons: `is` is the cheap test on every op
 
 
 def _asked_for_float64(inputs) -> bool:
