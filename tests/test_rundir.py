@@ -139,6 +139,43 @@ def test_a_thread_that_holds_the_folder_may_take_it_again_and_no_other_may(tmp_p
         pass
 
 
+@pytest.mark.parametrize("how", ["a file in the way of a parent", "a read-only file system"])
+def test_an_out_folder_that_cannot_be_made_is_one_line_naming_the_option(tmp_path, capsys, monkeypatch, how):
+    out = tmp_path / "file" / "run"
+    if how == "a file in the way of a parent":
+        (tmp_path / "file").write_text("mine")
+    else:
+        def read_only(self, *args, **kwargs):
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(self))
+        monkeypatch.setattr(Path, "mkdir", read_only)
+    assert main(["train", *TINY, "--out", str(out)]) == 2
+    err = _err_lines(capsys)
+    assert len(err) == 1 and err[0].startswith(f"chainrule: error: --out {out}: "), err
+
+
+def test_a_lock_file_removed_between_its_opening_and_its_locking_is_not_the_lock_held(tmp_path, monkeypatch):
+    """A run that made the folder and wrote nothing removes its lock file as it ends; a process that
+    had just opened that file must not go on holding it while a third one locks a new one."""
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / rundir.LOCK).write_text("")
+    real_flock, calls = rundir.fcntl.flock, []
+
+    def flock_after_removal(fd, operation):
+        if not calls:  # the first attempt: the other run removes the file just before this one locks it
+            (out / rundir.LOCK).unlink()
+        calls.append(fd)
+        return real_flock(fd, operation)
+    monkeypatch.setattr(rundir.fcntl, "flock", flock_after_removal)
+    with rundir.lock(out):
+        held = rundir._holds[rundir._key(out)][0]
+        assert (out / rundir.LOCK).exists()
+        assert os.fstat(held).st_ino == os.stat(out / rundir.LOCK).st_ino
+        monkeypatch.setattr(rundir.fcntl, "flock", real_flock)
+        with pytest.raises(BlockingIOError), open(out / rundir.LOCK, "rb") as other:  # a third process's try
+            real_flock(other.fileno(), rundir.fcntl.LOCK_EX | rundir.fcntl.LOCK_NB)
+
+
 class _DiskFull:
     """os.open that fails with ENOSPC for the n-th temporary file of a given run file."""
 

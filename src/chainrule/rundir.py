@@ -78,7 +78,10 @@ def _check(folder: Path, overwrite: bool) -> list[str]:
     """Refuse a folder a new run must not use; returns the old run's files (to remove with overwrite)."""
     if (folder.exists() or folder.is_symlink()) and not folder.is_dir():
         raise RunFolderError(f"--out {folder}: a file is in the way; the run needs a folder there")
-    run, others = survey(folder)
+    try:
+        run, others = survey(folder)
+    except OSError as e:  # a file where a parent folder should be (ENOTDIR), no permission to list it
+        raise RunFolderError(f"--out {folder}: cannot use this folder ({e.strerror or e})") from None
     if run and not overwrite:
         hint = f", continue it (chainrule train --resume {folder})" if LAST in run else ""
         raise RunFolderError(f"--out {folder} already holds a run ({', '.join(run)}): choose another folder{hint}, "
@@ -112,6 +115,32 @@ def _busy(folder: Path, pid: int | None) -> RunFolderBusy:
 
 
 def _acquire(folder: Path) -> int:
+    # A run that made the folder and wrote nothing in it removes the lock file (and the folder) as it
+    # ends (see claim). A process that opened the file just before that would lock a file no longer
+    # in the folder, while a third one creates and locks a new one: so the lock held is checked to
+    # be the file at the path, and taken again if it is not.
+    for _ in range(10):
+        fd = _lock_file(folder)
+        try:
+            st = os.fstat(fd)
+            try:
+                now = os.stat(folder / LOCK, follow_symlinks=False)
+            except FileNotFoundError:
+                now = None
+            if now is not None and (now.st_dev, now.st_ino) == (st.st_dev, st.st_ino) and st.st_nlink == 1:
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)  # for the message another process prints
+                return fd
+        except BaseException:
+            os.close(fd)
+            raise
+        os.close(fd)
+        folder.mkdir(parents=True, exist_ok=True)  # it may have gone with its lock file
+    raise RunFolderBusy(f"{folder}: its lock file keeps being replaced; another program is using this folder")
+
+
+def _lock_file(folder: Path) -> int:
+    """An open, flock-ed ``folder/.chainrule.lock``; RunFolderBusy while another run holds it."""
     path = folder / LOCK
     flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
@@ -121,7 +150,8 @@ def _acquire(folder: Path) -> int:
         raise RunFolderError(f"{path}: cannot open the run folder's lock file ({why})") from None
     try:
         st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) or st.st_nlink != 1:  # a hard link would let the pid overwrite another file
+        # a hard link would let the pid overwrite another file (0 links: removed since it was opened)
+        if not stat.S_ISREG(st.st_mode) or st.st_nlink > 1:
             raise RunFolderError(f"{path}: not a lock file chainrule made (a special file or a hard link); remove it")
         if fcntl is not None:
             try:
@@ -129,8 +159,6 @@ def _acquire(folder: Path) -> int:
             except BlockingIOError:
                 text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
                 raise _busy(folder, int(text) if text.isdigit() else None) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)  # for the message another process prints
     except BaseException:
         os.close(fd)
         raise
@@ -151,7 +179,10 @@ def lock(folder: str | os.PathLike) -> Iterator[bool]:
     (True, False)
     """
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:  # a read-only file system, no permission, a file where a parent folder should be
+        raise RunFolderError(f"--out {folder}: cannot create the folder ({e.strerror or e})") from None
     key = _key(folder)
     with _holds_guard:
         hold = _holds.get(key)
