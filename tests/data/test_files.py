@@ -268,6 +268,18 @@ def test_a_csv_load_holds_numbers_not_text(tmp_path, peak_memory):
     assert peak[0] < 6 * numbers, peak[0] / numbers
 
 
+def test_one_long_cell_does_not_pad_every_cell_of_its_batch(tmp_path, peak_memory):
+    """A 2,000-character number among 30,000 short cells (a 62 kB file): converting the batch as a
+    NumPy str array padded every cell to 2,000 characters, 240 MB; the 131,072 characters csv allows
+    in a cell asked for 11.8 GiB from a 310 kB file."""
+    rows = "".join(f"{i},{i % 7},{i % 2}\n" for i in range(10_000))
+    (tmp_path / "long-cell.csv").write_text("a,b,label\n" + rows + "1,0." + "0" * 2000 + "1,0\n")
+    with peak_memory() as peak:
+        data = load_csv(tmp_path / "long-cell.csv")
+    assert len(data.x_train) + len(data.x_test) == 10_001
+    assert peak[0] < 16 * 2**20, peak
+
+
 def test_a_field_past_csvs_own_limit_is_one_line_at_its_line(tmp_path):
     """csv.field_size_limit stays at its default (131,072 characters): it is the whole process's setting."""
     (tmp_path / "field.csv").write_text('1,0\n"' + "7" * 200_000 + '",1\n')
