@@ -409,6 +409,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except TrainingDiverged as e:
         _complain(f"chainrule: error: {_one_line(e)}")
         return EXIT_DIVERGED
+    except MemoryError as e:  # data within the size limits can still need more than this machine has
+        if os.environ.get("CHAINRULE_DEBUG"):
+            raise
+        _complain(f"chainrule: error: out of memory ({_one_line(e) if str(e).strip() else 'no more could be allocated'})")
+        return EXIT_USAGE
     except _error_types() as e:
         if os.environ.get("CHAINRULE_DEBUG"):
             raise
