@@ -385,6 +385,11 @@ def _one_line(e: BaseException) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Started with stdout or stderr closed (``>&-``, some daemons): Python sets sys.stdout to None,
+    # and a print to None would go to the other stream. Their output is dropped; the work goes on.
+    for name in ("stdout", "stderr"):
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(os.devnull, "w"))
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     if extra:  # named by the command's own parser, which points at the command's --help
