@@ -9,6 +9,7 @@ import sys
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import chainrule as cr
@@ -51,6 +52,44 @@ def test_a_folder_of_other_files_is_refused_and_left_as_it_was(tmp_path, capsys,
     with pytest.raises(rundir.RunFolderError, match="not a chainrule run"):  # the Python API too
         cr.fit("xor", model="4tanh", epochs=1, val_split=0, out=d, quiet=True)
     assert _snapshot(d) == before
+
+
+def _save_foreign_model(path: Path) -> None:
+    """A model.safetensors as another program (Hugging Face's) writes one: no chainrule metadata."""
+    from safetensors.numpy import save_file
+
+    save_file({"w": np.ones((3, 3), np.float32)}, str(path), metadata={"format": "pt"})
+
+
+@pytest.mark.parametrize("overwrite", [[], ["--overwrite"]])
+def test_another_programs_model_safetensors_is_not_a_run_to_overwrite(tmp_path, capsys, overwrite):
+    """A Hugging Face model folder (model.safetensors, config.json) was taken for a chainrule run by
+    the name of its model file, and --overwrite deleted the model."""
+    hf = tmp_path / "hf"
+    hf.mkdir()
+    _save_foreign_model(hf / "model.safetensors")
+    (hf / "config.json").write_text("{}")
+    before = _snapshot_bytes(hf)
+    assert main(["train", *TINY, "--out", str(hf), *overwrite]) == 2
+    err = _err_lines(capsys)
+    assert len(err) == 1 and "not a chainrule run (config.json, model.safetensors)" in err[0], err
+    assert _snapshot_bytes(hf) == before
+
+
+def test_a_foreign_model_beside_a_run_is_not_overwritten(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", *TINY, "--epochs", "1", "--out", str(out), "--no-plots"]) == 0
+    _save_foreign_model(out / "model.safetensors")
+    before = _snapshot_bytes(out)
+    capsys.readouterr()
+    assert main(["train", *TINY, "--out", str(out), "--overwrite"]) == 2
+    err = _err_lines(capsys)
+    assert len(err) == 1 and "model.safetensors there is not chainrule's" in err[0], err
+    assert _snapshot_bytes(out) == before
+
+
+def _snapshot_bytes(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in folder.iterdir()}
 
 
 def test_a_run_that_fails_before_writing_anything_leaves_no_folder_behind(tmp_path, capsys):

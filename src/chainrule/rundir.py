@@ -57,9 +57,26 @@ def _is_own_temporary(name: str) -> bool:
     return name.startswith(TEMP_PREFIX) and name.endswith(TEMP_SUFFIX)
 
 
+def _written_by_chainrule(path: Path) -> bool:
+    """Whether a file with a run file's name can be chainrule's: a ``.safetensors`` file must carry
+    chainrule's metadata (``model.safetensors`` is also the name other programs, Hugging Face's
+    among them, give their models). A symbolic link counts by its name: removing it removes only
+    the link."""
+    if not path.name.endswith(".safetensors") or path.is_symlink():
+        return True
+    from .io import CheckpointError, read_header  # (io does not import this module)
+
+    try:
+        read_header(path)  # the header only, checked before anything is allocated
+    except CheckpointError:
+        return False
+    return True
+
+
 def survey(folder: str | os.PathLike) -> tuple[list[str], list[str]]:
-    """(the run files in ``folder``, the files that are not chainrule's), by name, without
-    following links; ``([], [])`` for an absent folder.
+    """(the run files in ``folder``, the files that are not chainrule's), by name (and, for a
+    ``.safetensors`` file, by chainrule's metadata in it), without following links; ``([], [])``
+    for an absent folder.
 
     >>> import tempfile
     >>> survey(tempfile.mkdtemp())
@@ -69,8 +86,8 @@ def survey(folder: str | os.PathLike) -> tuple[list[str], list[str]]:
         names = sorted(os.listdir(folder))
     except FileNotFoundError:
         return [], []
-    run = [name for name in RUN_FILES if name in names]
-    own = set(RUN_FILES) | {LOCK} | (set(PICTURES) if run else set())
+    run = [name for name in RUN_FILES if name in names and _written_by_chainrule(Path(folder) / name)]
+    own = set(run) | {LOCK} | (set(PICTURES) if run else set())
     return run, [name for name in names if name not in own and not _is_own_temporary(name)]
 
 
@@ -82,6 +99,10 @@ def _check(folder: Path, overwrite: bool) -> list[str]:
         run, others = survey(folder)
     except OSError as e:  # a file where a parent folder should be (ENOTDIR), no permission to list it
         raise RunFolderError(f"--out {folder}: cannot use this folder ({e.strerror or e})") from None
+    foreign = [name for name in others if name in RUN_FILES]  # e.g. another program's model.safetensors
+    if run and foreign:
+        raise RunFolderError(f"--out {folder}: {', '.join(foreign)} there is not chainrule's (no chainrule metadata "
+                             f"in it), beside a run's {', '.join(run)}: choose another folder")
     if run and not overwrite:
         hint = f", continue it (chainrule train --resume {folder})" if LAST in run else ""
         raise RunFolderError(f"--out {folder} already holds a run ({', '.join(run)}): choose another folder{hint}, "
