@@ -76,6 +76,30 @@ def test_another_programs_model_safetensors_is_not_a_run_to_overwrite(tmp_path, 
     assert _snapshot_bytes(hf) == before
 
 
+@pytest.mark.parametrize("name", ["summary.json", "metrics.jsonl", "tune.json"])
+def test_a_json_file_of_a_run_files_name_alone_does_not_make_a_run(tmp_path, capsys, name):
+    """A folder of one's own with a summary.json and a curves.png was taken for a run by the names,
+    and --overwrite deleted both; a run's folder holds chainrule's lock file or a checkpoint too."""
+    mine = tmp_path / "analysis"
+    mine.mkdir()
+    (mine / name).write_text('{"total": 3}\n')
+    (mine / "curves.png").write_text("mine")
+    before = _snapshot_bytes(mine)
+    assert main(["train", *TINY, "--out", str(mine), "--overwrite"]) == 2
+    err = _err_lines(capsys)
+    assert len(err) == 1 and f"not a chainrule run (curves.png, {name})" in err[0], err
+    assert _snapshot_bytes(mine) == before
+
+
+def test_a_run_without_its_lock_file_is_still_a_run_to_overwrite(tmp_path, capsys):
+    """A run written before lock files (or copied without hidden files) is known by its checkpoints."""
+    out = tmp_path / "run"
+    assert main(["train", *TINY, "--epochs", "1", "--out", str(out), "--no-plots"]) == 0
+    (out / rundir.LOCK).unlink()
+    assert rundir.survey(out)[0] == [rundir.BEST, rundir.LAST, rundir.METRICS, rundir.SUMMARY]
+    assert main(["train", *TINY, "--epochs", "1", "--out", str(out), "--no-plots", "--overwrite"]) == 0
+
+
 def test_a_foreign_model_beside_a_run_is_not_overwritten(tmp_path, capsys):
     out = tmp_path / "run"
     assert main(["train", *TINY, "--epochs", "1", "--out", str(out), "--no-plots"]) == 0

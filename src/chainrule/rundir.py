@@ -74,9 +74,9 @@ def _written_by_chainrule(path: Path) -> bool:
 
 
 def survey(folder: str | os.PathLike) -> tuple[list[str], list[str]]:
-    """(the run files in ``folder``, the files that are not chainrule's), by name (and, for a
-    ``.safetensors`` file, by chainrule's metadata in it), without following links; ``([], [])``
-    for an absent folder.
+    """(the run files in ``folder``, the files that are not chainrule's), by name (a ``.safetensors``
+    file also by chainrule's metadata in it; the others only beside chainrule's lock file or
+    checkpoint), without following links; ``([], [])`` for an absent folder.
 
     >>> import tempfile
     >>> survey(tempfile.mkdtemp())
@@ -86,7 +86,11 @@ def survey(folder: str | os.PathLike) -> tuple[list[str], list[str]]:
         names = sorted(os.listdir(folder))
     except FileNotFoundError:
         return [], []
-    run = [name for name in RUN_FILES if name in names and _written_by_chainrule(Path(folder) / name)]
+    checkpoints = [name for name in (BEST, LAST) if name in names and _written_by_chainrule(Path(folder) / name)]
+    # The JSON files' names are common ones (a summary.json of one's own): they are a run's only in a
+    # folder chainrule has marked as its own, by its lock file or a checkpoint of its own.
+    marked = bool(checkpoints) or LOCK in names
+    run = [name for name in RUN_FILES if name in checkpoints or (marked and name in names and name not in (BEST, LAST))]
     own = set(run) | {LOCK} | (set(PICTURES) if run else set())
     return run, [name for name in names if name not in own and not _is_own_temporary(name)]
 
