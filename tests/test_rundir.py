@@ -91,6 +91,18 @@ def test_a_json_file_of_a_run_files_name_alone_does_not_make_a_run(tmp_path, cap
     assert _snapshot_bytes(mine) == before
 
 
+def test_a_link_named_as_a_checkpoint_does_not_make_a_run_of_ones_files(tmp_path, capsys):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "summary.json").write_text("{}")
+    (mine / "weights.bin").write_text("mine")
+    (mine / "model.safetensors").symlink_to("weights.bin")
+    before = _snapshot(mine)
+    assert main(["train", *TINY, "--out", str(mine), "--overwrite"]) == 2
+    assert "not a chainrule run" in _err_lines(capsys)[0]
+    assert _snapshot(mine) == before
+
+
 def test_a_run_without_its_lock_file_is_still_a_run_to_overwrite(tmp_path, capsys):
     """A run written before lock files (or copied without hidden files) is known by its checkpoints."""
     out = tmp_path / "run"

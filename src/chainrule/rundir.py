@@ -57,13 +57,11 @@ def _is_own_temporary(name: str) -> bool:
     return name.startswith(TEMP_PREFIX) and name.endswith(TEMP_SUFFIX)
 
 
-def _written_by_chainrule(path: Path) -> bool:
-    """Whether a file with a run file's name can be chainrule's: a ``.safetensors`` file must carry
-    chainrule's metadata (``model.safetensors`` is also the name other programs, Hugging Face's
-    among them, give their models). A symbolic link counts by its name: removing it removes only
-    the link."""
-    if not path.name.endswith(".safetensors") or path.is_symlink():
-        return True
+def _chainrule_checkpoint(path: Path) -> bool:
+    """Whether ``path`` is a regular file with chainrule's metadata (``model.safetensors`` is also
+    the name other programs, Hugging Face's among them, give their models)."""
+    if path.is_symlink():
+        return False
     from .io import CheckpointError, read_header  # (io does not import this module)
 
     try:
@@ -86,11 +84,13 @@ def survey(folder: str | os.PathLike) -> tuple[list[str], list[str]]:
         names = sorted(os.listdir(folder))
     except FileNotFoundError:
         return [], []
-    checkpoints = [name for name in (BEST, LAST) if name in names and _written_by_chainrule(Path(folder) / name)]
-    # The JSON files' names are common ones (a summary.json of one's own): they are a run's only in a
-    # folder chainrule has marked as its own, by its lock file or a checkpoint of its own.
+    checkpoints = [name for name in (BEST, LAST) if name in names and _chainrule_checkpoint(Path(folder) / name)]
+    # The JSON files' names are common ones (a summary.json of one's own): they, and a link with a
+    # checkpoint's name (removing it removes only the link), are a run's only in a folder chainrule
+    # has marked as its own, by its lock file or a checkpoint of its own.
     marked = bool(checkpoints) or LOCK in names
-    run = [name for name in RUN_FILES if name in checkpoints or (marked and name in names and name not in (BEST, LAST))]
+    run = [name for name in RUN_FILES if name in checkpoints or (marked and name in names and (
+        name not in (BEST, LAST) or os.path.islink(os.path.join(folder, name))))]
     own = set(run) | {LOCK} | (set(PICTURES) if run else set())
     return run, [name for name in names if name not in own and not _is_own_temporary(name)]
 
