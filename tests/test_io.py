@@ -238,3 +238,13 @@ def test_a_state_dict_file_with_bad_key_list_is_a_checkpoint_error(tmp_path):
     save_weights({"a": np.zeros(2, np.float32)}, path, {"kind": "state_dict", "keys": ["a", "b"]})
     with pytest.raises(CheckpointError, match="does not list its tensors"):
         cr.load(path)
+
+
+def test_a_header_past_the_limit_is_said_to_be_so_not_to_be_foreign(tmp_path):
+    """A training state's metadata grows with its history (some 230 bytes an epoch): past 16 MiB,
+    after some 70,000 epochs, last.safetensors was called "not a safetensors file"."""
+    path = tmp_path / "last.safetensors"
+    save_weights({"w": np.zeros(2, np.float32)}, path, {"history": "x" * (MAX_HEADER_BYTES + 1000)})
+    with pytest.raises(CheckpointError, match=r"last.safetensors: its header is 16\.0 MiB \(16,778,\d+ bytes\), "
+                                              r"more than the 16\.0 MiB \(16,777,216 bytes\) chainrule reads$"):
+        read_header(path)

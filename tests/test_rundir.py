@@ -9,6 +9,7 @@ import sys
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import chainrule as cr
@@ -51,6 +52,80 @@ def test_a_folder_of_other_files_is_refused_and_left_as_it_was(tmp_path, capsys,
     with pytest.raises(rundir.RunFolderError, match="not a chainrule run"):  # the Python API too
         cr.fit("xor", model="4tanh", epochs=1, val_split=0, out=d, quiet=True)
     assert _snapshot(d) == before
+
+
+def _save_foreign_model(path: Path) -> None:
+    """A model.safetensors as another program (Hugging Face's) writes one: no chainrule metadata."""
+    from safetensors.numpy import save_file
+
+    save_file({"w": np.ones((3, 3), np.float32)}, str(path), metadata={"format": "pt"})
+
+
+@pytest.mark.parametrize("overwrite", [[], ["--overwrite"]])
+def test_another_programs_model_safetensors_is_not_a_run_to_overwrite(tmp_path, capsys, overwrite):
+    """A Hugging Face model folder (model.safetensors, config.json) was taken for a chainrule run by
+    the name of its model file, and --overwrite deleted the model."""
+    hf = tmp_path / "hf"
+    hf.mkdir()
+    _save_foreign_model(hf / "model.safetensors")
+    (hf / "config.json").write_text("{}")
+    before = _snapshot_bytes(hf)
+    assert main(["train", *TINY, "--out", str(hf), *overwrite]) == 2
+    err = _err_lines(capsys)
+    assert len(err) == 1 and "not a chainrule run (config.json, model.safetensors)" in err[0], err
+    assert _snapshot_bytes(hf) == before
+
+
+@pytest.mark.parametrize("name", ["summary.json", "metrics.jsonl", "tune.json"])
+def test_a_json_file_of_a_run_files_name_alone_does_not_make_a_run(tmp_path, capsys, name):
+    """A folder of one's own with a summary.json and a curves.png was taken for a run by the names,
+    and --overwrite deleted both; a run's folder holds chainrule's lock file or a checkpoint too."""
+    mine = tmp_path / "analysis"
+    mine.mkdir()
+    (mine / name).write_text('{"total": 3}\n')
+    (mine / "curves.png").write_text("mine")
+    before = _snapshot_bytes(mine)
+    assert main(["train", *TINY, "--out", str(mine), "--overwrite"]) == 2
+    err = _err_lines(capsys)
+    assert len(err) == 1 and f"not a chainrule run (curves.png, {name})" in err[0], err
+    assert _snapshot_bytes(mine) == before
+
+
+def test_a_link_named_as_a_checkpoint_does_not_make_a_run_of_ones_files(tmp_path, capsys):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "summary.json").write_text("{}")
+    (mine / "weights.bin").write_text("mine")
+    (mine / "model.safetensors").symlink_to("weights.bin")
+    before = _snapshot(mine)
+    assert main(["train", *TINY, "--out", str(mine), "--overwrite"]) == 2
+    assert "not a chainrule run" in _err_lines(capsys)[0]
+    assert _snapshot(mine) == before
+
+
+def test_a_run_without_its_lock_file_is_still_a_run_to_overwrite(tmp_path, capsys):
+    """A run written before lock files (or copied without hidden files) is known by its checkpoints."""
+    out = tmp_path / "run"
+    assert main(["train", *TINY, "--epochs", "1", "--out", str(out), "--no-plots"]) == 0
+    (out / rundir.LOCK).unlink()
+    assert rundir.survey(out)[0] == [rundir.BEST, rundir.LAST, rundir.METRICS, rundir.SUMMARY]
+    assert main(["train", *TINY, "--epochs", "1", "--out", str(out), "--no-plots", "--overwrite"]) == 0
+
+
+def test_a_foreign_model_beside_a_run_is_not_overwritten(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", *TINY, "--epochs", "1", "--out", str(out), "--no-plots"]) == 0
+    _save_foreign_model(out / "model.safetensors")
+    before = _snapshot_bytes(out)
+    capsys.readouterr()
+    assert main(["train", *TINY, "--out", str(out), "--overwrite"]) == 2
+    err = _err_lines(capsys)
+    assert len(err) == 1 and "model.safetensors there is not chainrule's" in err[0], err
+    assert _snapshot_bytes(out) == before
+
+
+def _snapshot_bytes(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in folder.iterdir()}
 
 
 def test_a_run_that_fails_before_writing_anything_leaves_no_folder_behind(tmp_path, capsys):
@@ -137,6 +212,43 @@ def test_a_thread_that_holds_the_folder_may_take_it_again_and_no_other_may(tmp_p
         assert len(refused) == 1 and f"pid {os.getpid()}" in refused[0] and str(out) in refused[0]
     with rundir.lock(out):  # released at the end
         pass
+
+
+@pytest.mark.parametrize("how", ["a file in the way of a parent", "a read-only file system"])
+def test_an_out_folder_that_cannot_be_made_is_one_line_naming_the_option(tmp_path, capsys, monkeypatch, how):
+    out = tmp_path / "file" / "run"
+    if how == "a file in the way of a parent":
+        (tmp_path / "file").write_text("mine")
+    else:
+        def read_only(self, *args, **kwargs):
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(self))
+        monkeypatch.setattr(Path, "mkdir", read_only)
+    assert main(["train", *TINY, "--out", str(out)]) == 2
+    err = _err_lines(capsys)
+    assert len(err) == 1 and err[0].startswith(f"chainrule: error: --out {out}: "), err
+
+
+def test_a_lock_file_removed_between_its_opening_and_its_locking_is_not_the_lock_held(tmp_path, monkeypatch):
+    """A run that made the folder and wrote nothing removes its lock file as it ends; a process that
+    had just opened that file must not go on holding it while a third one locks a new one."""
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / rundir.LOCK).write_text("")
+    real_flock, calls = rundir.fcntl.flock, []
+
+    def flock_after_removal(fd, operation):
+        if not calls:  # the first attempt: the other run removes the file just before this one locks it
+            (out / rundir.LOCK).unlink()
+        calls.append(fd)
+        return real_flock(fd, operation)
+    monkeypatch.setattr(rundir.fcntl, "flock", flock_after_removal)
+    with rundir.lock(out):
+        held = rundir._holds[rundir._key(out)][0]
+        assert (out / rundir.LOCK).exists()
+        assert os.fstat(held).st_ino == os.stat(out / rundir.LOCK).st_ino
+        monkeypatch.setattr(rundir.fcntl, "flock", real_flock)
+        with pytest.raises(BlockingIOError), open(out / rundir.LOCK, "rb") as other:  # a third process's try
+            real_flock(other.fileno(), rundir.fcntl.LOCK_EX | rundir.fcntl.LOCK_NB)
 
 
 class _DiskFull:

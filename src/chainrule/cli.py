@@ -385,6 +385,11 @@ def _one_line(e: BaseException) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Started with stdout or stderr closed (``>&-``, some daemons): Python sets sys.stdout to None,
+    # and a print to None would go to the other stream. Their output is dropped; the work goes on.
+    for name in ("stdout", "stderr"):
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(os.devnull, "w"))
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     if extra:  # named by the command's own parser, which points at the command's --help
@@ -409,6 +414,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except TrainingDiverged as e:
         _complain(f"chainrule: error: {_one_line(e)}")
         return EXIT_DIVERGED
+    except MemoryError as e:  # data within the size limits can still need more than this machine has
+        if os.environ.get("CHAINRULE_DEBUG"):
+            raise
+        _complain(f"chainrule: error: out of memory ({_one_line(e) if str(e).strip() else 'no more could be allocated'})")
+        return EXIT_USAGE
     except _error_types() as e:
         if os.environ.get("CHAINRULE_DEBUG"):
             raise

@@ -57,9 +57,24 @@ def _is_own_temporary(name: str) -> bool:
     return name.startswith(TEMP_PREFIX) and name.endswith(TEMP_SUFFIX)
 
 
+def _chainrule_checkpoint(path: Path) -> bool:
+    """Whether ``path`` is a regular file with chainrule's metadata (``model.safetensors`` is also
+    the name other programs, Hugging Face's among them, give their models)."""
+    if path.is_symlink():
+        return False
+    from .io import CheckpointError, read_header  # (io does not import this module)
+
+    try:
+        read_header(path)  # the header only, checked before anything is allocated
+    except CheckpointError:
+        return False
+    return True
+
+
 def survey(folder: str | os.PathLike) -> tuple[list[str], list[str]]:
-    """(the run files in ``folder``, the files that are not chainrule's), by name, without
-    following links; ``([], [])`` for an absent folder.
+    """(the run files in ``folder``, the files that are not chainrule's), by name (a ``.safetensors``
+    file also by chainrule's metadata in it; the others only beside chainrule's lock file or
+    checkpoint), without following links; ``([], [])`` for an absent folder.
 
     >>> import tempfile
     >>> survey(tempfile.mkdtemp())
@@ -69,8 +84,14 @@ def survey(folder: str | os.PathLike) -> tuple[list[str], list[str]]:
         names = sorted(os.listdir(folder))
     except FileNotFoundError:
         return [], []
-    run = [name for name in RUN_FILES if name in names]
-    own = set(RUN_FILES) | {LOCK} | (set(PICTURES) if run else set())
+    checkpoints = [name for name in (BEST, LAST) if name in names and _chainrule_checkpoint(Path(folder) / name)]
+    # The JSON files' names are common ones (a summary.json of one's own): they, and a link with a
+    # checkpoint's name (removing it removes only the link), are a run's only in a folder chainrule
+    # has marked as its own, by its lock file or a checkpoint of its own.
+    marked = bool(checkpoints) or LOCK in names
+    run = [name for name in RUN_FILES if name in checkpoints or (marked and name in names and (
+        name not in (BEST, LAST) or os.path.islink(os.path.join(folder, name))))]
+    own = set(run) | {LOCK} | (set(PICTURES) if run else set())
     return run, [name for name in names if name not in own and not _is_own_temporary(name)]
 
 
@@ -78,7 +99,14 @@ def _check(folder: Path, overwrite: bool) -> list[str]:
     """Refuse a folder a new run must not use; returns the old run's files (to remove with overwrite)."""
     if (folder.exists() or folder.is_symlink()) and not folder.is_dir():
         raise RunFolderError(f"--out {folder}: a file is in the way; the run needs a folder there")
-    run, others = survey(folder)
+    try:
+        run, others = survey(folder)
+    except OSError as e:  # a file where a parent folder should be (ENOTDIR), no permission to list it
+        raise RunFolderError(f"--out {folder}: cannot use this folder ({e.strerror or e})") from None
+    foreign = [name for name in others if name in RUN_FILES]  # e.g. another program's model.safetensors
+    if run and foreign:
+        raise RunFolderError(f"--out {folder}: {', '.join(foreign)} there is not chainrule's (no chainrule metadata "
+                             f"in it), beside a run's {', '.join(run)}: choose another folder")
     if run and not overwrite:
         hint = f", continue it (chainrule train --resume {folder})" if LAST in run else ""
         raise RunFolderError(f"--out {folder} already holds a run ({', '.join(run)}): choose another folder{hint}, "
@@ -112,6 +140,32 @@ def _busy(folder: Path, pid: int | None) -> RunFolderBusy:
 
 
 def _acquire(folder: Path) -> int:
+    # A run that made the folder and wrote nothing in it removes the lock file (and the folder) as it
+    # ends (see claim). A process that opened the file just before that would lock a file no longer
+    # in the folder, while a third one creates and locks a new one: so the lock held is checked to
+    # be the file at the path, and taken again if it is not.
+    for _ in range(10):
+        fd = _lock_file(folder)
+        try:
+            st = os.fstat(fd)
+            try:
+                now = os.stat(folder / LOCK, follow_symlinks=False)
+            except FileNotFoundError:
+                now = None
+            if now is not None and (now.st_dev, now.st_ino) == (st.st_dev, st.st_ino) and st.st_nlink == 1:
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)  # for the message another process prints
+                return fd
+        except BaseException:
+            os.close(fd)
+            raise
+        os.close(fd)
+        folder.mkdir(parents=True, exist_ok=True)  # it may have gone with its lock file
+    raise RunFolderBusy(f"{folder}: its lock file keeps being replaced; another program is using this folder")
+
+
+def _lock_file(folder: Path) -> int:
+    """An open, flock-ed ``folder/.chainrule.lock``; RunFolderBusy while another run holds it."""
     path = folder / LOCK
     flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
@@ -121,7 +175,8 @@ def _acquire(folder: Path) -> int:
         raise RunFolderError(f"{path}: cannot open the run folder's lock file ({why})") from None
     try:
         st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) or st.st_nlink != 1:  # a hard link would let the pid overwrite another file
+        # a hard link would let the pid overwrite another file (0 links: removed since it was opened)
+        if not stat.S_ISREG(st.st_mode) or st.st_nlink > 1:
             raise RunFolderError(f"{path}: not a lock file chainrule made (a special file or a hard link); remove it")
         if fcntl is not None:
             try:
@@ -129,8 +184,6 @@ def _acquire(folder: Path) -> int:
             except BlockingIOError:
                 text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
                 raise _busy(folder, int(text) if text.isdigit() else None) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)  # for the message another process prints
     except BaseException:
         os.close(fd)
         raise
@@ -151,7 +204,10 @@ def lock(folder: str | os.PathLike) -> Iterator[bool]:
     (True, False)
     """
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:  # a read-only file system, no permission, a file where a parent folder should be
+        raise RunFolderError(f"--out {folder}: cannot create the folder ({e.strerror or e})") from None
     key = _key(folder)
     with _holds_guard:
         hold = _holds.get(key)

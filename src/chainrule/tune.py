@@ -25,6 +25,7 @@ significant digits so that the ``chainrule train`` command recorded in
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
 import shlex
@@ -252,7 +253,7 @@ def train_command(dataset: str, model: str, config: dict[str, Any], data_dir: st
 def tune(dataset: str | Data = "digits", *, trials: int | None = None, minutes: float | None = None,
          space: SearchSpace | None = None, seed: int = 0, epochs: int = 20, patience: int | None = 5,
          batch_size: int = 64, schedule: str = "cosine", val_split: float = 0.1, shift: int = 0,
-         data_dir: str | None = None, out: str | os.PathLike | None = None,
+         data_dir: str | None = None, out: str | os.PathLike | None = None, overwrite: bool = False,
          on_trial_begin: Callable[[dict], None] | None = None, on_trial_end: Callable[[dict], None] | None = None,
          on_epoch: Callable[[dict, dict], None] | None = None,
          on_final_begin: Callable[[dict], None] | None = None) -> TuneResult:
@@ -263,7 +264,8 @@ def tune(dataset: str | Data = "digits", *, trials: int | None = None, minutes: 
     deadline, and a running one stops at the end of the epoch that passes it,
     keeping what it measured (status "cut by deadline"). If `out` is given, writes
     ``model.safetensors`` and ``tune.json`` there (``tune.json`` after every trial,
-    so an interrupted search keeps its results).
+    so an interrupted search keeps its results); like ``fit``'s, it must be absent,
+    empty, or (with `overwrite`) an old run, and the search holds it until it ends.
     The callbacks receive trial records (dicts) as they start and finish.
     """
     space = (space or SearchSpace()).validate()
@@ -278,108 +280,109 @@ def tune(dataset: str | Data = "digits", *, trials: int | None = None, minutes: 
                          f"got {val_split!r}")
     base = TrainConfig(epochs=epochs, batch_size=batch_size, patience=patience, val_split=val_split, seed=seed,
                        schedule=schedule, shift=shift).validate()  # bad options fail before any data is read
-    data = dataset if isinstance(dataset, Data) else load_dataset(dataset, data_dir=data_dir, seed=seed)
-    dataset_name = dataset if isinstance(dataset, str) else data.name
-    search_data = _without_test(data)
     out_dir = Path(out) if out is not None else None
-    if out_dir is not None:
-        out_dir.mkdir(parents=True, exist_ok=True)
+    # one run per folder, from before the data is read to the last file: a folder of other files
+    # is refused, an old run only replaced with overwrite (chainrule.rundir.claim)
+    with claim(out_dir, overwrite=overwrite) if out_dir is not None else contextlib.nullcontext():
+        data = dataset if isinstance(dataset, Data) else load_dataset(dataset, data_dir=data_dir, seed=seed)
+        dataset_name = dataset if isinstance(dataset, str) else data.name
+        search_data = _without_test(data)
 
-    started = time.monotonic()
-    deadline = started + 60 * minutes if minutes is not None else None
-    record: dict[str, Any] = {
-        "format": 1, "dataset": data.name, "seed": seed,
-        "budget": {"trials": trials, "minutes": minutes},
-        "space": {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(space).items()},
-        "trial_config": {k: v for k, v in asdict(base).items() if k not in ("lr", "optimizer", "weight_decay")},
-        "sizes": {"train": len(data.x_train), "test": len(data.x_test)},
-        "status": "searching", "trials": [],
-    }
+        started = time.monotonic()
+        deadline = started + 60 * minutes if minutes is not None else None
+        record: dict[str, Any] = {
+            "format": 1, "dataset": data.name, "seed": seed,
+            "budget": {"trials": trials, "minutes": minutes},
+            "space": {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(space).items()},
+            "trial_config": {k: v for k, v in asdict(base).items() if k not in ("lr", "optimizer", "weight_decay")},
+            "sizes": {"train": len(data.x_train), "test": len(data.x_test)},
+            "status": "searching", "trials": [],
+        }
 
-    def write_record() -> None:
+        def write_record() -> None:
+            if out_dir is not None:
+                with atomic_write(out_dir / "tune.json") as f:
+                    f.write((to_json(record, indent=2) + "\n").encode())
+
+        results: list[dict[str, Any]] = record["trials"]
+        # Draw lazily in blocks so a minutes budget never runs out of configurations; the list is
+        # the same prefix whatever the budget, so `--trials 5` runs the first 5 of `--trials 20`.
+        drawn: list[dict[str, Any]] = []
+        index = 0
+        while trials is None or index < trials:
+            if deadline is not None and index > 0 and time.monotonic() >= deadline:
+                break  # (the first trial always runs, at least one epoch, so there is something to retrain)
+            if index >= len(drawn):
+                drawn = sample_trials(space, len(drawn) + 64, seed)
+            trial = {"trial": index + 1, **drawn[index], "status": "running"}
+            index += 1
+            results.append(trial)
+            if on_trial_begin:
+                on_trial_begin(trial)
+            config = {**asdict(base), "optimizer": trial["optimizer"], "lr": trial["lr"],
+                      "weight_decay": trial["weight_decay"]}
+            watch = _TrialWatch(deadline, (lambda m, t=trial: on_epoch(t, m)) if on_epoch else None)
+            t0 = time.perf_counter()
+            summary = None
+            try:
+                with np.errstate(over="ignore", invalid="ignore"):  # a diverging trial is reported, not warned about
+                    summary = fit(search_data, trial["model"], callback=watch, **config).summary
+                trial["status"] = "stopped early" if summary["stopped_early"] else "done"
+            except _DeadlinePassed:
+                trial["status"] = "cut by deadline"
+            except TrainingDiverged:
+                trial["status"] = "diverged"
+            trainer = watch.trainer
+            trial["seconds"] = round(time.perf_counter() - t0, 3)
+            trial["epochs_run"] = len(trainer.history) if trainer is not None else 0
+            best = trainer.best["metrics"] if trainer is not None and trainer.best is not None else None
+            if best is not None and not math.isfinite(best["val_loss"]):
+                trial["status"] = "diverged"
+            if best is not None and trial["status"] != "diverged":
+                trial.update(best_epoch=best["epoch"], val_accuracy=best["val_accuracy"], val_errors=best["val_errors"],
+                             val_loss=best["val_loss"], train_accuracy=best["train_accuracy"],
+                             val_size=len(trainer.x_val), train_size=len(trainer.x_train))
+            else:
+                trial.update(best_epoch=None, val_accuracy=None, val_errors=None, val_loss=None, train_accuracy=None)
+            trial["command"] = train_command(dataset_name, trial["model"], config, data_dir)
+            for rank, t in enumerate(rank_trials(results), 1):
+                t["rank"] = rank
+            write_record()
+            if on_trial_end:
+                on_trial_end(trial)
+
+        ranked = rank_trials(results)
+        if not ranked:
+            why = "every trial diverged; try --lr with smaller values" if results else "no trial ran"
+            raise ValueError(f"tuning found nothing to retrain: {why}" + (
+                "; give more --minutes" if minutes is not None else ""))
+        best = ranked[0]
+        record["status"] = "retraining"
+        record["best"] = {k: best[k] for k in ("trial", "model", "optimizer", "lr", "weight_decay", "best_epoch",
+                                               "val_accuracy", "val_errors", "val_loss")}
+        record["search_seconds"] = round(time.monotonic() - started, 3)
+
+        # Retrain on train+val (val_split=0: the Trainer keeps the last epoch) for the epochs that were best.
+        final_config = {**asdict(base), "optimizer": best["optimizer"], "lr": best["lr"],
+                        "weight_decay": best["weight_decay"], "epochs": best["best_epoch"], "val_split": 0.0,
+                        "patience": None}
+        command = train_command(dataset_name, best["model"], final_config, data_dir)
+        final_info = {"trial": best["trial"], "model": best["model"], "epochs": best["best_epoch"],
+                      "train_size": len(data.x_train), "command": command}
+        if on_final_begin:
+            on_final_begin(final_info)
+        watch = _TrialWatch(None, (lambda m: on_epoch(final_info, m)) if on_epoch else None)
+        fitted = fit(data, best["model"], callback=watch, **final_config)  # the one look at the test set
+        s = fitted.summary
+        final = {**final_info, "seconds": s["seconds"], "train_accuracy": s["train_accuracy"],
+                 "test_accuracy": s["test_accuracy"], "test_errors": s["test_errors"], "test_size": s["test_size"],
+                 "test_loss": s["test_loss"], "parameters": s["parameters"], "config": final_config,
+                 "checkpoint": "model.safetensors" if out_dir is not None else None}
+        record.update(status="done", final=final, seconds=round(time.monotonic() - started, 3))
         if out_dir is not None:
-            with atomic_write(out_dir / "tune.json") as f:
-                f.write((to_json(record, indent=2) + "\n").encode())
-
-    results: list[dict[str, Any]] = record["trials"]
-    # Draw lazily in blocks so a minutes budget never runs out of configurations; the list is
-    # the same prefix whatever the budget, so `--trials 5` runs the first 5 of `--trials 20`.
-    drawn: list[dict[str, Any]] = []
-    index = 0
-    while trials is None or index < trials:
-        if deadline is not None and index > 0 and time.monotonic() >= deadline:
-            break  # (the first trial always runs, at least one epoch, so there is something to retrain)
-        if index >= len(drawn):
-            drawn = sample_trials(space, len(drawn) + 64, seed)
-        trial = {"trial": index + 1, **drawn[index], "status": "running"}
-        index += 1
-        results.append(trial)
-        if on_trial_begin:
-            on_trial_begin(trial)
-        config = {**asdict(base), "optimizer": trial["optimizer"], "lr": trial["lr"],
-                  "weight_decay": trial["weight_decay"]}
-        watch = _TrialWatch(deadline, (lambda m, t=trial: on_epoch(t, m)) if on_epoch else None)
-        t0 = time.perf_counter()
-        summary = None
-        try:
-            with np.errstate(over="ignore", invalid="ignore"):  # a diverging trial is reported, not warned about
-                summary = fit(search_data, trial["model"], callback=watch, **config).summary
-            trial["status"] = "stopped early" if summary["stopped_early"] else "done"
-        except _DeadlinePassed:
-            trial["status"] = "cut by deadline"
-        except TrainingDiverged:
-            trial["status"] = "diverged"
-        trainer = watch.trainer
-        trial["seconds"] = round(time.perf_counter() - t0, 3)
-        trial["epochs_run"] = len(trainer.history) if trainer is not None else 0
-        best = trainer.best["metrics"] if trainer is not None and trainer.best is not None else None
-        if best is not None and not math.isfinite(best["val_loss"]):
-            trial["status"] = "diverged"
-        if best is not None and trial["status"] != "diverged":
-            trial.update(best_epoch=best["epoch"], val_accuracy=best["val_accuracy"], val_errors=best["val_errors"],
-                         val_loss=best["val_loss"], train_accuracy=best["train_accuracy"],
-                         val_size=len(trainer.x_val), train_size=len(trainer.x_train))
-        else:
-            trial.update(best_epoch=None, val_accuracy=None, val_errors=None, val_loss=None, train_accuracy=None)
-        trial["command"] = train_command(dataset_name, trial["model"], config, data_dir)
-        for rank, t in enumerate(rank_trials(results), 1):
-            t["rank"] = rank
+            save(fitted.model, out_dir / "model.safetensors")
         write_record()
-        if on_trial_end:
-            on_trial_end(trial)
-
-    ranked = rank_trials(results)
-    if not ranked:
-        why = "every trial diverged; try --lr with smaller values" if results else "no trial ran"
-        raise ValueError(f"tuning found nothing to retrain: {why}" + (
-            "; give more --minutes" if minutes is not None else ""))
-    best = ranked[0]
-    record["status"] = "retraining"
-    record["best"] = {k: best[k] for k in ("trial", "model", "optimizer", "lr", "weight_decay", "best_epoch",
-                                           "val_accuracy", "val_errors", "val_loss")}
-    record["search_seconds"] = round(time.monotonic() - started, 3)
-
-    # Retrain on train+val (val_split=0: the Trainer keeps the last epoch) for the epochs that were best.
-    final_config = {**asdict(base), "optimizer": best["optimizer"], "lr": best["lr"],
-                    "weight_decay": best["weight_decay"], "epochs": best["best_epoch"], "val_split": 0.0,
-                    "patience": None}
-    command = train_command(dataset_name, best["model"], final_config, data_dir)
-    final_info = {"trial": best["trial"], "model": best["model"], "epochs": best["best_epoch"],
-                  "train_size": len(data.x_train), "command": command}
-    if on_final_begin:
-        on_final_begin(final_info)
-    watch = _TrialWatch(None, (lambda m: on_epoch(final_info, m)) if on_epoch else None)
-    fitted = fit(data, best["model"], callback=watch, **final_config)  # the one look at the test set
-    s = fitted.summary
-    final = {**final_info, "seconds": s["seconds"], "train_accuracy": s["train_accuracy"],
-             "test_accuracy": s["test_accuracy"], "test_errors": s["test_errors"], "test_size": s["test_size"],
-             "test_loss": s["test_loss"], "parameters": s["parameters"], "config": final_config,
-             "checkpoint": "model.safetensors" if out_dir is not None else None}
-    record.update(status="done", final=final, seconds=round(time.monotonic() - started, 3))
-    if out_dir is not None:
-        save(fitted.model, out_dir / "model.safetensors")
-    write_record()
-    return TuneResult(results, best, final, fitted.model, record, out_dir)
+        return TuneResult(results, best, final, fitted.model, record, out_dir)
 
 
 # ------------------------------------------------------------- command line

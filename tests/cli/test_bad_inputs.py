@@ -359,3 +359,16 @@ def test_a_long_error_line_is_shortened_keeping_its_start_and_end(tmp_path, caps
     assert re.search(r" \[\.\.\. message shortened from 5\d,\d{3} characters \.\.\.\] ", line), line
     assert line.endswith("(expected x, y and optionally x_test, y_test, classes)"), line
     assert len(line) <= 1000, len(line)
+
+
+def test_running_out_of_memory_is_one_line(tmp_path, capsys, monkeypatch):
+    """A 1 MB .npz of zeros can hold 1 GiB of uint8 pixels (within the 4 GiB limit), which training
+    needs as 4 GiB of float32: where the machine (or ulimit -v) has less, NumPy raises MemoryError."""
+    def no_memory(*args, **kwargs):
+        return np.empty((2**20, 2**40), np.float32)  # 4 EiB: NumPy's own MemoryError, at once
+    monkeypatch.setattr("chainrule.cli.fit", no_memory)
+    code = main(["train", "--out", str(tmp_path / "run"), "--quiet"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and err == ["chainrule: error: out of memory (Unable to allocate 4.00 EiB for an array with "
+                                 "shape (1048576, 1099511627776) and data type float32)"], err
+    assert not (tmp_path / "run").exists()

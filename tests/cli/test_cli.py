@@ -176,3 +176,16 @@ def test_a_reader_that_stops_early_is_not_an_error(digits_run, tmp_path):
     proc.stdout.close()  # as head does after its line
     assert proc.wait(timeout=120) == 0
     assert proc.stderr.read() == ""
+
+
+@pytest.mark.parametrize("fd", [1, 2])
+def test_a_run_started_with_stdout_or_stderr_closed_runs_to_its_end(tmp_path, fd):
+    """chainrule train ... >&- (a cron job, a daemon): sys.stdout is None, which the progress
+    reporter asked isatty() of (AttributeError, exit 1, no run)."""
+    args = ["train", "--dataset", "xor", "--model", "4tanh", "--epochs", "2", "--val-split", "0", "--no-plots",
+            "--out", str(tmp_path / "run")]
+    proc = subprocess.run([sys.executable, "-m", "chainrule", *args], preexec_fn=lambda: os.close(fd),
+                          stdout=subprocess.DEVNULL if fd == 2 else None,
+                          stderr=subprocess.PIPE if fd == 1 else None, timeout=300, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "run" / "summary.json").is_file()

@@ -223,3 +223,21 @@ def test_chainrule_tune_subcommand(tmp_path, capsys):
     assert capsys.readouterr().out.startswith("test errors: ")
     assert cli.main(["tune", "--dataset", "moons", "--trials", "0"]) == 2
     assert "--trials must be a positive integer" in capsys.readouterr().err
+
+
+def test_tune_in_python_refuses_a_folder_of_other_files_as_fit_does(tmp_path):
+    """The command line held its --out folder, but tune(out=...) wrote its model.safetensors and
+    tune.json into any folder, over the user's own files of those names."""
+    from chainrule import rundir
+
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("keep")
+    with pytest.raises(rundir.RunFolderError, match="holds files that are not a chainrule run"):
+        tune("moons", trials=1, epochs=1, out=folder)
+    assert sorted(p.name for p in folder.iterdir()) == ["notes.txt"]
+    out = tmp_path / "run"
+    tune("moons", trials=1, epochs=1, out=out)
+    with pytest.raises(rundir.RunFolderError, match="already holds a run"):
+        tune("moons", trials=1, epochs=1, out=out)
+    assert tune("moons", trials=1, epochs=1, out=out, overwrite=True).final["checkpoint"] == "model.safetensors"

@@ -822,7 +822,10 @@ def _cell(text: str, most: int = 40) -> str:
 
 def _append_numbers(batch, label: int, names, where: str, xs: list, ys: list) -> None:
     """Convert a batch of (cells, line) to float32 features and float64 labels, appended to xs and ys."""
-    cells = np.array([row for row, _ in batch], dtype=str)
+    # dtype=object holds references to the cells: a dtype=str array would pad every cell to the
+    # longest one in the batch (4 bytes a character), so one 100,000-character cell among 65,536
+    # would ask for 26 GB. The conversion gives the same float32 bits (both go through float()).
+    cells = np.array([row for row, _ in batch], dtype=object)
     try:
         # Features straight to float32; labels through float64 so large integers stay exact.
         # A value too large for float32 becomes inf, reported below as not finite: no warning.

@@ -33,6 +33,7 @@ from .errors import DataError
 
 __all__ = [
     "MAX_DATA_BYTES", "MAX_CSV_BYTES", "MAX_CSV_RECORD_CHARS", "MAX_IMAGE_PIXELS", "MAX_TEXT_BYTES",
+    "MAX_NPZ_DIRECTORY_BYTES",
     "open_regular", "check_declared", "read_exactly", "read_text", "NpzReader",
 ]
 
@@ -42,6 +43,10 @@ MAX_CSV_BYTES = 2**30  # 1 GiB: a .csv file (its numbers as float32 can take twi
 MAX_CSV_RECORD_CHARS = 2**20  # 1 Mi characters: one CSV line, or the lines one quoted field spans
 MAX_IMAGE_PIXELS = 4096 * 4096  # an image given to predict, width x height, checked before decoding
 MAX_TEXT_BYTES = 64 * 2**20  # 64 MiB: a JSON or JSON-lines file (a bench result, metrics.jsonl)
+# 1 MiB: an .npz's zip directory (some 10,000 members; np.savez of five arrays writes about 500
+# bytes). zipfile reads it whole and keeps an object of some 400 bytes per member: 44 MB of empty
+# members took 350 MB.
+MAX_NPZ_DIRECTORY_BYTES = 2**20
 
 _CHUNK = 1 << 20
 _KINDS = (
@@ -222,6 +227,13 @@ class NpzReader:
             if magic[:2] != b"PK":
                 kind = "a single .npy array" if magic == b"\x93NUMPY" else "not a zip file"
                 raise DataError(f"{self.name}: not a .npz archive ({kind})")
+            # The directory's size, from its end record, before zipfile reads the directory. (zipfile's
+            # own reader of that record; it answers None where there is none, and ZipFile says so.)
+            end = zipfile._EndRecData(self._file)
+            if end and end[zipfile._ECD_SIZE] > MAX_NPZ_DIRECTORY_BYTES:
+                raise DataError(f"{self.name}: its zip directory of {end[zipfile._ECD_ENTRIES_TOTAL]:,} members is "
+                                f"{_size(end[zipfile._ECD_SIZE])}, more than the {_size(MAX_NPZ_DIRECTORY_BYTES)} "
+                                f"chainrule reads")
             self._file.seek(0)
             self._zip = zipfile.ZipFile(self._file)
             self._members = {(i.filename[:-4] if i.filename.endswith(".npy") else i.filename): i
