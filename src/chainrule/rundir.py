@@ -1,7 +1,7 @@
 """A run folder: the files chainrule writes in it, the lock that keeps it to one run, preparing it.
 
-A folder given as ``--out`` must be absent, empty, or a chainrule run (recognised by
-the names of the files chainrule writes there, ``RUN_FILES``). chainrule never writes
+A folder given as ``--out`` must be absent, empty, or a chainrule run (one that holds
+chainrule's lock file or a checkpoint with chainrule's metadata; see ``survey``). chainrule never writes
 into a folder of other files, deletes only the temporary files it named itself, and
 holds an exclusive lock on ``.chainrule.lock`` for as long as a run uses the folder,
 so that two runs can't mix their files.
@@ -36,7 +36,7 @@ __all__ = ["LAST", "BEST", "METRICS", "SUMMARY", "TUNE", "RUN_FILES", "PICTURES"
 LAST = "last.safetensors"  # the whole training state, written every epoch and on Ctrl-C
 BEST = "model.safetensors"  # the best-validation weights, a Classifier checkpoint
 METRICS, SUMMARY, TUNE = "metrics.jsonl", "summary.json", "tune.json"
-RUN_FILES = (BEST, LAST, METRICS, SUMMARY, TUNE)  # any of these makes a folder a chainrule run
+RUN_FILES = (BEST, LAST, METRICS, SUMMARY, TUNE)  # what a run writes (see survey for what makes a folder one)
 PICTURES = ("curves.png", "confusion.png", "weights.png")  # chainrule's only in a folder that holds a run
 LOCK = ".chainrule.lock"
 
