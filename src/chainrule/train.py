@@ -536,6 +536,7 @@ class Trainer:
             raise CheckpointError(f"{out_dir}: nothing to resume (no {LAST}; is this a chainrule train --out folder?)")
         name = os.fspath(path)
         arrays, info = load_weights(path)
+        _upgrade_state(info, arrays)
         check_metadata(info, name, STATE_SCHEMA)
         state = info["resume"]
         cfg = TrainConfig(**info["train_config"]).validate()  # checked above: this cannot fail
@@ -757,6 +758,24 @@ def _resume_threads(name: str, saved: dict[str, Any] | None, threads: int | None
 
 
 # ----------------------------------------------------------- the saved state
+def _upgrade_state(info: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+    """A training state written by chainrule 0.1.0 before its optimizers took PyTorch's state_dict
+    layout, in today's layout (in place): one global ``step_count`` beside the learning rate, and
+    SGD's buffer named ``momentum`` (now ``momentum_buffer``; Adam's per-parameter ``step`` is the
+    step count where it is missing). Anything else is left for the schema to judge.
+    """
+    state = info.get("resume")
+    optimizer = state.get("optimizer") if isinstance(state, dict) else None
+    if not isinstance(optimizer, dict) or "step_count" not in optimizer:
+        return
+    steps = optimizer.pop("step_count")
+    for key in [k for k in arrays if k.startswith("optim.") and k.endswith(".momentum")]:
+        arrays[key + "_buffer"] = arrays.pop(key)
+    if isinstance(steps, int) and steps >= 0:
+        for key in [k for k in arrays if k.startswith("optim.") and k.endswith(".exp_avg")]:
+            arrays.setdefault(key[: -len("exp_avg")] + "step", np.array(steps, np.int64))
+
+
 # The optimizer buffers a training state holds per parameter once a step is taken (their names
 # in the optimizer's state_dict, as PyTorch's).
 _BUFFERS = {"sgd": (), "momentum": ("momentum_buffer",), "nesterov": ("momentum_buffer",),

@@ -274,3 +274,28 @@ def test_overwrite_leaves_nothing_of_the_old_run_to_resume(tmp_path):
     with pytest.raises(cr.train.TrainingInterrupted):
         cr.fit("digits", model="24relu", epochs=3, out=out, callback=_InterruptAt(1, 2), quiet=True)
     assert cr.train.resume(out, quiet=True).model.spec == "24relu"
+
+
+@pytest.mark.parametrize("optimizer", ["momentum", "adam"])
+def test_a_state_in_the_older_optimizer_layout_resumes_bitwise(tmp_path, optimizer):
+    """chainrule 0.1.0 first wrote one global ``step_count`` beside the learning rate and named SGD's
+    buffer ``momentum``, with no fingerprint; such a state, cut mid-epoch, still resumes bitwise (with
+    a warning that nothing was recorded to check it against)."""
+    from chainrule.io import save_weights
+
+    kw = dict(model="32relu", epochs=3, patience=None, quiet=True, optimizer=optimizer, lr=0.01)
+    cr.fit("digits", out=tmp_path / "straight", **kw)
+    with pytest.raises(cr.train.TrainingInterrupted):
+        cr.fit("digits", out=tmp_path / "cut", callback=_InterruptAt(2, 5), **kw)
+    last = tmp_path / "cut" / "last.safetensors"
+    arrays, info = load_weights(last)
+    state = info["resume"]
+    steps = len(state["history"]) * 41 + state["partial"]["steps"]  # 1,293 training digits in batches of 32
+    assert all(int(v) == steps for k, v in arrays.items() if k.endswith(".step"))
+    old = {k.replace(".momentum_buffer", ".momentum"): v for k, v in arrays.items() if not k.endswith(".step")}
+    del state["fingerprint"]
+    state["optimizer"] = {"step_count": steps, "lr": state["optimizer"]["lr"]}
+    save_weights(old, last, info)
+    with pytest.warns(cr.train.ResumeWarning, match="does not record"):
+        cr.train.resume(tmp_path / "cut", quiet=True)
+    _assert_same_run(tmp_path / "straight", tmp_path / "cut")
