@@ -25,15 +25,29 @@ ARGS = ["--dataset", "digits", "--model", "256relu-dropout0.3-256relu", "--batch
         "--shift", "1", "--optimizer", "adam", "--lr", "0.001", "--no-plots", "--quiet"]
 
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
 def _start(*args, ignore=()):
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
 
-    def ignore_signals():  # as nohup does for SIGHUP
-        for signum in ignore:
-            signal.signal(signum, signal.SIG_IGN)
+    def set_signals():
+        # A child inherits ignored signals: pytest started as a background job of a script runs with
+        # SIGINT ignored, and chainrule rightly keeps an ignored signal ignored. Start each run as a
+        # terminal would, then ignore what the test asks (as nohup does for SIGHUP).
+        for signum in STOP_SIGNALS:
+            signal.signal(signum, signal.SIG_IGN if signum in ignore else signal.SIG_DFL)
     return subprocess.Popen([sys.executable, "-m", "chainrule", "train", *map(str, args)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=ignore_signals if ignore else None)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=set_signals)
+
+
+@pytest.fixture
+def ctrl_c_as_in_a_terminal(monkeypatch):
+    """This process's SIGINT handler as Python installs it in a terminal (it is SIG_IGN when pytest was
+    started as a background job), for the tests that send Ctrl-C to themselves."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
 
 
 def _final_state(out: Path):
@@ -206,7 +220,8 @@ def test_a_second_signal_stops_at_once_and_still_says_how_to_resume(tmp_path):
     _assert_same_run(tmp_path / "straight", tmp_path / "cut")
 
 
-def test_ctrl_c_while_drawing_the_pictures_says_the_run_is_complete(tmp_path, capsys, monkeypatch):
+def test_ctrl_c_while_drawing_the_pictures_says_the_run_is_complete(tmp_path, capsys, monkeypatch,
+                                                                  ctrl_c_as_in_a_terminal):
     from chainrule import plots
     from chainrule.cli import main
 
