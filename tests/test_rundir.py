@@ -15,7 +15,7 @@ import pytest
 import chainrule as cr
 from chainrule import rundir
 from chainrule.cli import main
-from chainrule.data._atomic import stale_temporaries, temporary_name
+from chainrule.atomic import stale_temporaries, temporary_name
 from chainrule.plots import plot_curves
 
 TINY = ["--dataset", "xor", "--model", "4tanh", "--val-split", "0", "--quiet"]

@@ -52,7 +52,8 @@ import numpy as np
 from . import nn, optim
 from ._parser import ArgumentParser
 from .autograd.tensor import Tensor
-from .data._atomic import atomic_write
+from .atomic import atomic_write
+from .threads import blas_threads, limit_threads
 
 __all__ = ["add_arguments", "run", "main", "NETS", "CONTENDERS", "epoch_flops", "gemm_gflops"]
 
@@ -410,31 +411,6 @@ def available(name: str) -> str | None:
         return {"torch": "not installed (pip install torch==2.13.0)",
                 "sklearn": "not installed (pip install scikit-learn)"}[name]
     return None
-
-
-# ------------------------------------------------------------------ threads
-def blas_threads() -> int | None:
-    """NumPy's BLAS thread count, if threadpoolctl can tell."""
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:
-        return None
-    counts = [i["num_threads"] for i in threadpool_info() if i.get("user_api") == "blas"]
-    return counts[0] if counts else None
-
-
-@contextlib.contextmanager
-def limit_threads(threads: int | None):
-    """Use ``threads`` BLAS threads in NumPy (and PyTorch) inside the block."""
-    if threads is None:
-        yield
-        return
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        raise RuntimeError("--threads needs threadpoolctl (pip install threadpoolctl)") from None
-    with threadpool_limits(limits=threads, user_api="blas"):
-        yield
 
 
 # ------------------------------------------------------------------ measure

@@ -28,6 +28,7 @@ from .io import CheckpointError
 from .model import Classifier, load
 from .rundir import claim
 from .spec import SpecError
+from .threads import limit_threads
 from .train import (DEFAULT_MODEL, DEFAULTS, OPTIMIZERS, SCHEDULES, Interrupted, MetricsError, TrainConfig,
                     TrainingDiverged, catch_signals, evaluate_arrays, fit, read_metrics, resume, saved_config)
 
@@ -86,7 +87,7 @@ def cmd_train(args) -> int:
         warnings.showwarning = _warn_in_one_line  # a resume that will not be bitwise says so in one line
         if args.resume:  # resume() runs with the thread count the run was saved with
             return _train(args)
-        with bench.limit_threads(args.threads):
+        with limit_threads(args.threads):
             return _train(args)
 
 

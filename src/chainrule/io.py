@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from .data import files
-from .data._atomic import atomic_write
+from .atomic import atomic_write
 
 __all__ = ["CheckpointError", "save_weights", "load_weights", "read_header", "MAX_HEADER_BYTES"]
 

@@ -18,7 +18,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from .autograd.ops import _log_softmax
+from .autograd.ops import log_softmax
 from .autograd.tensor import Tensor
 from .io import CheckpointError, load_weights, save_weights
 from .nn import Module, StateDictError
@@ -77,7 +77,7 @@ class Classifier:
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
         """Class probabilities (softmax of the logits), shape (n, classes)."""
-        return np.exp(_log_softmax(self.logits(x), axis=1))
+        return np.exp(log_softmax(self.logits(x), axis=1))
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """The most likely class index per example."""

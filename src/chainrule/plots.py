@@ -19,7 +19,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .data._atomic import atomic_write
+from .atomic import atomic_write
 
 __all__ = ["plot_curves", "plot_confusion", "plot_weight_tiles", "confusion_matrix", "run_pictures", "plot_run",
            "plot_bench"]

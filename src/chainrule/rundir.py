@@ -23,7 +23,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-from .data._atomic import TEMP_PREFIX, TEMP_SUFFIX, stale_temporaries
+from .atomic import TEMP_PREFIX, TEMP_SUFFIX, stale_temporaries
 
 try:
     import fcntl

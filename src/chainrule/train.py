@@ -36,10 +36,9 @@ from typing import Any
 import numpy as np
 
 from . import __version__, optim
-from .autograd.ops import NonFiniteError, _log_softmax
-from .bench import limit_threads
+from .autograd.ops import NonFiniteError, log_softmax
 from .data import Data, DataError, DataLoader, load_dataset, train_val_split
-from .data._atomic import atomic_write
+from .atomic import atomic_write
 from .data.files import read_text
 from .data.augment import random_shift
 from .io import CheckpointError, load_weights, save_weights
@@ -50,6 +49,7 @@ from .progress import Callback, default_reporter
 from .random import default_generator, manual_seed
 from .rundir import BEST, LAST, METRICS, SUMMARY, RunFileError, claim
 from .rundir import PICTURES, RUN_FILES, prepare_out  # noqa: F401  (also reachable as chainrule.train.*)
+from .threads import blas_threads, limit_threads
 from .schema import Bool, Field, Int, List, Nullable, Num, Record, SchemaError, Str, check
 
 __all__ = ["DEFAULTS", "DEFAULT_MODEL", "TrainConfig", "Trainer", "FitResult", "fit", "resume", "TrainingDiverged",
@@ -155,7 +155,7 @@ def evaluate_arrays(model: Classifier, x: np.ndarray, y: np.ndarray) -> dict[str
                 "predictions": np.zeros(0, np.int64)}
     with np.errstate(over="ignore", invalid="ignore"):
         logits = model.logits(x)
-        logp = _log_softmax(logits, axis=1)
+        logp = log_softmax(logits, axis=1)
     predicted = logits.argmax(axis=1)
     errors = int((predicted != y).sum())
     return {"loss": float(-logp[np.arange(len(y)), y].mean()), "accuracy": 1 - errors / len(y),
@@ -723,16 +723,6 @@ def data_sha256(data: Data) -> str:
         h.update(f"{array.dtype.str}{array.shape}".encode())
         h.update(memoryview(array).cast("B"))
     return h.hexdigest()
-
-
-def blas_threads() -> int | None:
-    """The BLAS thread count in effect for NumPy (threadpoolctl), None if it cannot be told."""
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:  # pragma: no cover - threadpoolctl comes with the cli extra
-        return None
-    counts = [lib["num_threads"] for lib in threadpool_info() if lib.get("user_api") == "blas"]
-    return max(counts) if counts else None
 
 
 def fingerprint(data: Data) -> dict[str, Any]:

@@ -40,7 +40,7 @@ import numpy as np
 
 from ._parser import ArgumentParser
 from .data import DATASETS, Data, DataError, load_dataset
-from .data._atomic import atomic_write
+from .atomic import atomic_write
 from .io import CheckpointError
 from .model import save
 from .progress import Callback, format_epoch

@@ -15,7 +15,7 @@ import chainrule as cr
 from chainrule.autograd import functional as F
 
 
-def _log_softmax(z, axis=-1):
+def log_softmax(z, axis=-1):
     s = z - z.max(axis=axis, keepdims=True)
     return s - np.log(np.exp(s).sum(axis=axis, keepdims=True))
 
@@ -62,7 +62,7 @@ def _ce_reference(z, t, w=None, ignore_index=-100, eps=0.0):
     """PyTorch's documented formula, written out: the weighted mean over kept examples."""
     n, c = z.shape
     w = np.ones(c) if w is None else w
-    logp = _log_softmax(z)
+    logp = log_softmax(z)
     keep = t != ignore_index
     tk = np.where(keep, t, 0)
     nll = -w[tk] * logp[np.arange(n), tk] * keep
@@ -165,9 +165,9 @@ CATALOGUE = [
      lambda a: a[np.arange(3), np.array([1, 0, 1])], [(3, 2)], None),
     ("cat", lambda a, b: cr.cat([a, b], axis=1), lambda a, b: np.concatenate([a, b], 1), [(2, 3), (2, 1)], None),
     ("stack", lambda a, b: cr.stack([a, b], axis=1), lambda a, b: np.stack([a, b], 1), [(2, 3), (2, 3)], None),
-    ("softmax", lambda a: a.softmax(axis=-1), lambda a: np.exp(_log_softmax(a)), [(2, 4)], None),
-    ("softmax_axis0", lambda a: cr.softmax(a, axis=0), lambda a: np.exp(_log_softmax(a, 0)), [(3, 2)], None),
-    ("log_softmax", lambda a: a.log_softmax(), _log_softmax, [(1, 4)], None),
+    ("softmax", lambda a: a.softmax(axis=-1), lambda a: np.exp(log_softmax(a)), [(2, 4)], None),
+    ("softmax_axis0", lambda a: cr.softmax(a, axis=0), lambda a: np.exp(log_softmax(a, 0)), [(3, 2)], None),
+    ("log_softmax", lambda a: a.log_softmax(), log_softmax, [(1, 4)], None),
     ("linear", lambda x, w, b: F.linear(x, w, b), lambda x, w, b: x @ w + b, [(3, 4), (4, 2), (2,)], None),
     ("linear_batch1", lambda x, w, b: F.linear(x, w, b), lambda x, w, b: x @ w + b, [(1, 4), (4, 2), (2,)], None),
     ("linear_nobias", lambda x, w: F.linear(x, w), lambda x, w: x @ w, [(7, 4), (4, 2)], None),
@@ -199,12 +199,12 @@ CATALOGUE = [
     ("embedding", lambda w: F.embedding(_INDICES, w), lambda w: w[_INDICES], [(5, 3)], None),
     # criteria (their targets fixed; the logits or probabilities checked)
     ("cross_entropy_none", lambda z: F.cross_entropy(z, _LABELS7, reduction="none"),
-     lambda z: -_log_softmax(z)[np.arange(7), _LABELS7], [(7, 3)], None),
+     lambda z: -log_softmax(z)[np.arange(7), _LABELS7], [(7, 3)], None),
     ("cross_entropy_weight_ignore_smoothing",
      lambda z: F.cross_entropy(z, _LABELS7, _CLASS_W, ignore_index=1, label_smoothing=0.2),
      lambda z: _ce_reference(z, _LABELS7, _CLASS_W, 1, 0.2), [(7, 3)], None),
     ("cross_entropy_probabilities_batch1", lambda z: F.cross_entropy(z, np.array([[0.2, 0.5, 0.3]])),
-     lambda z: -(np.array([[0.2, 0.5, 0.3]]) * _log_softmax(z)).sum(), [(1, 3)], None),
+     lambda z: -(np.array([[0.2, 0.5, 0.3]]) * log_softmax(z)).sum(), [(1, 3)], None),
     ("nll_weight_ignore", lambda a: F.nll_loss(a, _LABELS7, _CLASS_W, ignore_index=2),
      lambda a: (-(a[np.arange(7), _LABELS7] * _CLASS_W[_LABELS7])[_LABELS7 != 2].sum()
                 / _CLASS_W[_LABELS7][_LABELS7 != 2].sum()), [(7, 3)], None),

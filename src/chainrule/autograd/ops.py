@@ -516,7 +516,7 @@ def _sum_over(z: np.ndarray, axis: int) -> np.ndarray:
     return z.sum(axis=axis, keepdims=True)
 
 
-def _log_softmax(z: np.ndarray, axis: int) -> np.ndarray:
+def log_softmax(z: np.ndarray, axis: int) -> np.ndarray:
     """log softmax, shifted by the max so e^z never overflows (finite at ±1e4)."""
     shifted = z - _max_over(z, axis)
     lse = np.log(_sum_over(np.exp(shifted), axis))
@@ -543,7 +543,7 @@ class Softmax(Function):
 class LogSoftmax(Function):
     @staticmethod
     def forward(ctx, z, axis=-1):
-        out = _log_softmax(z, axis)
+        out = log_softmax(z, axis)
         ctx.save_for_backward(out)
         ctx.axis = axis
         return out
@@ -907,7 +907,7 @@ __all__ += ["Identity", "Flatten", "GELU", "ELU", "LayerNorm", "BatchNorm", "Emb
 # Every criterion computes per-example (or per-element) losses ℓ and reduces them:
 # 'mean' divides the sum by ctx.count, 'sum' adds them, 'none' returns them. Backward
 # multiplies dℓ/dz by g·ctx.scale: a scalar for 'mean'/'sum', ℓ's shape for 'none'.
-def _check_reduction(name: str, reduction: str) -> None:
+def check_reduction(name: str, reduction: str) -> None:
     if reduction not in ("mean", "sum", "none"):
         raise ValueError(f"{name}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
 
@@ -1030,7 +1030,7 @@ class CrossEntropy(Function):
     @staticmethod
     def forward(ctx, z, target, reduction="mean", weight=None, ignore_index=-100, label_smoothing=0.0):
         name = "CrossEntropyLoss"
-        _check_reduction(name, reduction)
+        check_reduction(name, reduction)
         _check_finite(name, z)
         if z.ndim != 2:
             raise ValueError(f"{name}: expected input of shape (batch, classes), got {z.shape}")
@@ -1077,7 +1077,7 @@ class NLL(Function):
 
     @staticmethod
     def forward(ctx, logp, target, reduction="mean", weight=None, ignore_index=-100):
-        _check_reduction("NLLLoss", reduction)
+        check_reduction("NLLLoss", reduction)
         _check_finite("NLLLoss", logp)
         if target.ndim != 1:
             _check_labels("NLLLoss", logp, target, ignore_index)  # the shape error
@@ -1110,7 +1110,7 @@ class BCEWithLogits(Function):
     @staticmethod
     def forward(ctx, z, y, reduction="mean", weight=None, pos_weight=None):
         name = "BCEWithLogitsLoss"
-        _check_reduction(name, reduction)
+        check_reduction(name, reduction)
         _check_same_shape(name, z, y)
         _check_finite(name, z)
         y = y.astype(z.dtype, copy=False)
@@ -1155,7 +1155,7 @@ class BCE(Function):
     @staticmethod
     def forward(ctx, p, y, reduction="mean", weight=None):
         name = "BCELoss"
-        _check_reduction(name, reduction)
+        check_reduction(name, reduction)
         _check_same_shape(name, p, y)
         _check_finite(name, p)
         if p.size and (p.min() < 0 or p.max() > 1):
@@ -1186,7 +1186,7 @@ class BCE(Function):
 
 def _difference(ctx: Context, name: str, z: np.ndarray, y: np.ndarray, reduction: str) -> np.ndarray:
     """z − y for the regression criteria, after their checks; saved for backward."""
-    _check_reduction(name, reduction)
+    check_reduction(name, reduction)
     _check_same_shape(name, z, y)
     _check_finite(name, z)
     diff = z - y.astype(z.dtype, copy=False)  # integer targets: no float64 result

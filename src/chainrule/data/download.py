@@ -19,7 +19,7 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from ._atomic import atomic_write
+from ..atomic import atomic_write
 from .errors import DataError
 
 __all__ = ["cache_dir", "sha256sum", "download"]

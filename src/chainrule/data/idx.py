@@ -26,7 +26,7 @@ import zlib
 
 import numpy as np
 
-from ._atomic import atomic_write
+from ..atomic import atomic_write
 from .errors import DataError
 from .files import check_declared, open_regular, read_exactly
 

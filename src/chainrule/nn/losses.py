@@ -36,7 +36,7 @@ __all__ = ["CrossEntropyLoss", "NLLLoss", "BCEWithLogitsLoss", "BCELoss", "MSELo
 class _Criterion(Module):
     def __init__(self, reduction: str = "mean"):
         super().__init__()
-        ops._check_reduction(type(self).__name__, reduction)
+        ops.check_reduction(type(self).__name__, reduction)
         self.reduction = reduction
 
     def options(self):
