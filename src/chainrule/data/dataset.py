@@ -46,7 +46,7 @@ class Data:
     classes: list[str] = field(default_factory=list)
     image_shape: tuple[int, ...] | None = None
     # what load_dataset needs to read it again (a data set's name, a file's absolute path):
-    # checkpoints record it, so that evaluate, plot and --resume find the data
+    # checkpoints record it, so that evaluating, plotting and resuming a run find the data
     source: str | None = None
     # integer pixels were divided by this (16 for digits, 255 for 8-bit images): predict
     # divides integer inputs by it too, so raw pixels meet the model on its own scale
