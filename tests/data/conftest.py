@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from chainrule.data import write_idx
-from chainrule.data.datasets import IDX_FILES
+from chainrule.data.mnist import IDX_FILES
 
 
 @pytest.fixture(autouse=True)
@@ -62,6 +62,38 @@ def write_idx_files():
     """write_idx_files(folder, arrays, gz=True, only=IDX_FILES) -> folder (test modules
     get helpers as fixtures: importing conftest could pick up another folder's)."""
     return write_idx_set
+
+
+def _assert_well_formed(data):
+    for x, y in ((data.x_train, data.y_train), (data.x_test, data.y_test)):
+        assert x.dtype == np.float32 and x.ndim == 2 and x.flags.c_contiguous
+        assert y.dtype == np.int64 and y.shape == (len(x),)
+        assert np.isfinite(x).all()
+        assert y.min() >= 0 and y.max() < data.num_classes
+    assert data.num_features == data.x_train.shape[1] == data.x_test.shape[1]
+
+
+def _check_matches(data, arrays, name="mnist"):
+    _assert_well_formed(data)
+    images, labels = arrays["train-images-idx3-ubyte"], arrays["train-labels-idx1-ubyte"]
+    assert data.name == name and data.image_shape == images.shape[1:]
+    assert data.x_train.shape == (len(images), images[0].size)
+    np.testing.assert_array_equal(data.x_train, images.reshape(len(images), -1).astype(np.float32) / np.float32(255))
+    np.testing.assert_array_equal(data.y_train, labels)
+    np.testing.assert_array_equal(data.y_test, arrays["t10k-labels-idx1-ubyte"])
+    assert data.x_train.min() >= 0 and data.x_train.max() <= 1
+
+
+@pytest.fixture
+def assert_well_formed():
+    """assert_well_formed(data): float32 C-contiguous finite inputs, int64 labels in range, matching widths."""
+    return _assert_well_formed
+
+
+@pytest.fixture
+def check_matches():
+    """check_matches(data, arrays, name="mnist"): `data` is the IDX arrays, scaled to [0, 1]."""
+    return _check_matches
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):

@@ -9,7 +9,7 @@ import threading
 import pytest
 
 from chainrule.data import DataError, download, load_mnist, sha256sum
-from chainrule.data.datasets import IDX_FILES
+from chainrule.data.mnist import IDX_FILES
 from chainrule.data.download import DownloadFailed
 
 

@@ -34,11 +34,14 @@ def test_imports_only_numpy_stdlib_and_itself():
                 continue  # checked below: only lazily, in load_digits
             assert top in ("numpy", "__future__") or top in sys.stdlib_module_names, f"{path.name}: {top}"
             assert top != "pickle", path.name
-    # scikit-learn appears only inside a function body, never at module level
-    tree = ast.parse((Path(data.__file__).parent / "datasets.py").read_text())
-    for node in tree.body:
-        if isinstance(node, (ast.Import, ast.ImportFrom)):
-            assert "sklearn" not in ast.dump(node)
+    # scikit-learn appears only inside a function body, never at module level, and only in digits.py
+    for path in SOURCES:
+        tree = ast.parse(path.read_text())
+        for node in tree.body:
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                assert "sklearn" not in ast.dump(node), path.name
+        if path.name != "digits.py":
+            assert "sklearn" not in path.read_text(), path.name
 
 
 def test_array_readers_never_allow_pickle():

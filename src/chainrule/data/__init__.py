@@ -1,4 +1,20 @@
-"""Data for chainrule: the IDX format, datasets as float32/int64 arrays, and mini-batches.
+"""Data for chainrule: datasets as float32/int64 arrays, the files they come from, and mini-batches.
+
+One module per family:
+
+    dataset.py    Data, the container every loader returns
+    split.py      stratified splits: train_val_split
+    digits.py     scikit-learn's 8x8 digits
+    mnist.py      MNIST and Fashion-MNIST: search folders, mirrors, hashes, telling the two apart
+    idx.py        the IDX file format: read_idx, write_idx
+    toy.py        xor, moons, spirals
+    userfiles.py  the user's own .npz and .csv
+    registry.py   DATASETS and load_dataset, by name or path
+    loader.py     DataLoader, Dataset, TensorDataset
+    augment.py    random shifts of training images
+    download.py   checked downloads and the cache folder
+    files.py      regular files only, with size limits; .npz without pickle
+    errors.py     DataError
 
 Needs only NumPy (scikit-learn for the digits set, imported when it is loaded).
 
@@ -9,24 +25,17 @@ Needs only NumPy (scikit-learn for the digits set, imported when it is loaded).
 ((32, 2), dtype('float32'), dtype('int64'))
 """
 
-from .datasets import (
-    DATASETS,
-    Data,
-    load_csv,
-    load_dataset,
-    load_digits,
-    load_fashion_mnist,
-    load_mnist,
-    load_npz,
-    make_moons,
-    make_spirals,
-    make_xor,
-    train_val_split,
-)
+from .dataset import Data
+from .digits import load_digits
 from .download import cache_dir, download, sha256sum
 from .errors import DataError
 from .idx import read_idx, write_idx
 from .loader import DataLoader, Dataset, TensorDataset, default_collate
+from .mnist import load_fashion_mnist, load_mnist
+from .registry import DATASETS, load_dataset
+from .split import train_val_split
+from .toy import make_moons, make_spirals, make_xor
+from .userfiles import load_csv, load_npz
 
 __all__ = [
     "DATASETS",
