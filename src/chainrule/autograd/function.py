@@ -9,6 +9,10 @@ Every op in chainrule is a subclass of :class:`Function`. Two drivers use it:
   :class:`Context` and ``Module.bprop`` calls ``backward`` with it. No tape.
 
 So each backward formula is written exactly once.
+
+Here too: grad mode (``no_grad``, ``enable_grad``, ``inference_mode``), the one place
+broadcasting is undone (``unbroadcast``), and ``as_operand``, which gives numbers and
+arrays meeting a tensor that tensor's float dtype.
 """
 
 from __future__ import annotations
