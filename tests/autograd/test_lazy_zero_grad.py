@@ -203,3 +203,64 @@ def test_step_right_after_zero_grad_sees_zero_gradients():
     opt.zero_grad()
     opt.step()
     assert all(np.array_equal(a, b) for a, b in zip(before, net.params()))
+
+
+def test_the_gradient_protocol_is_public():
+    w = cr.tensor([1.0, 2.0], requires_grad=True)
+    assert w.current_grad() is None and w.grad_buffer() is None
+    (w * w).sum().backward()
+    grad = w.current_grad()
+    assert grad.tolist() == [2.0, 4.0] and w.grad_buffer() is None
+    w.zero_grad()
+    assert w.current_grad() is None  # not part of the next step until a backward writes it
+    assert w.grad_buffer() is grad  # lent to that backward to write into
+    w.accumulate_grad(np.array([1.0, 1.0], np.float32))  # overwrites the zeroed array, in place
+    assert w.current_grad() is grad and grad.tolist() == [1.0, 1.0]
+    w.accumulate_grad(np.array([1.0, 1.0], np.float32))  # then adds
+    assert grad.tolist() == [2.0, 2.0]
+
+
+def test_a_buffer_is_lent_to_one_slot_and_only_by_a_zeroed_leaf_without_hooks():
+    from chainrule.autograd.engine import lend_grad_buffers
+
+    a, b, h = (cr.tensor([1.0], requires_grad=True) for _ in range(3))
+    for t in (a, b, h):
+        (t * 2).sum().backward()
+        t.zero_grad()
+    h.register_hook(lambda g: g)
+    non_leaf = a * 1
+    buffers = lend_grad_buffers([a, None, a, non_leaf, h, b])
+    assert [x is None for x in buffers] == [False, True, True, True, True, False]
+    assert buffers[0] is a.grad_buffer() and buffers[5] is b.grad_buffer()
+    assert lend_grad_buffers([None, non_leaf, h]) is None
+
+
+def test_bprop_lends_a_parameter_used_twice_in_one_module_once():
+    class Twice(nn.Module):
+        function = _AddTwo
+
+        def __init__(self):
+            super().__init__()
+            self.w = nn.Parameter(np.ones(3, np.float32))
+            self._parameters["v"] = self.w  # the same Parameter under a second name
+
+    m = Twice()
+    for _ in range(2):
+        m.zero_grad()
+        m.fprop(np.zeros(3, np.float32))
+        m.bprop(np.ones(3, np.float32))
+        assert m.w.grad.tolist() == [3.0, 3.0, 3.0]  # 1 from the first slot, 2 from the second
+
+
+class _AddTwo(Function):
+    """x + a + 2b: input gradients 1, 1 and 2, each written into its lent buffer when there is one."""
+
+    @staticmethod
+    def forward(ctx, x, a, b):
+        return x + a + 2 * b
+
+    @staticmethod
+    def backward(ctx, g):
+        ga = np.multiply(g, 1, out=ctx.grad_buffer(1))
+        gb = np.multiply(g, 2, out=ctx.grad_buffer(2))
+        return g, ga, gb

@@ -188,3 +188,18 @@ def test_integer_tensors_meeting_floats_give_float32_as_torch_default_dtype():
     assert t.clamp(0.5).dtype == np.float32
     assert (t + 1).dtype == np.int64  # integers stay integers
     assert (cr.tensor(np.ones(3), dtype=np.float64) * 0.5).dtype == np.float64  # asked for, kept
+
+
+def test_every_name_tensor_py_lists_stays_importable_from_it():
+    import importlib
+
+    from chainrule.autograd import factories
+
+    # importlib: the attribute chainrule.autograd.tensor is the function cr.tensor (as torch.tensor)
+    tensor_module = importlib.import_module("chainrule.autograd.tensor")
+
+    for name in tensor_module.__all__:
+        assert getattr(tensor_module, name) is not None, name
+    assert tensor_module.arange is factories.arange and tensor_module.zeros_like is factories.zeros_like
+    with pytest.raises(AttributeError, match="no attribute 'nonexistent'"):
+        tensor_module.nonexistent  # noqa: B018

@@ -141,7 +141,7 @@ def test_adam_counts_steps_per_parameter_and_unused_parameters_stay_put():
     for step in range(3):
         opt.zero_grad()
         if step == 2:
-            late._accumulate(np.array([0.5, 0.5], np.float32))
+            late.accumulate_grad(np.array([0.5, 0.5], np.float32))
         opt.step()
     # Adam's first step is lr · ĝ/|ĝ| with ĝ = g + wd·θ = (0.6, 0.3): exactly lr per element
     np.testing.assert_allclose(late.numpy(), [0.9, -2.1], rtol=1e-6)
@@ -149,7 +149,7 @@ def test_adam_counts_steps_per_parameter_and_unused_parameters_stay_put():
     assert int(opt.state[0]["step"]) == 1 and "step" not in opt.state[1]
     sgd_param = _param([1.0, 1.0])
     sgd = optim.SGD([sgd_param], lr=0.1, momentum=0.9, weight_decay=0.5)
-    sgd_param._accumulate(np.array([1.0, 1.0], np.float32))
+    sgd_param.accumulate_grad(np.array([1.0, 1.0], np.float32))
     sgd.step()
     moved = sgd_param.numpy().copy()
     sgd.zero_grad()

@@ -9,6 +9,10 @@ Every op in chainrule is a subclass of :class:`Function`. Two drivers use it:
   :class:`Context` and ``Module.bprop`` calls ``backward`` with it. No tape.
 
 So each backward formula is written exactly once.
+
+Here too: grad mode (``no_grad``, ``enable_grad``, ``inference_mode``), the one place
+broadcasting is undone (``unbroadcast``), and ``as_operand``, which gives numbers and
+arrays meeting a tensor that tensor's float dtype.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from typing import Any
 import numpy as np
 
 __all__ = ["Context", "Function", "Node", "no_grad", "enable_grad", "set_grad_enabled", "inference_mode",
-           "is_grad_enabled", "unbroadcast"]
+           "is_grad_enabled", "unbroadcast", "as_operand"]
 
 
 class _GradMode(threading.local):
@@ -241,7 +245,7 @@ class Function:
         require gradients are differentiated. Keyword options (an axis, a flag)
         go to ``forward`` unchanged and get no gradient.
         """
-        Tensor, as_operand = _tensor_api()
+        Tensor = _tensor_class()
         # One plain loop (this runs for every op on the tape: its overhead is per-step cost).
         arrays, needs, record, dtype, cast = [], [], False, None, False
         for t in inputs:
@@ -290,7 +294,27 @@ def _asked_for_float64(inputs) -> bool:
 
 
 @functools.cache
-def _tensor_api():
-    from .tensor import Tensor, as_operand  # tensor.py imports this module: resolve it once, on first use
+def _tensor_class():
+    """The Tensor class: tensor.py imports this module (and the method modules that use this), so
+    Tensor is resolved once, on first use."""
+    from .tensor import Tensor
 
-    return Tensor, as_operand
+    return Tensor
+
+
+def as_operand(value: Any, dtype: np.dtype | None, keep_integers: bool = False) -> np.ndarray:
+    """An operand as an array of the tensors' float dtype.
+
+    Numbers and arrays, float or integer, take the dtype of the Tensor they meet, so
+    ``t * 0.5``, ``t + np.float64(1)`` or ``t * np.array([1, 2])`` never upcasts a
+    float32 tensor. With ``keep_integers``, integer arrays (class labels, indices)
+    are left as they are; integer numbers are still cast.
+
+    >>> as_operand(2, np.dtype(np.float32)).dtype
+    dtype('float32')
+    """
+    arr = np.asarray(value)
+    if dtype is not None and dtype.kind == "f" and arr.dtype != dtype and arr.dtype.kind in "fiub":
+        if arr.dtype.kind == "f" or arr.ndim == 0 or not keep_integers:
+            arr = arr.astype(dtype)
+    return arr

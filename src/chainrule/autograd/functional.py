@@ -13,7 +13,8 @@ import numpy as np
 
 from ..random import default_generator
 from . import ops
-from .tensor import Tensor, tensor
+from .factories import tensor
+from .tensor import Tensor
 
 __all__ = [
     "cat", "stack", "softmax", "log_softmax", "exp", "log", "tanh", "sigmoid", "relu",

@@ -14,6 +14,7 @@ import functools
 
 import numpy as np
 
+from .errors import add_context
 from .function import Context, Function
 
 __all__ = [
@@ -615,8 +616,7 @@ class Chain(Function):
             try:
                 y = function.forward(step_ctx, x, *params[i:i + n], **options)
             except (ValueError, TypeError, IndexError) as e:
-                message = f"{label} with input shape {np.shape(x)}: {e}"
-                raise type(e)(message) if isinstance(e, (ValueError, TypeError)) else RuntimeError(message) from e
+                raise add_context(e, f"{label} with input shape {np.shape(x)}")
             x = y
             upstream = upstream or True in own
             ctxs.append(step_ctx)
@@ -1249,9 +1249,3 @@ class Huber(Function):
 
 
 __all__ += ["BCE", "L1", "Huber"]
-
-
-def run_forward(function: type[Function], *arrays, **options) -> tuple[np.ndarray, Context]:
-    """Call a Function's forward outside the tape; returns (output, ctx) for its backward."""
-    ctx = Context((True,) * len(arrays))
-    return function.forward(ctx, *arrays, **options), ctx

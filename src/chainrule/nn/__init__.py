@@ -1,4 +1,24 @@
-"""Modules with the fprop/bprop/params/grads contract, criteria and initialisers."""
+"""Modules with the fprop/bprop/params/grads contract (Lua Torch nn's Module, the course
+exercise's), criteria and initialisers.
+
+The package, file by file:
+
+* ``module.py``: :class:`Module` (parameters, state_dict, train/eval, ``fprop``/``bprop``
+  over the layer's Function, ``forward`` on the tape) and :class:`Parameter`;
+* ``layers.py``: the layers, each naming the Function it runs (Linear, Tanh, ReLU,
+  Dropout, BatchNorm1d, LayerNorm, Embedding, ...);
+* ``container.py``: Sequential (one ``ops.Chain`` node on the tape for plain layers),
+  ModuleList, ModuleDict;
+* ``losses.py``: the criteria (CrossEntropyLoss, NLLLoss, MSELoss, BCE..., L1, Huber);
+* ``init.py``: weight initialisers (Glorot & Bengio 2010, He et al. 2015), seeded;
+* ``utils.py``: over a model's gradients (grad_norm, clip_grad_norm_, clip_grad_value_);
+* ``functional.py``: ``chainrule.autograd.functional`` under PyTorch's address.
+
+>>> import numpy as np, chainrule as cr
+>>> net = cr.nn.Sequential(cr.nn.Linear(4, 3), cr.nn.Tanh())
+>>> net.fprop(np.zeros((2, 4), np.float32)).shape
+(2, 3)
+"""
 
 from . import functional, init, utils
 from .container import ModuleDict, ModuleList, Sequential

@@ -13,6 +13,7 @@ from typing import Iterable, Iterator, Mapping
 import numpy as np
 
 from ..autograd import ops
+from ..autograd.errors import add_context
 from .module import Module
 
 __all__ = ["Sequential", "ModuleList", "ModuleDict"]
@@ -116,8 +117,7 @@ class Sequential(_Modules):
             super().__init__(modules)
 
     def _fail(self, i: int, child: Module, x, error: Exception):
-        message = f"Sequential[{i}] ({type(child).__name__}) with input shape {_shape(x)}: {error}"
-        raise type(error)(message) if isinstance(error, (ValueError, TypeError)) else RuntimeError(message)
+        raise add_context(error, f"Sequential[{i}] ({type(child).__name__}) with input shape {_shape(x)}")
 
     def forward(self, x):
         children = list(self._modules.values())

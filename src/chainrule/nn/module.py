@@ -17,6 +17,7 @@ from typing import Any, Callable, Iterator, NamedTuple
 
 import numpy as np
 
+from ..autograd.engine import lend_grad_buffers
 from ..autograd.function import Context, Function, unbroadcast
 from ..autograd.tensor import Tensor
 
@@ -421,8 +422,8 @@ class Module:
             raise RuntimeError(f"{type(self).__name__}.bprop called before fprop")
         ctx.needs_input_grad = (input_grad,) + ctx.needs_input_grad[1:]
         params = self._parameters.values()
-        # Gradients zeroed by zero_grad() are lent to backward to be written in place.
-        ctx.grad_buffers = (None, *[p._grad_buffer() for p in params]) if params else None
+        # Gradients zeroed by zero_grad() are lent to backward to be written in place (as on the tape).
+        ctx.grad_buffers = lend_grad_buffers((None, *params)) if params else None
         try:
             grads = self.function.backward(ctx, grad_output)
         finally:
@@ -430,7 +431,7 @@ class Module:
         for p, g in zip(params, grads[1:]):
             if g is not None:
                 # undo broadcasting, as the tape does for every op (a Function never does it itself)
-                p._accumulate(g if g.shape == p.shape else unbroadcast(g, p.shape))
+                p.accumulate_grad(g if g.shape == p.shape else unbroadcast(g, p.shape))
         return grads[0]
 
     def params(self) -> list[np.ndarray]:

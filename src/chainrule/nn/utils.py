@@ -22,7 +22,7 @@ def grad_norm(parameters: Iterable[Parameter] | Parameter) -> float:
     """The global L2 norm of all gradients (inf or nan if any is non-finite)."""
     total = 0.0
     for p in _as_list(parameters):
-        grad = p._current_grad()  # none since zero_grad(): not part of this step, as in PyTorch
+        grad = p.current_grad()  # none since zero_grad(): not part of this step, as in PyTorch
         if grad is not None:
             flat = grad.reshape(-1)
             total += float(np.dot(flat, flat))
@@ -43,7 +43,7 @@ def clip_grad_norm_(parameters: Iterable[Parameter], max_norm: float) -> Tensor:
         raise ValueError(f"clip_grad_norm_: max_norm must be > 0, got {max_norm}")
     params = _as_list(parameters)
     norm = grad_norm(params)
-    grads = [g for g in (p._current_grad() for p in params) if g is not None]
+    grads = [g for g in (p.current_grad() for p in params) if g is not None]
     if math.isfinite(norm) and norm > max_norm:
         scale = max_norm / (norm + 1e-6)
         for grad in grads:
@@ -55,6 +55,6 @@ def clip_grad_norm_(parameters: Iterable[Parameter], max_norm: float) -> Tensor:
 def clip_grad_value_(parameters: Iterable[Parameter], clip_value: float) -> None:
     """Clamp every gradient element to [−clip_value, clip_value], in place (PyTorch's)."""
     for p in _as_list(parameters):
-        grad = p._current_grad()
+        grad = p.current_grad()
         if grad is not None:
             np.clip(grad, -clip_value, clip_value, out=grad)

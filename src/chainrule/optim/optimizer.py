@@ -118,7 +118,7 @@ class Optimizer:
             for p in group["params"]:
                 # A parameter with no gradient since zero_grad() (unused this step) is left
                 # alone, momentum and weight decay included, as PyTorch skips a None .grad.
-                grad = p._current_grad()
+                grad = p.current_grad()
                 if grad is not None:
                     self.update(p.data, grad, self.state[i], group)
                 i += 1
