@@ -1,5 +1,5 @@
-"""The speed harness. Its code lives in chainrule/bench.py (``chainrule bench`` for users);
-this script runs the same thing from a checkout:
+"""The speed harness from a checkout: ``chainrule bench`` (its library is src/chainrule/bench/, its
+options src/chainrule/cli/bench.py), then the goals of benchmarks/targets.py on the result:
 
     python benchmarks/core_speed.py            # full run, about 2 minutes; writes benchmarks/results/*.json and .png
     python benchmarks/core_speed.py --quick    # about a minute
@@ -8,9 +8,23 @@ this script runs the same thing from a checkout:
 Only ratios between contenders within one run mean much on a shared machine.
 """
 
+import datetime
 import sys
+from pathlib import Path
 
-from chainrule.bench import main
+from chainrule.cli import main
 
 if __name__ == "__main__":
-    sys.exit(main())
+    argv = sys.argv[1:]
+    if "--json" not in argv and not any(a.startswith("--json=") for a in argv) and not {"-h", "--help"} & set(argv):
+        stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+        argv += ["--json", str(Path(__file__).parent / "results" / f"bench-{stamp}.json")]
+    code = main(["bench", *argv])
+    json_path = argv[argv.index("--json") + 1] if "--json" in argv else None
+    if code == 0 and json_path:
+        sys.path.insert(0, str(Path(__file__).parent))
+        import targets
+
+        print()
+        code = targets.main([json_path])
+    sys.exit(code)

@@ -6,7 +6,7 @@
   hidden unit, sign as colour and magnitude as intensity (Hinton's way);
 
 and of a ``chainrule bench`` run: seconds per epoch of every contender, grouped
-by batch size, with the roofline (:func:`plot_bench`).
+by batch size, with the roofline (:func:`plot_bench`, drawn by ``chainrule.bench.report``).
 """
 
 from __future__ import annotations
@@ -149,42 +149,10 @@ def plot_run(out_dir: str | os.PathLike, history, model, y_test=None, test_predi
 
 
 def plot_bench(res: dict[str, Any], path: str | os.PathLike) -> None:
-    """A ``chainrule bench`` result as bars: one panel per net, a group of bars per batch size
-    (median seconds per epoch of each contender), the roofline dashed across each group."""
-    from .bench import LABELS
+    """A ``chainrule bench`` result as bars in ``path``: :func:`chainrule.bench.plot_bench`, which draws it
+    beside the bench's report (imported here when called; chainrule.bench imports nothing from this module).
+    For example: ``plot_bench(json.loads(Path("bench.json").read_text()), "bench.png")``.
+    """
+    from .bench.report import plot_bench as draw
 
-    plt = _pyplot()
-    rows = [r for r in res["results"] if r["contender"] != "roofline"]
-    if not rows:
-        raise ValueError("no results to draw")
-    nets = list(dict.fromkeys(r["net"] for r in res["results"]))
-    names = list(dict.fromkeys(r["contender"] for r in rows))
-    fig, axes = plt.subplots(1, len(nets), figsize=(max(6.2 * len(nets), 9), 4.8), squeeze=False)
-    width = 0.8 / max(len(names), 1)
-    for ax, net in zip(axes[0], nets):
-        batches = list(dict.fromkeys(r["batch"] for r in res["results"] if r["net"] == net))
-        secs = {(r["batch"], r["contender"]): r["seconds_per_epoch"] for r in res["results"] if r["net"] == net}
-        for k, name in enumerate(names):
-            xs = [i - 0.4 + (k + 0.5) * width for i in range(len(batches))]
-            ax.bar(xs, [secs.get((b, name), np.nan) for b in batches], width, label=LABELS.get(name, name),
-                   color=f"C{k}")
-        for i, b in enumerate(batches):
-            roof, torch = secs.get((b, "roofline")), secs.get((b, "torch"))
-            if roof is not None:
-                ax.hlines(roof, i - 0.45, i + 0.45, colors="black", linestyles="dashed",
-                          label="roofline (GEMM FLOPs at peak)" if i == 0 else None)
-            if torch is not None and b < 1000:  # issue 5's target below batch 1000
-                ax.hlines(0.6 * torch, i - 0.45, i + 0.45, colors="C4", linestyles="dotted",
-                          label="target: 0.6x PyTorch" if i == 0 else None)
-        ax.set_xticks(range(len(batches)))
-        ax.set_xticklabels([f"batch {b}" for b in batches])
-        ax.set(ylabel="seconds per epoch of 60,000 (median)", title=net)
-        ax.grid(axis="y", alpha=0.3)
-    handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=4, fontsize=8, frameon=False)  # below: covers no bar
-    m = res.get("machine", {})
-    env = "".join(f", {k}={v}" for k, v in m.get("env", {}).items())
-    fig.suptitle(f"chainrule bench, {res.get('date', '')}: {m.get('cpu', '')}, {res.get('threads', '?')} BLAS threads"
-                 f"{env}", fontsize=9)
-    fig.tight_layout(rect=(0, 0.1, 1, 1))
-    _save(fig, path)
+    draw(res, path)

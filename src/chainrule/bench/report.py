@@ -1,0 +1,138 @@
+"""A benchmark result as text (:func:`format_report`, Markdown tables) and as bars (:func:`plot_bench`, with
+matplotlib); LABELS names the contenders in both.
+
+>>> LABELS["fast"]
+'chainrule fprop/bprop'
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..atomic import atomic_write
+from .nets import EPOCH
+
+__all__ = ["LABELS", "format_report", "plot_bench"]
+
+LABELS = {
+    "fast": "chainrule fprop/bprop", "autodiff": "chainrule autodiff", "numpy": "hand-written NumPy",
+    "gemm": "GEMMs only (measured floor)", "torch": "PyTorch CPU", "sklearn": "scikit-learn MLP",
+}
+
+
+def _ratio(v) -> str:
+    return "" if v is None else f"{v:.2f}"
+
+
+def format_report(res: dict) -> str:
+    """The result of :func:`~chainrule.bench.benchmark` as text: the machine, then Markdown tables of seconds
+    per epoch with their ratios (to the hand-written loop, PyTorch, the roofline, the GEMMs alone),
+    inference throughput and training memory. For example::
+
+        print(format_report(benchmark(["784-200tanh-10"], [100], ["numpy", "fast"], 1, 2000, 0.05, "random", 1)))
+    """
+    m = res["machine"]
+    lines = [
+        f"chainrule bench, {res['date']}: {m['cpu']}, {m['cores']} cores, {res['threads']} BLAS threads; "
+        f"Python {m['python']}, NumPy {m['numpy']}" + (f", PyTorch {m['torch']}" if "torch" in m else "")
+        + (f", scikit-learn {m['sklearn']}" if "sklearn" in m else "") + ".",
+        f"Data: {res['data']}; SGD lr {res['lr']}, float32; seconds per epoch of {EPOCH:,} examples "
+        f"(timed on {res['examples_timed']:,}, cut in {res['slices']} slices that the contenders take in turns), "
+        f"median of {res['repeats']} repeats; 'best' sums each slice's fastest repeat (load from elsewhere "
+        f"only adds time, so on a shared machine it is the steadier figure). "
+        f"Roofline: the epoch's matrix-multiply FLOPs at the best float32 GEMM rate measured in the run, "
+        f"{res['gemm_gflops']:.0f} GFLOP/s. GEMMs only: the same matrix products at the same shapes, "
+        f"timed alone (the floor for any NumPy trainer; × GEMMs is each contender against it).",
+        "",
+        "| net | batch | contender | s / epoch | × NumPy | × PyTorch | × roofline | × GEMMs | best s "
+        "| best × NumPy | best × PyTorch |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in res["results"]:
+        label = LABELS.get(r["contender"], "roofline (GEMM FLOPs / peak)")
+        best = f"{r['best_seconds_per_epoch']:.3f}" if "best_seconds_per_epoch" in r else ""
+        lines.append(f"| {r['net']} | {r['batch']} | {label} | {r['seconds_per_epoch']:.3f} | "
+                     f"{_ratio(r.get('x_numpy'))} | {_ratio(r.get('x_torch'))} | {_ratio(r['x_roofline'])} | "
+                     f"{_ratio(r.get('x_gemm'))} | {best} | {_ratio(r.get('x_numpy_best'))} | {_ratio(r.get('x_torch_best'))} |")
+    if res["skipped"]:
+        lines += [""] + [f"Skipped {n}: {why}." for n, why in res["skipped"].items()]
+    lines += ["", "Inference at batch 1000 (examples / s):", "", "| net | " + " | ".join(
+        LABELS[n] for n in dict.fromkeys(t["contender"] for t in res["inference_examples_per_s"])) + " |"]
+    nets = list(dict.fromkeys(t["net"] for t in res["inference_examples_per_s"]))
+    lines.append("|---|" + "---:|" * (len(lines[-1].split("|")) - 3))
+    for net in nets:
+        row = [f"{t['examples_per_s']:,.0f}" for t in res["inference_examples_per_s"] if t["net"] == net]
+        lines.append(f"| {net} | " + " | ".join(row) + " |")
+    mem = res["memory"]
+    if mem["peak_bytes"]:
+        need = mem["strictly_needed_bytes"]
+        parts = ", ".join(f"{k} {v / 2**20:.2f}" for k, v in mem["strictly_needed_parts"].items())
+        lines += ["", f"Training memory, {mem['net']} at batch {mem['batch']} (tracemalloc peak of NumPy "
+                      f"allocations; strictly needed {need / 2**20:.2f} MiB = {parts}):", "",
+                  "| contender | peak MiB | × needed |", "|---|---:|---:|"]
+        for n, peak in mem["peak_bytes"].items():
+            lines.append(f"| {LABELS[n]} | {peak / 2**20:.2f} | {peak / need:.2f} |")
+    return "\n".join(lines)
+
+
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only; works without a display
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_bench(res: dict[str, Any], path: str | os.PathLike) -> None:
+    """A :func:`~chainrule.bench.benchmark` result as bars, written to ``path`` (atomically): one panel per
+    net, a group of bars per batch size (median seconds per epoch of each contender), the roofline dashed
+    across each group. For example: ``plot_bench(json.loads(Path("bench.json").read_text()), "bench.png")``.
+    """
+    plt = _pyplot()
+    rows = [r for r in res["results"] if r["contender"] != "roofline"]
+    if not rows:
+        raise ValueError("no results to draw")
+    nets = list(dict.fromkeys(r["net"] for r in res["results"]))
+    names = list(dict.fromkeys(r["contender"] for r in rows))
+    fig, axes = plt.subplots(1, len(nets), figsize=(max(6.2 * len(nets), 9), 4.8), squeeze=False)
+    try:
+        width = 0.8 / max(len(names), 1)
+        for ax, net in zip(axes[0], nets):
+            batches = list(dict.fromkeys(r["batch"] for r in res["results"] if r["net"] == net))
+            secs = {(r["batch"], r["contender"]): r["seconds_per_epoch"] for r in res["results"] if r["net"] == net}
+            for k, name in enumerate(names):
+                xs = [i - 0.4 + (k + 0.5) * width for i in range(len(batches))]
+                ax.bar(xs, [secs.get((b, name), np.nan) for b in batches], width, label=LABELS.get(name, name),
+                       color=f"C{k}")
+            for i, b in enumerate(batches):
+                roof, torch = secs.get((b, "roofline")), secs.get((b, "torch"))
+                if roof is not None:
+                    ax.hlines(roof, i - 0.45, i + 0.45, colors="black", linestyles="dashed",
+                              label="roofline (GEMM FLOPs at peak)" if i == 0 else None)
+                # the speed goal below batch 1000, 0.6x PyTorch's epoch (benchmarks/targets.py checks it)
+                if torch is not None and b < 1000:
+                    ax.hlines(0.6 * torch, i - 0.45, i + 0.45, colors="C4", linestyles="dotted",
+                              label="target: 0.6x PyTorch" if i == 0 else None)
+            ax.set_xticks(range(len(batches)))
+            ax.set_xticklabels([f"batch {b}" for b in batches])
+            ax.set(ylabel=f"seconds per epoch of {EPOCH:,} (median)", title=net)
+            ax.grid(axis="y", alpha=0.3)
+        handles, labels = axes[0][0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="lower center", ncol=4, fontsize=8, frameon=False)  # below: covers no bar
+        m = res.get("machine", {})
+        env = "".join(f", {k}={v}" for k, v in m.get("env", {}).items())
+        fig.suptitle(f"chainrule bench, {res.get('date', '')}: {m.get('cpu', '')}, {res.get('threads', '?')} "
+                     f"BLAS threads{env}", fontsize=9)
+        fig.tight_layout(rect=(0, 0.1, 1, 1))
+        # through atomic_write: a reader never sees half a picture
+        with atomic_write(path) as f:
+            fig.savefig(f, format=Path(path).suffix.lstrip(".").lower() or "png", dpi=110)
+    finally:
+        plt.close(fig)
