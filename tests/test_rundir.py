@@ -296,3 +296,29 @@ def test_a_full_disk_while_drawing_says_the_run_is_saved(tmp_path, capsys, monke
     assert _err_lines(capsys) == [f"chainrule: error: cannot write {out / 'curves.png'} (No space left on device); "
                                   f"the run is complete and saved in {out}; chainrule plot {out} draws the pictures"]
     assert (out / "summary.json").is_file() and not (out / "curves.png").exists()
+
+
+def test_library_messages_name_the_folder_and_the_remedies_not_options(tmp_path, capsys):
+    """The library names the folder (``out X:``) and what would free it; the command line names its options."""
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / rundir.LOCK).write_text("")
+    (out / rundir.SUMMARY).write_text("{}")
+    with pytest.raises(rundir.RunFolderError) as e:
+        rundir.prepare_out(out)
+    assert str(e.value) == f"out {out}: already holds a run (summary.json): choose another folder, or overwrite it"
+    assert e.value.folder == out and e.value.remedies == ("overwrite",)
+    (tmp_path / "file").write_text("mine")
+    with pytest.raises(rundir.RunFolderError, match=r"^out .*file: a file is in the way") as e:
+        rundir.prepare_out(tmp_path / "file")
+    assert "--" not in str(e.value)
+    assert main(["train", *TINY, "--out", str(out)]) == 2
+    assert _err_lines(capsys) == [f"chainrule: error: --out {out}: already holds a run (summary.json): choose another "
+                                  f"folder, or overwrite it (--overwrite replaces it)"]
+
+
+def test_one_default_run_folder_name_for_train_and_tune(monkeypatch):
+    monkeypatch.setattr(rundir.time, "strftime", lambda fmt: "20260101-120000")
+    assert rundir.default_run_folder("digits", "256relu") == Path("runs/digits-256relu-20260101-120000")
+    assert rundir.default_run_folder("data/My.CSV", "linear") == Path("runs/My-linear-20260101-120000")
+    assert rundir.default_run_folder("moons", kind="tune") == Path("runs/tune-moons-20260101-120000")

@@ -1,6 +1,6 @@
 """A run folder: the files chainrule writes in it, the lock that keeps it to one run, preparing it.
 
-A folder given as ``--out`` must be absent, empty, or a chainrule run (one that holds
+A run's folder (``out``) must be absent, empty, or a chainrule run (one that holds
 chainrule's lock file or a checkpoint with chainrule's metadata; see ``survey``). chainrule never writes
 into a folder of other files, deletes only the temporary files it named itself, and
 holds an exclusive lock on ``.chainrule.lock`` for as long as a run uses the folder,
@@ -20,6 +20,7 @@ import errno
 import os
 import stat
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -31,7 +32,7 @@ except ImportError:  # pragma: no cover - Windows: no advisory locks; the folder
     fcntl = None
 
 __all__ = ["LAST", "BEST", "METRICS", "SUMMARY", "TUNE", "RUN_FILES", "PICTURES", "LOCK", "RunFolderError",
-           "RunFolderBusy", "RunFileError", "survey", "lock", "claim", "prepare_out"]
+           "RunFolderBusy", "RunFileError", "survey", "lock", "claim", "prepare_out", "default_run_folder"]
 
 LAST = "last.safetensors"  # the whole training state, written every epoch and on Ctrl-C
 BEST = "model.safetensors"  # the best-validation weights, a Classifier checkpoint
@@ -42,7 +43,15 @@ LOCK = ".chainrule.lock"
 
 
 class RunFolderError(ValueError):
-    """A folder that can't take this run (someone else's files, a file in the way)."""
+    """A folder that can't take this run (someone else's files, a file in the way).
+
+    ``folder`` is the folder; ``remedies`` what would let the run use it, among "resume" (continue
+    the run in it) and "overwrite" (replace it), for a caller to name its own way of doing so.
+    """
+
+    def __init__(self, message: str, folder: str | os.PathLike | None = None, remedies: tuple[str, ...] = ()):
+        super().__init__(message)
+        self.folder, self.remedies = folder, tuple(remedies)
 
 
 class RunFolderBusy(RunFolderError):
@@ -98,23 +107,25 @@ def survey(folder: str | os.PathLike) -> tuple[list[str], list[str]]:
 def _check(folder: Path, overwrite: bool) -> list[str]:
     """Refuse a folder a new run must not use; returns the old run's files (to remove with overwrite)."""
     if (folder.exists() or folder.is_symlink()) and not folder.is_dir():
-        raise RunFolderError(f"--out {folder}: a file is in the way; the run needs a folder there")
+        raise RunFolderError(f"out {folder}: a file is in the way; the run needs a folder there", folder)
     try:
         run, others = survey(folder)
     except OSError as e:  # a file where a parent folder should be (ENOTDIR), no permission to list it
-        raise RunFolderError(f"--out {folder}: cannot use this folder ({e.strerror or e})") from None
+        raise RunFolderError(f"out {folder}: cannot use this folder ({e.strerror or e})", folder) from None
     foreign = [name for name in others if name in RUN_FILES]  # e.g. another program's model.safetensors
     if run and foreign:
-        raise RunFolderError(f"--out {folder}: {', '.join(foreign)} there is not chainrule's (no chainrule metadata "
-                             f"in it), beside a run's {', '.join(run)}: choose another folder")
+        raise RunFolderError(f"out {folder}: {', '.join(foreign)} there is not chainrule's (no chainrule metadata "
+                             f"in it), beside a run's {', '.join(run)}: choose another folder", folder)
     if run and not overwrite:
-        hint = f", continue it (chainrule train --resume {folder})" if LAST in run else ""
-        raise RunFolderError(f"--out {folder} already holds a run ({', '.join(run)}): choose another folder{hint}, "
-                             f"or add --overwrite to replace it")
+        remedies = ("resume", "overwrite") if LAST in run else ("overwrite",)
+        hint = ", continue it from its last.safetensors" if LAST in run else ""
+        raise RunFolderError(f"out {folder}: already holds a run ({', '.join(run)}): choose another folder{hint}, "
+                             f"or overwrite it", folder, remedies)
     if others and not run:
         shown = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
-        raise RunFolderError(f"--out {folder} holds files that are not a chainrule run ({shown}): choose a new or "
-                             f"empty folder (chainrule writes a run only into one of those, or into an old run's)")
+        raise RunFolderError(f"out {folder}: holds files that are not a chainrule run ({shown}): choose a new or "
+                             f"empty folder (chainrule writes a run only into one of those, or into an old run's)",
+                             folder)
     return run
 
 
@@ -207,7 +218,7 @@ def lock(folder: str | os.PathLike) -> Iterator[bool]:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as e:  # a read-only file system, no permission, a file where a parent folder should be
-        raise RunFolderError(f"--out {folder}: cannot create the folder ({e.strerror or e})") from None
+        raise RunFolderError(f"out {folder}: cannot create the folder ({e.strerror or e})", folder) from None
     key = _key(folder)
     with _holds_guard:
         hold = _holds.get(key)
@@ -257,7 +268,7 @@ def claim(folder: str | os.PathLike, *, overwrite: bool = False, resume: bool = 
     >>> with claim(folder):  # doctest: +ELLIPSIS
     ...     pass
     Traceback (most recent call last):
-    chainrule.rundir.RunFolderError: --out ... holds files that are not a chainrule run (notes.txt): ...
+    chainrule.rundir.RunFolderError: out ...: holds files that are not a chainrule run (notes.txt): ...
     """
     folder = Path(folder)
     if _held_here(folder):
@@ -298,3 +309,18 @@ def prepare_out(out: str | os.PathLike, overwrite: bool = False) -> None:
     """
     with claim(out, overwrite=overwrite):
         pass
+
+
+def default_run_folder(dataset: str | os.PathLike, model: str | None = None, *, kind: str | None = None) -> Path:
+    """The folder a run goes to when none is given: ``runs/[KIND-]DATASET[-MODEL]-YYYYmmdd-HHMMSS``, with a
+    data file (.npz, .csv) named by its stem.
+
+    >>> default_run_folder("data/shapes.npz", "linear").name[:14]
+    'shapes-linear-'
+    >>> default_run_folder("moons", kind="tune").parts[:1], default_run_folder("moons", kind="tune").name[:11]
+    (('runs',), 'tune-moons-')
+    """
+    dataset = os.fspath(dataset)
+    name = Path(dataset).stem if dataset.lower().endswith((".npz", ".csv")) else dataset
+    parts = [kind, name, model, time.strftime("%Y%m%d-%H%M%S")]
+    return Path("runs") / "-".join(p for p in parts if p)

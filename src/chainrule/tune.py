@@ -1,6 +1,7 @@
 """Architecture tuning: seeded random search on the validation split, then one test.
 
-The lectures' recipe (000_*, "architecture tuning"): pick depth, width,
+The recipe of the "Architecture Tuning" section of Shan-Hung Wu's lecture "Neural
+Networks: Design" (NTHU, Machine Learning): pick depth, width,
 activation, learning rate, weight decay and dropout by their score on a
 **validation** split carved out of the training set; only the winner ever sees
 the test set, once, after it has been retrained on train+val::
@@ -13,7 +14,7 @@ the test set, once, after it has been retrained on train+val::
 
 Every trial uses the same seed, so the same validation split and comparable
 initial weights; the search's own generator is seeded separately, so the same
-``--seed`` draws the same trials. Sampled numbers are rounded to two
+``seed`` draws the same trials. Sampled numbers are rounded to two
 significant digits so that the ``chainrule train`` command recorded in
 ``tune.json`` reproduces the final model exactly.
 
@@ -24,36 +25,34 @@ significant digits so that the ``chainrule train`` command recorded in
 
 from __future__ import annotations
 
-import argparse
 import contextlib
+import dataclasses
 import math
 import os
 import shlex
-import shutil
-import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence, TextIO
+from typing import Any, Callable
 
 import numpy as np
 
-from ._parser import ArgumentParser
-from .data import DATASETS, Data, DataError, load_dataset
 from .atomic import atomic_write
-from .io import CheckpointError
+from .data import Data, load_dataset
 from .model import save
-from .progress import Callback, format_epoch
-from .spec import ACTIVATIONS, SpecError
+from .progress import Callback
 from .rundir import claim
-from .train import OPTIMIZERS, SCHEDULES, TrainConfig, TrainingDiverged, fit, to_json
+from .spec import ACTIVATIONS
+from .train import OPTIMIZERS, TrainConfig, TrainingDiverged, fit, to_json
 
-__all__ = ["SearchSpace", "TuneResult", "tune", "sample_trials", "rank_trials", "format_table",
-           "add_arguments", "run", "main"]
+__all__ = ["SearchSpace", "TuneResult", "tune", "sample_trials", "rank_trials", "format_table", "train_command",
+           "DEFAULT_LR", "SEARCHED"]
 
 # Learning rates are log-uniform in a range that suits the optimizer, unless given.
 DEFAULT_LR = {"sgd": (0.01, 0.5), "momentum": (0.005, 0.2), "nesterov": (0.005, 0.2),
               "adam": (1e-4, 3e-3), "adamw": (1e-4, 3e-3)}
+# The TrainConfig fields each trial draws; the others are the same for every trial (tune's **config).
+SEARCHED = ("optimizer", "lr", "weight_decay")
 
 
 def _round2(x: float) -> float:
@@ -82,7 +81,7 @@ class SearchSpace:
     def validate(self) -> "SearchSpace":
         def need(ok: bool, option: str, message: str):
             if not ok:
-                raise ValueError(f"--{option} {message}")
+                raise ValueError(f"{option} {message}")
 
         for name in ("depths", "widths", "activations", "dropouts", "optimizers"):
             need(len(getattr(self, name)) > 0, name, "needs at least one value")
@@ -99,7 +98,7 @@ class SearchSpace:
             lo, hi = self.lr
             need(0 < lo <= hi and math.isfinite(hi), "lr", f"needs 0 < LO <= HI, got {lo}:{hi}")
         lo, hi = self.weight_decay
-        need((lo == hi == 0) or (0 < lo <= hi and math.isfinite(hi)), "weight-decay",
+        need((lo == hi == 0) or (0 < lo <= hi and math.isfinite(hi)), "weight_decay",
              f"needs 0 < LO <= HI (or 0 for none), got {lo}:{hi}")
         return self
 
@@ -229,21 +228,26 @@ def _without_test(data: Data) -> Data:
 
 
 def train_command(dataset: str, model: str, config: dict[str, Any], data_dir: str | None = None) -> str:
-    """The ``chainrule train`` command line that trains `model` with this TrainConfig (as a dict)."""
+    """The ``chainrule train`` command line that trains `model` with this TrainConfig (as a dict): every
+    field it sets, one option each (``--batch-size`` for batch_size), so that the command does not
+    depend on the defaults of the day.
+
+    >>> train_command("moons", "linear", {"epochs": 3, "optimizer": "sgd", "momentum": 0.9, "patience": None})
+    'chainrule train --dataset moons --model linear --epochs 3 --optimizer sgd --patience 0'
+    """
     args = ["chainrule", "train", "--dataset", dataset, "--model", model]
-    for key in ("epochs", "batch_size", "optimizer", "lr", "momentum", "weight_decay", "schedule", "val_split",
-                "patience", "seed", "shift", "clip_grad"):
-        value = config.get(key)
+    for key in (f.name for f in dataclasses.fields(TrainConfig)):
+        if key not in config:
+            continue
+        value = config[key]
         if key == "momentum" and config.get("optimizer") not in ("momentum", "nesterov"):
-            continue
-        if key == "momentum" and value == TrainConfig.momentum:
-            continue  # the command line has no --momentum; 0.9 is what it uses
+            continue  # unused by the other optimizers
         if key == "clip_grad" and value is None:
-            continue
+            continue  # no clipping: the option's absence
         if key == "shift" and not value:
             continue
-        if key == "patience":
-            value = 0 if value is None else value
+        if key == "patience" and value is None:
+            value = 0  # TrainConfig's spelling of "never stop early" on the command line
         args += [f"--{key.replace('_', '-')}", _number(value) if isinstance(value, float) else str(value)]
     if data_dir:
         args += ["--data-dir", str(data_dir)]
@@ -251,13 +255,16 @@ def train_command(dataset: str, model: str, config: dict[str, Any], data_dir: st
 
 
 def tune(dataset: str | Data = "digits", *, trials: int | None = None, minutes: float | None = None,
-         space: SearchSpace | None = None, seed: int = 0, epochs: int = 20, patience: int | None = 5,
-         batch_size: int = 64, schedule: str = "cosine", val_split: float = 0.1, shift: int = 0,
-         data_dir: str | None = None, out: str | os.PathLike | None = None, overwrite: bool = False,
+         space: SearchSpace | None = None, seed: int = 0, data_dir: str | None = None,
+         out: str | os.PathLike | None = None, overwrite: bool = False,
          on_trial_begin: Callable[[dict], None] | None = None, on_trial_end: Callable[[dict], None] | None = None,
          on_epoch: Callable[[dict, dict], None] | None = None,
-         on_final_begin: Callable[[dict], None] | None = None) -> TuneResult:
+         on_final_begin: Callable[[dict], None] | None = None, **config: Any) -> TuneResult:
     """Random search on the validation split, retrain the best on train+val, test it once.
+
+    ``config`` sets the TrainConfig fields every trial shares (``epochs=10, batch_size=64``); the
+    ones not given are TrainConfig's defaults, and ``seed`` is also the split's and the weights'.
+    The fields in SEARCHED (optimizer, lr, weight_decay) are drawn from ``space`` instead.
 
     `trials` and `minutes` bound the search (whichever runs out first; 20 trials if
     neither is given). With `minutes`, no trial after the first starts after the
@@ -272,14 +279,22 @@ def tune(dataset: str | Data = "digits", *, trials: int | None = None, minutes: 
     if trials is None and minutes is None:
         trials = 20
     if trials is not None and (isinstance(trials, bool) or not isinstance(trials, int) or trials < 1):
-        raise ValueError(f"--trials must be a positive integer, got {trials!r}")
+        raise ValueError(f"trials must be a positive integer, got {trials!r}")
     if minutes is not None and not (isinstance(minutes, (int, float)) and math.isfinite(minutes) and minutes > 0):
-        raise ValueError(f"--minutes must be a positive number, got {minutes!r}")
-    if not (isinstance(val_split, (int, float)) and 0 < val_split < 1):
-        raise ValueError(f"--val-split must be in (0, 1): tuning scores trials on the validation split, "
-                         f"got {val_split!r}")
-    base = TrainConfig(epochs=epochs, batch_size=batch_size, patience=patience, val_split=val_split, seed=seed,
-                       schedule=schedule, shift=shift).validate()  # bad options fail before any data is read
+        raise ValueError(f"minutes must be a positive number, got {minutes!r}")
+    names = [f.name for f in dataclasses.fields(TrainConfig)]
+    unknown = sorted(set(config) - set(names))
+    if unknown:
+        raise ValueError(f"tune() got unknown training settings {', '.join(unknown)}; the shared ones are "
+                         f"{', '.join(n for n in names if n not in SEARCHED and n != 'seed')}")
+    searched = sorted(set(config) & set(SEARCHED))
+    if searched:
+        raise ValueError(f"{searched[0]} is drawn for each trial: give its values in space instead")
+    base = TrainConfig(**{**config, "seed": seed})  # TrainConfig's defaults for what is not given
+    if not (isinstance(base.val_split, (int, float)) and 0 < base.val_split < 1):
+        raise ValueError(f"val_split must be in (0, 1): tuning scores trials on the validation split, "
+                         f"got {base.val_split!r}")
+    base.validate()  # bad settings fail before any data is read
     out_dir = Path(out) if out is not None else None
     # one run per folder, from before the data is read to the last file: a folder of other files
     # is refused, an old run only replaced with overwrite (chainrule.rundir.claim)
@@ -306,7 +321,7 @@ def tune(dataset: str | Data = "digits", *, trials: int | None = None, minutes: 
 
         results: list[dict[str, Any]] = record["trials"]
         # Draw lazily in blocks so a minutes budget never runs out of configurations; the list is
-        # the same prefix whatever the budget, so `--trials 5` runs the first 5 of `--trials 20`.
+        # the same prefix whatever the budget, so `trials=5` runs the first 5 of `trials=20`.
         drawn: list[dict[str, Any]] = []
         index = 0
         while trials is None or index < trials:
@@ -353,9 +368,9 @@ def tune(dataset: str | Data = "digits", *, trials: int | None = None, minutes: 
 
         ranked = rank_trials(results)
         if not ranked:
-            why = "every trial diverged; try --lr with smaller values" if results else "no trial ran"
+            why = "every trial diverged; try a space with smaller lr values" if results else "no trial ran"
             raise ValueError(f"tuning found nothing to retrain: {why}" + (
-                "; give more --minutes" if minutes is not None else ""))
+                "; give more minutes" if minutes is not None else ""))
         best = ranked[0]
         record["status"] = "retraining"
         record["best"] = {k: best[k] for k in ("trial", "model", "optimizer", "lr", "weight_decay", "best_epoch",
@@ -383,233 +398,3 @@ def tune(dataset: str | Data = "digits", *, trials: int | None = None, minutes: 
             save(fitted.model, out_dir / "model.safetensors")
         write_record()
         return TuneResult(results, best, final, fitted.model, record, out_dir)
-
-
-# ------------------------------------------------------------- command line
-def _int_list(text: str) -> tuple[int, ...]:
-    try:
-        return tuple(int(v) for v in text.split(",") if v.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected integers separated by commas, got {text!r}") from None
-
-
-def _float_list(text: str) -> tuple[float, ...]:
-    try:
-        return tuple(float(v) for v in text.split(",") if v.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected numbers separated by commas, got {text!r}") from None
-
-
-def _word_list(text: str) -> tuple[str, ...]:
-    return tuple(v.strip().lower() for v in text.split(",") if v.strip())
-
-
-def _csv(values) -> str:
-    return ",".join(f"{v:g}" if isinstance(v, float) else str(v) for v in values)
-
-
-def _range(text: str) -> tuple[float, float]:
-    parts = text.split(":")
-    try:
-        values = [float(p) for p in parts]
-    except ValueError:
-        values = []
-    if len(values) not in (1, 2):
-        raise argparse.ArgumentTypeError(f"expected LO:HI or one number, got {text!r}")
-    return (values[0], values[-1])
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """The options of ``chainrule tune`` (the lead's cli.py adds them to its subcommand)."""
-    d = SearchSpace()
-    parser.description = ("Random search over depth, width, activation, learning rate, weight decay, dropout and "
-                          "optimizer, scored on the validation split; the best is retrained on train+val and "
-                          "tested once.")
-    parser.add_argument("--dataset", default="digits",
-                        help=f"one of {', '.join(DATASETS)}, or a .npz / .csv file (default: digits)")
-    parser.add_argument("--data-dir", default=None, help="folder with the data set's files")
-    budget = parser.add_argument_group("budget (whichever runs out first; 20 trials if neither is given)")
-    budget.add_argument("--trials", type=int, default=None, help="number of configurations to try")
-    budget.add_argument("--minutes", type=float, default=None,
-                        help="stop searching after this many minutes (a running trial ends with its epoch)")
-    s = parser.add_argument_group("search space")
-    s.add_argument("--depths", type=_int_list, default=d.depths, metavar="LIST",
-                   help=f"hidden layers per network, 0 = linear (default: {_csv(d.depths)})")
-    s.add_argument("--widths", type=_int_list, default=d.widths, metavar="LIST",
-                   help=f"units per hidden layer (default: {_csv(d.widths)})")
-    s.add_argument("--activations", type=_word_list, default=d.activations, metavar="LIST",
-                   help=f"among {', '.join(ACTIVATIONS)} (default: {_csv(d.activations)})")
-    s.add_argument("--dropouts", type=_float_list, default=d.dropouts, metavar="LIST",
-                   help=f"dropout after each hidden layer (default: {_csv(d.dropouts)})")
-    s.add_argument("--optimizers", type=_word_list, default=d.optimizers, metavar="LIST",
-                   help=f"among {', '.join(OPTIMIZERS)} (default: {_csv(d.optimizers)})")
-    s.add_argument("--lr", type=_range, default=None, metavar="LO:HI",
-                   help="learning-rate range, log-uniform (default: per optimizer, e.g. momentum "
-                        f"{DEFAULT_LR['momentum'][0]}:{DEFAULT_LR['momentum'][1]}, adam "
-                        f"{DEFAULT_LR['adam'][0]}:{DEFAULT_LR['adam'][1]})")
-    s.add_argument("--weight-decay", type=_range, default=d.weight_decay, metavar="LO:HI",
-                   help="L2 range, log-uniform; 0 for none (default: 1e-06:0.001)")
-    t = parser.add_argument_group("each trial")
-    t.add_argument("--epochs", type=int, default=20, help="epochs per trial at most (default: %(default)s)")
-    t.add_argument("--patience", type=int, default=5,
-                   help="stop a trial after this many epochs without a better val loss; 0 = never "
-                        "(default: %(default)s)")
-    t.add_argument("--batch-size", type=int, default=64, help="(default: %(default)s)")
-    t.add_argument("--schedule", choices=SCHEDULES, default="cosine", help="(default: %(default)s)")
-    t.add_argument("--shift", type=int, default=0, help="augment images by random shifts of up to N pixels")
-    t.add_argument("--val-split", type=float, default=0.1,
-                   help="fraction of the training set the trials are scored on (default: %(default)s)")
-    parser.add_argument("--seed", type=int, default=0,
-                        help="draws the trials, the validation split and the weights (default: %(default)s)")
-    parser.add_argument("--out", default=None, help="output folder (default: runs/tune-<dataset>-<time>)")
-    parser.add_argument("--overwrite", action="store_true", help="replace the run already in --out")
-    parser.add_argument("--top", type=int, default=10, help="rows of the ranked table to show (default: %(default)s)")
-    parser.add_argument("--quiet", action="store_true", help="print only the final line")
-    return parser
-
-
-class _Reporter:
-    """Prints the search: a tqdm bar and a table redrawn in place on a terminal, plain lines otherwise."""
-
-    def __init__(self, stream: TextIO, top: int, total: int | None, minutes: float | None, quiet: bool):
-        self.stream, self.top, self.total, self.quiet = stream, top, total, quiet
-        self.tty = stream.isatty() and not quiet
-        self.trials: list[dict] = []
-        self.drawn_lines = 0
-        self.retraining = False
-        self.bar = None
-        if self.tty:
-            from tqdm.auto import tqdm
-
-            budget = f" / {minutes:g} min" if minutes is not None else ""
-            self.bar = tqdm(total=total, desc=f"tuning{budget}", unit="trial", file=stream, dynamic_ncols=True,
-                            leave=False)
-
-    def _print(self, text: str) -> None:
-        if not self.quiet:
-            print(text, file=self.stream, flush=True)
-
-    def trial_begin(self, trial: dict) -> None:
-        self.trials.append(trial)
-        if self.bar is not None:
-            self.bar.set_postfix_str(f"trial {trial['trial']}: {trial['model']}, {trial['optimizer']}", refresh=True)
-
-    def epoch(self, trial: dict, metrics: dict) -> None:
-        if self.retraining:
-            if self.bar is not None:
-                self.bar.set_postfix_str(f"loss {metrics['train_loss']:.4f}", refresh=False)
-                self.bar.update(1)
-            else:
-                self._print("  " + format_epoch(metrics, trial["epochs"]))
-            return
-        if self.bar is not None:
-            val = metrics.get("val_accuracy")
-            shown = f", val {val:.2%}" if val == val and val is not None else ""
-            self.bar.set_postfix_str(f"trial {trial.get('trial')}: {trial['model']}, epoch {metrics['epoch']}"
-                                     f"{shown}", refresh=True)
-
-    def trial_end(self, trial: dict) -> None:
-        if self.quiet:
-            return
-        if self.tty:
-            self.bar.clear()
-            if self.drawn_lines:  # move up over the last table and clear it
-                self.stream.write(f"\x1b[{self.drawn_lines}A\x1b[J")
-            columns = shutil.get_terminal_size().columns  # a wrapped line would break the redraw
-            lines = [line[:columns - 1] for line in format_table(self.trials, self.top)]
-            self.stream.write("\n".join(lines) + "\n")
-            self.stream.flush()
-            self.drawn_lines = len(lines)
-            self.bar.update(1)
-            return
-        of = f"/{self.total}" if self.total else ""
-        if trial.get("val_accuracy") is None:
-            result = trial["status"]
-        else:
-            result = (f"val acc {trial['val_accuracy']:.2%} ({trial['val_errors']} errors), val loss "
-                      f"{trial['val_loss']:.4f}, best epoch {trial['best_epoch']}/{trial['epochs_run']}, "
-                      f"rank {trial['rank']} of {len(rank_trials(self.trials))}")
-            if trial["status"] not in ("done",):
-                result += f" ({trial['status']})"
-        self._print(f"trial {trial['trial']}{of}: {trial['model']}, {trial['optimizer']} lr {_number(trial['lr'])}, "
-                    f"wd {_number(trial['weight_decay'])}: {result}, {trial['seconds']:.1f}s")
-
-    def final_begin(self, info: dict) -> None:
-        self.retraining = True
-        if self.bar is not None:
-            self.bar.close()
-            self.bar = None
-        if not self.tty and not self.quiet:
-            self._print("")
-            for line in format_table(self.trials, self.top):
-                self._print(line)
-        self._print(f"\nretraining trial {info['trial']} ({info['model']}) on train+val ({info['train_size']:,} "
-                    f"examples) for {info['epochs']} epochs:\n  {info['command']}")
-        if self.tty:
-            from tqdm.auto import tqdm
-
-            self.bar = tqdm(total=info["epochs"], desc="retraining", unit="epoch", file=self.stream,
-                            dynamic_ncols=True, leave=False)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-
-
-def run(args: argparse.Namespace, stream: TextIO | None = None) -> int:
-    """``chainrule tune``: search, retrain, test once, save; returns the exit status."""
-    stream = stream or sys.stdout
-    space = SearchSpace(depths=tuple(args.depths), widths=tuple(args.widths), activations=tuple(args.activations),
-                        dropouts=tuple(args.dropouts), optimizers=tuple(args.optimizers),
-                        lr=tuple(args.lr) if args.lr else None, weight_decay=tuple(args.weight_decay)).validate()
-    if args.top < 1:
-        raise ValueError(f"--top must be a positive integer, got {args.top}")
-    dataset = os.fspath(args.dataset)
-    name = Path(dataset).stem if dataset.lower().endswith((".npz", ".csv")) else dataset
-    out = Path(args.out) if args.out else Path("runs") / f"tune-{name}-{time.strftime('%Y%m%d-%H%M%S')}"
-    holding = claim(out, overwrite=args.overwrite)  # one run per folder, for the whole search
-    trials = args.trials if args.trials is not None or args.minutes is not None else 20
-    reporter = _Reporter(stream, args.top, trials, args.minutes, args.quiet)
-    try:
-        with holding:
-            result = tune(dataset, trials=trials, minutes=args.minutes, space=space, seed=args.seed,
-                          epochs=args.epochs, patience=None if args.patience == 0 else args.patience,
-                          batch_size=args.batch_size, schedule=args.schedule, val_split=args.val_split,
-                          shift=args.shift, data_dir=args.data_dir, out=out, on_trial_begin=reporter.trial_begin,
-                          on_trial_end=reporter.trial_end, on_epoch=reporter.epoch,
-                          on_final_begin=reporter.final_begin)
-    finally:
-        reporter.close()
-    f = result.final
-    if not args.quiet:
-        print(f"{result.record['dataset']}, {f['model']} ({f['parameters']:,} parameters): {f['epochs']} epochs in "
-              f"{f['seconds']:.1f}s, val accuracy in the search {result.best['val_accuracy']:.2%}, "
-              f"test accuracy {f['test_accuracy']:.2%}", file=stream)
-        print(f"wrote {out}/: model.safetensors, tune.json", file=stream)
-    errors, size = f["test_errors"], f["test_size"]
-    print(f"test errors: {errors} / {size} ({errors / max(size, 1):.1%})", file=stream, flush=True)
-    return 0
-
-
-def build_parser() -> argparse.ArgumentParser:
-    return add_arguments(ArgumentParser(prog="chainrule tune"))
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m chainrule.tune``: the same as ``chainrule tune``, with the same error handling."""
-    args = build_parser().parse_args(argv)
-    try:
-        return run(args)
-    except KeyboardInterrupt:
-        print("chainrule: interrupted", file=sys.stderr)
-        return 130
-    except (ValueError, DataError, SpecError, CheckpointError, FileNotFoundError) as e:
-        if os.environ.get("CHAINRULE_DEBUG"):
-            raise
-        message = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        print(f"chainrule: error: {message}", file=sys.stderr)
-        return 2
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

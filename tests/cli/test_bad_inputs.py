@@ -366,7 +366,7 @@ def test_running_out_of_memory_is_one_line(tmp_path, capsys, monkeypatch):
     needs as 4 GiB of float32: where the machine (or ulimit -v) has less, NumPy raises MemoryError."""
     def no_memory(*args, **kwargs):
         return np.empty((2**20, 2**40), np.float32)  # 4 EiB: NumPy's own MemoryError, at once
-    monkeypatch.setattr("chainrule.cli.fit", no_memory)
+    monkeypatch.setattr("chainrule.cli.train.fit", no_memory)
     code = main(["train", "--out", str(tmp_path / "run"), "--quiet"])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and err == ["chainrule: error: out of memory (Unable to allocate 4.00 EiB for an array with "

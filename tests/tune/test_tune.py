@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import io
+import dataclasses
 import json
 import shlex
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 import chainrule as cr
 import chainrule.train
-from chainrule import tune as tuning
 from chainrule.data import load_dataset
-from chainrule.train import evaluate_arrays
+from chainrule.train import TrainConfig, evaluate_arrays
 from chainrule.tune import SearchSpace, format_table, rank_trials, sample_trials, tune
 
 SMALL = SearchSpace(depths=(1, 2), widths=(16, 32), activations=("relu", "tanh"), dropouts=(0.0, 0.1))
@@ -149,80 +146,27 @@ def test_all_diverged_is_a_user_error():
                                                             activations=("relu",)))
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--trials", "0"], "--trials must be a positive integer"),
-    (["--minutes", "-1"], "--minutes must be a positive number"),
-    (["--val-split", "0"], "--val-split must be in (0, 1)"),
-    (["--activations", "relu,swish"], "--activations must be among"),
-    (["--optimizers", "lbfgs"], "--optimizers must be among"),
-    (["--widths", "0"], "--widths must be integers"),
-    (["--lr", "0.1:0.01"], "--lr needs 0 < LO <= HI"),
-    (["--dropouts", "1"], "--dropouts must be in [0, 1)"),
-    (["--epochs", "0"], "--epochs must be a positive integer"),
-    (["--dataset", "nonesuch"], "unknown dataset 'nonesuch'"),
-    (["--dataset", "xor"], "leaves none for validation"),
-])
-def test_user_errors_print_one_line_and_exit_2(argv, message, tmp_path, capsys):
-    assert tuning.main(argv + ["--out", str(tmp_path / "o")]) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and err.startswith("chainrule: error: ") and message in err
+def test_library_errors_name_the_argument():
+    for kwargs, message in (({"trials": 0}, "trials must be a positive integer, got 0"),
+                            ({"minutes": -1}, "minutes must be a positive number"),
+                            ({"val_split": 0}, "val_split must be in (0, 1)"),
+                            ({"space": SearchSpace(widths=(0,))}, "widths must be integers"),
+                            ({"lr": 0.1}, "lr is drawn for each trial"),
+                            ({"epoch": 3}, "unknown training settings epoch")):
+        with pytest.raises(ValueError) as e:
+            tune("moons", **kwargs)
+        assert message in str(e.value) and "--" not in str(e.value), e.value
 
 
-def _args(*argv):
-    return tuning.build_parser().parse_args(list(argv))
-
-
-def test_plain_output_when_not_a_terminal(tmp_path):
-    stream = io.StringIO()
-    assert tuning.run(_args("--dataset", "moons", "--trials", "3", "--epochs", "2", "--widths", "16",
-                            "--out", str(tmp_path)), stream) == 0
-    lines = stream.getvalue().splitlines()
-    assert [line.split(":")[0] for line in lines[:3]] == ["trial 1/3", "trial 2/3", "trial 3/3"]
-    assert "\x1b" not in stream.getvalue()
-    header = next(i for i, line in enumerate(lines) if line.startswith("rank"))
-    assert [line.split()[0] for line in lines[header + 1:header + 4]] == ["1", "2", "3"]
-    assert lines[-1].startswith("test errors: ") and (tmp_path / "tune.json").is_file()
-
-
-def test_quiet_prints_only_the_final_line(tmp_path):
-    stream = io.StringIO()
-    tuning.run(_args("--dataset", "moons", "--trials", "2", "--epochs", "2", "--quiet", "--out", str(tmp_path)),
-               stream)
-    assert stream.getvalue().count("\n") == 1 and stream.getvalue().startswith("test errors: ")
-
-
-class _Terminal(io.StringIO):
-    def isatty(self):
-        return True
-
-
-def test_terminal_output_redraws_the_table(tmp_path):
-    stream = _Terminal()
-    tuning.run(_args("--dataset", "moons", "--trials", "3", "--epochs", "2", "--out", str(tmp_path)), stream)
-    text = stream.getvalue()
-    assert text.count("\x1b[J") == 2  # the table is drawn after each trial, over the previous one
-    assert "tuning" in text and text.rstrip().splitlines()[-1].startswith("test errors: ")
-
-
-def test_python_dash_m(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "chainrule.tune", "--dataset", "moons", "--trials", "2",
-                           "--epochs", "2", "--quiet", "--out", str(tmp_path)],
-                          capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.startswith("test errors: ") and (tmp_path / "model.safetensors").is_file()
-
-
-def test_chainrule_tune_subcommand(tmp_path, capsys):
-    from chainrule import cli
-
-    sub = next(a for a in cli.build_parser()._actions if a.dest == "command")
-    if "tune" not in sub.choices:
-        pytest.skip("cli.py does not offer 'chainrule tune' yet")
-    argv = ["tune", "--dataset", "moons", "--trials", "2", "--epochs", "2", "--quiet", "--out", str(tmp_path)]
-    assert cli.main(argv) == 0
-    assert capsys.readouterr().out.startswith("test errors: ")
-    assert cli.main(["tune", "--dataset", "moons", "--trials", "0"]) == 2
-    assert "--trials must be a positive integer" in capsys.readouterr().err
+def test_shared_training_settings_default_to_train_config(tmp_path):
+    """What a trial does not draw comes from TrainConfig's defaults, as fit()'s and chainrule train's do."""
+    defaults = dataclasses.asdict(TrainConfig())
+    result = tune("moons", trials=1, epochs=1, space=SMALL)
+    shared = result.record["trial_config"]
+    assert shared["epochs"] == 1
+    for name in ("batch_size", "momentum", "schedule", "val_split", "shift", "clip_grad"):
+        assert shared[name] == defaults[name], name
+    assert result.final["config"]["batch_size"] == defaults["batch_size"]
 
 
 def test_tune_in_python_refuses_a_folder_of_other_files_as_fit_does(tmp_path):

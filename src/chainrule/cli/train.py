@@ -1,0 +1,122 @@
+"""``chainrule train``: train an MLP given by a SPEC on a data set and save the run.
+
+The training options are TrainConfig's fields (see options.py): its defaults are this
+command's, as they are ``chainrule.fit()``'s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import warnings
+from pathlib import Path
+
+from ..data import DATASETS
+from ..rundir import claim, default_run_folder
+from ..threads import limit_threads
+from ..train import DEFAULT_MODEL, Interrupted, TrainConfig, catch_signals, fit, resume
+from .errors import UserError, warn_in_one_line
+from .evaluate import final_line
+from .options import add_config_options, config_from_args, given_options
+
+__all__ = ["HELP", "SPEC_HELP", "add_arguments", "run"]
+
+HELP = "train an MLP and save it"
+SPEC_HELP = """\
+model SPEC: a short string for an MLP; input and output sizes come from the data.
+  linear                      Linear + softmax (the exercise's first model)
+  200tanh                     Linear(784,200), Tanh, Linear(200,10) (the exercise's second)
+  512relu-256relu             two ReLU hidden layers
+  512relu-dropout0.2-256relu  dropout between layers
+activations: tanh, relu, sigmoid, leakyrelu. The softmax output is fused into the loss.
+"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The options of ``chainrule train``: the data, the model, TrainConfig's fields, the run folder."""
+    parser.description = "Train an MLP given by a SPEC."
+    parser.epilog = SPEC_HELP
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.add_argument("--dataset", default=None,
+                        help=f"one of {', '.join(DATASETS)}, or a .npz / .csv file (default: digits)")
+    parser.add_argument("--model", default=None, metavar="SPEC", help=f"model SPEC (default: {DEFAULT_MODEL})")
+    add_config_options(parser.add_argument_group("training (TrainConfig's fields)"))
+    parser.add_argument("--threads", type=int, default=None,
+                        help="BLAS threads for NumPy (default: all cores); 1 is often faster for small networks "
+                             "or on a busy machine")
+    parser.add_argument("--data-dir", default=None, help="folder with the data set's files")
+    parser.add_argument("--out", default=None, help="output folder (default: runs/<dataset>-<model>-<time>)")
+    parser.add_argument("--overwrite", action="store_true", help="replace the run already in --out")
+    parser.add_argument("--resume", metavar="OUT", default=None,
+                        help="continue an interrupted run from OUT/last.safetensors, with its saved settings")
+    parser.add_argument("--no-plots", action="store_true", help="skip the pictures")
+    parser.add_argument("--quiet", action="store_true", help="print only the final line")
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    """``chainrule train``: train (or resume), save, draw the pictures, print the result; returns 0."""
+    if args.threads is not None and args.threads < 1:
+        raise UserError(f"--threads must be a positive integer, got {args.threads}")
+    with warnings.catch_warnings():
+        warnings.showwarning = warn_in_one_line  # a resume that will not be bitwise says so in one line
+        if args.resume:  # resume() runs with the thread count the run was saved with
+            return _train(args)
+        with limit_threads(args.threads):
+            return _train(args)
+
+
+def _train(args: argparse.Namespace) -> int:
+    if args.resume:
+        extra = given_options(args) + [f"--{k}" for k in ("dataset", "model", "out") if getattr(args, k) is not None]
+        if extra:
+            raise UserError(f"--resume continues the saved run with its own settings; drop {', '.join(extra)}")
+        out = Path(args.resume)
+        holding = claim(out, resume=True)
+    else:
+        config = config_from_args(args)
+        TrainConfig(**config).validate()  # bad options fail before any data is read
+        dataset = "digits" if args.dataset is None else args.dataset
+        model = DEFAULT_MODEL if args.model is None else args.model
+        out = Path(args.out) if args.out else default_run_folder(dataset, model)
+        holding = claim(out, overwrite=args.overwrite)  # checked before any data is read
+    with holding:  # one run per folder, from the check to the last picture
+        if args.resume:
+            result = resume(out, data_dir=args.data_dir, quiet=args.quiet, threads=args.threads)
+        else:
+            result = fit(dataset, model, data_dir=args.data_dir, out=out, quiet=args.quiet, **config)
+        written = [] if args.no_plots else _draw_pictures(out, result)
+    s = result.summary
+    out = result.out_dir
+    if not args.quiet:
+        print(f"{s['dataset']}, {s['model']} ({s['parameters']:,} parameters): {s['epochs']} epochs in "
+              f"{s['seconds']:.1f}s, best epoch {s['best_epoch']}, val accuracy {s['val_accuracy']:.2%}, "
+              f"test accuracy {s['test_accuracy']:.2%}")
+        files = ["model.safetensors", "metrics.jsonl", "summary.json", *written]
+        print(f"wrote {out}/: {', '.join(files)}")
+    print(final_line(s))
+    return 0
+
+
+def _draw_pictures(out: Path, result) -> list[str]:
+    """The run's pictures. The run is complete and saved by now: a stop signal or a failed write
+    here loses nothing, and says so (``chainrule plot OUT`` draws them again)."""
+    from ..plots import run_pictures
+
+    again = f"the run is complete and saved in {out}; chainrule plot {out} draws the pictures"
+    written = []
+    with catch_signals() as stop:  # a signal is taken between two pictures, never inside matplotlib
+        try:
+            for name, draw in run_pictures(out, result.history, result.model, result.test_labels,
+                                           result.test_predictions):
+                if stop.signum is not None:
+                    break
+                try:
+                    draw()
+                except OSError as e:
+                    raise UserError(f"cannot write {out / name} ({e.strerror or e}); {again}") from None
+                written.append(name)
+        except Interrupted:  # a second signal
+            pass
+    if stop.signum is not None:
+        raise Interrupted(f"interrupted while drawing the pictures; {again}", stop.signum)
+    return written
