@@ -1,4 +1,5 @@
-"""chainrule.data stands alone: NumPy, the standard library, and scikit-learn only inside load_digits."""
+"""chainrule.data stands alone: NumPy, the standard library; scikit-learn only inside load_digits and
+Pillow only inside the image reader (inputs.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 import chainrule.data as data
 
 SOURCES = sorted(Path(data.__file__).parent.glob("*.py"))
+LAZY = {"sklearn": "digits.py", "PIL": "inputs.py"}  # optional library: the one module that may import it
 
 
 def test_public_names_exist():
@@ -30,18 +32,19 @@ def test_imports_only_numpy_stdlib_and_itself():
                 top = node.names[0].name.split(".")[0]
             else:
                 continue
-            if top == "sklearn":
-                continue  # checked below: only lazily, in load_digits
+            if top in LAZY:
+                continue  # checked below: only inside a function, in its one module
             assert top in ("numpy", "__future__") or top in sys.stdlib_module_names, f"{path.name}: {top}"
             assert top != "pickle", path.name
-    # scikit-learn appears only inside a function body, never at module level, and only in digits.py
+    # the optional libraries appear only inside a function body, never at module level, and each in one module
     for path in SOURCES:
         tree = ast.parse(path.read_text())
         for node in tree.body:
             if isinstance(node, (ast.Import, ast.ImportFrom)):
-                assert "sklearn" not in ast.dump(node), path.name
-        if path.name != "digits.py":
-            assert "sklearn" not in path.read_text(), path.name
+                assert not any(f"'{top}" in ast.dump(node) for top in LAZY), path.name
+        for top, home in LAZY.items():
+            if path.name != home:
+                assert f"import {top}" not in path.read_text() and f"from {top}" not in path.read_text(), path.name
 
 
 def test_array_readers_never_allow_pickle():

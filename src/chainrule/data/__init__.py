@@ -7,6 +7,7 @@ One module per family:
     digits.py     scikit-learn's 8x8 digits
     mnist.py      MNIST and Fashion-MNIST: search folders, mirrors, hashes, telling the two apart
     idx.py        the IDX file format: read_idx, write_idx
+    inputs.py     what `chainrule predict` reads: PNG/JPEG images, .npz, IDX
     toy.py        xor, moons, spirals
     userfiles.py  the user's own .npz and .csv
     registry.py   DATASETS and load_dataset, by name or path
@@ -16,7 +17,8 @@ One module per family:
     files.py      regular files only, with size limits; .npz without pickle
     errors.py     DataError
 
-Needs only NumPy (scikit-learn for the digits set, imported when it is loaded).
+Needs only NumPy (scikit-learn for the digits set, imported when it is loaded; Pillow for
+reading images, imported when one is read).
 
 >>> from chainrule.data import load_dataset, DataLoader
 >>> data = load_dataset("moons")
@@ -30,6 +32,7 @@ from .digits import load_digits
 from .download import cache_dir, download, sha256sum
 from .errors import DataError
 from .idx import read_idx, write_idx
+from .inputs import read_inputs
 from .loader import DataLoader, Dataset, TensorDataset, default_collate
 from .mnist import load_fashion_mnist, load_mnist
 from .registry import DATASETS, load_dataset
@@ -57,6 +60,7 @@ __all__ = [
     "make_spirals",
     "make_xor",
     "read_idx",
+    "read_inputs",
     "sha256sum",
     "train_val_split",
     "write_idx",
