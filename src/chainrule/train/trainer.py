@@ -58,7 +58,7 @@ class TrainingDiverged(RuntimeError):
 
 def _resume_hint(out_dir: Path) -> str:
     """How to continue the run in out_dir, from Python and from the command line."""
-    return f"chainrule.train.resume({os.fspath(out_dir)!r}) or chainrule train --resume {out_dir}"
+    return f"chainrule train --resume {out_dir} (in Python: chainrule.train.resume({os.fspath(out_dir)!r}))"
 
 
 def evaluate_arrays(model: Classifier, x: np.ndarray, y: np.ndarray) -> dict[str, float | int]:
