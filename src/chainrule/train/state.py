@@ -129,6 +129,7 @@ def _upgrade_state(info: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
 _BUFFERS = {"sgd": (), "momentum": ("momentum_buffer",), "nesterov": ("momentum_buffer",),
             "adam": ("exp_avg", "exp_avg_sq", "step"), "adamw": ("exp_avg", "exp_avg_sq", "step")}
 
+
 def check_tensors(bad: Callable[[str], None], arrays: dict[str, np.ndarray], state: dict[str, Any],
                   model: dict[str, tuple[int, ...]], params: list[tuple[int, ...]], optimizer: str,
                   steps_per_epoch: int) -> None:
@@ -170,9 +171,10 @@ METRICS_SCHEMA = Record(
 def _no_validation_count(metrics: Any) -> None:
     """An epoch without validation, as chainrule 0.1.0 wrote it (``val_errors`` 0 beside a NaN
     accuracy), in today's form: ``val_errors`` None. In place; anything else is left alone."""
-    if (isinstance(metrics, dict) and metrics.get("val_errors") == 0 and isinstance(metrics.get("val_accuracy"), float)
-            and math.isnan(metrics["val_accuracy"])):
+    if (isinstance(metrics, dict) and type(metrics.get("val_errors")) is int and metrics["val_errors"] == 0
+            and isinstance(metrics.get("val_accuracy"), float) and math.isnan(metrics["val_accuracy"])):
         metrics["val_errors"] = None
+
 
 # A NumPy bit generator's state as default_rng's PCG64 gives it (bit_generator.state).
 _PCG64_STATE = Record(bit_generator=Str(("PCG64",)), state=Record(state=Int(0, 2**128 - 1), inc=Int(0, 2**128 - 1)),
