@@ -183,8 +183,9 @@ def load(path: str | os.PathLike, prefix: str = "", *, map_location: Any = None,
         return {k[len(prefix):]: arrays[k] for k in keys if k.startswith(prefix)}
     if not prefix and "resume" in info:
         folder = Path(path).parent
-        raise CheckpointError(f"{os.fspath(path)} is a training state, kept for --resume: load "
-                              f"{folder / 'model.safetensors'}, or continue with chainrule train --resume {folder}")
+        raise CheckpointError(f"{os.fspath(path)} is a training state, kept to resume the run: load "
+                              f"{folder / 'model.safetensors'}, or continue the run with chainrule train --resume "
+                              f"{folder} (in Python: chainrule.train.resume({os.fspath(folder)!r}))")
     if prefix:
         arrays = {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
     check_metadata(info, path)

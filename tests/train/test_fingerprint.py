@@ -14,7 +14,8 @@ import chainrule as cr
 from chainrule.cli import main
 from chainrule.data import load_dataset
 from chainrule.io import CheckpointError, load_weights, save_weights
-from chainrule.train import ResumeWarning, blas_threads, data_sha256
+from chainrule.threads import blas_threads
+from chainrule.train import ResumeWarning, data_sha256
 
 
 def _images(path, seed=0, n=200):

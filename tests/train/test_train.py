@@ -69,14 +69,34 @@ def test_validation_split_comes_from_training_data_only():
 
 
 @pytest.mark.parametrize("field,value,message", [
-    ("lr", -0.1, "--lr must be a positive number"), ("batch_size", 0, "--batch-size must be a positive integer"),
-    ("val_split", 1.0, r"--val-split must be in \[0, 1\)"), ("epochs", 0, "--epochs"),
-    ("optimizer", "rmsprop", "--optimizer must be one of"), ("patience", -1, "--patience"),
-    ("shift", 20, "--shift"), ("clip_grad", 0.0, "--clip-grad"),
+    ("lr", -0.1, "^lr must be a positive number, got -0.1$"), ("batch_size", 0, "^batch_size must be a positive integer"),
+    ("val_split", 1.0, r"^val_split must be in \[0, 1\)"), ("epochs", 0, "^epochs must be"),
+    ("optimizer", "rmsprop", "^optimizer must be one of"), ("patience", -1, "^patience must be"),
+    ("shift", 20, "^shift must be"), ("clip_grad", 0.0, "^clip_grad must be"),
 ])
-def test_nonsense_options_are_refused(field, value, message):
+def test_nonsense_options_are_refused_naming_the_field(field, value, message):
     with pytest.raises(ValueError, match=message):
         TrainConfig(**{field: value}).validate()
+    with pytest.raises(ValueError, match=message):  # fit() checks before it loads anything
+        cr.fit("no-such-data-set", **{field: value}, quiet=True)
+
+
+def test_fit_and_trainconfig_share_one_set_of_defaults():
+    import dataclasses
+
+    assert cr.fit is cr.train.fit and not hasattr(cr.train, "DEFAULTS")
+    result = cr.fit("moons", model="4tanh", epochs=1, quiet=True)
+    expected = dataclasses.asdict(TrainConfig(epochs=1).validate())
+    assert result.summary["config"] == expected and result.model.info["train_config"] == expected
+
+
+def test_val_split_and_shift_problems_name_the_field():
+    data = load_dataset("moons")
+    with pytest.raises(ValueError, match="^shift needs image data; moons has no 2-D image shape$"):
+        Trainer(cr.Classifier.from_spec("4tanh", data.num_features, data.classes), data, TrainConfig(shift=1))
+    tiny = cr.data.Data(data.x_train[:4], data.y_train[:4], data.x_test, data.y_test, name="tiny", classes=data.classes)
+    with pytest.raises(cr.data.DataError, match=r"^val_split 0.1 of tiny's 4 training examples leaves none"):
+        Trainer(cr.Classifier.from_spec("4tanh", tiny.num_features, tiny.classes), tiny, TrainConfig(val_split=0.1))
 
 
 def test_schedules_set_the_learning_rate():

@@ -1,0 +1,93 @@
+"""Training: minibatch SGD on per-epoch permutations, validation, early stopping, bitwise resume.
+
+``fit`` is the one-call API that mirrors ``chainrule train``; ``resume`` continues a stopped run.
+The package, by job:
+
+    config.py    TrainConfig (the one place the defaults live), DEFAULT_MODEL, CONFIG_SCHEMA,
+                 make_optimizer, make_schedule
+    trainer.py   Trainer (the loop, its state, resume), FitResult, evaluate_arrays, TrainingDiverged
+    state.py     what a run saves: STATE_SCHEMA, METRICS_SCHEMA, read_metrics, saved_config,
+                 fingerprint, data_sha256, to_json
+    signals.py   STOP_SIGNALS, Interrupted, TrainingInterrupted, catch_signals
+    __init__.py  fit, resume
+
+>>> import chainrule as cr
+>>> result = cr.fit("moons", model="16tanh", epochs=3, quiet=True)
+>>> sorted(result.summary)[:3]
+['best_epoch', 'config', 'dataset']
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+from dataclasses import asdict
+from typing import Any
+
+from ..data import Data, load_dataset
+from ..model import Classifier
+from ..progress import Callback, default_reporter
+from ..random import manual_seed
+from ..rundir import PICTURES, RUN_FILES, claim, prepare_out  # noqa: F401  (also reachable as chainrule.train.*)
+from ..threads import limit_threads
+from .config import CONFIG_SCHEMA, DEFAULT_MODEL, OPTIMIZERS, SCHEDULES, TrainConfig, make_optimizer, make_schedule
+from .signals import STOP_SIGNALS, Interrupted, TrainingInterrupted, catch_signals
+from .state import (METRICS_SCHEMA, STATE_SCHEMA, MetricsError, ResumeWarning, data_sha256, fingerprint, read_metrics,
+                    saved_config, to_json)
+from .trainer import FitResult, Trainer, TrainingDiverged, evaluate_arrays
+
+__all__ = ["DEFAULT_MODEL", "TrainConfig", "Trainer", "FitResult", "fit", "resume", "TrainingDiverged",
+           "Interrupted", "TrainingInterrupted", "catch_signals", "ResumeWarning", "MetricsError", "evaluate_arrays",
+           "read_metrics", "saved_config", "fingerprint", "data_sha256", "OPTIMIZERS", "SCHEDULES", "CONFIG_SCHEMA",
+           "METRICS_SCHEMA", "STATE_SCHEMA", "STOP_SIGNALS", "make_optimizer", "make_schedule", "to_json"]
+
+
+def fit(dataset: str | Data = "digits", model: str = DEFAULT_MODEL, *, data_dir: str | None = None,
+        out: str | os.PathLike | None = None, overwrite: bool = False, quiet: bool = False,
+        callback: Callback | None = None, **config: Any) -> FitResult:
+    """Train an MLP given by a SPEC on a data set; the Python face of ``chainrule train``.
+
+    Keyword arguments are TrainConfig fields (epochs, batch_size, lr, optimizer,
+    weight_decay, patience, val_split, seed, schedule, clip_grad, shift); those not
+    given take TrainConfig's defaults, as ``chainrule train`` does. ``out`` must be absent,
+    empty, or (with ``overwrite``) an old run; the run holds it until it ends, and another
+    run there is refused.
+
+    >>> fit("xor", model="4tanh", epochs=2, lr=-1)
+    Traceback (most recent call last):
+    ...
+    ValueError: lr must be a positive number, got -1
+    """
+    unknown = sorted(set(config) - {f.name for f in dataclasses.fields(TrainConfig)})
+    if unknown:
+        raise TypeError(f"fit() got unknown options: {', '.join(unknown)}")
+    cfg = TrainConfig(**config).validate()
+    with claim(out, overwrite=overwrite) if out is not None else contextlib.nullcontext():
+        data = dataset if isinstance(dataset, Data) else load_dataset(dataset, data_dir=data_dir, seed=cfg.seed)
+        manual_seed(cfg.seed)  # the initial weights and dropout masks follow the seed
+        info = {"dataset": data.source or data.name, "pixel_max": data.pixel_max, "train_config": asdict(cfg)}
+        clf = Classifier.from_spec(model, data.num_features, data.classes, data.image_shape, info)
+        if callback is None and not quiet:
+            callback = default_reporter()
+        return Trainer(clf, data, cfg, out_dir=out, callback=callback).fit()
+
+
+def resume(out: str | os.PathLike, *, data_dir: str | None = None, quiet: bool = False,
+           callback: Callback | None = None, threads: int | None = None) -> FitResult:
+    """Continue the run saved in ``out`` (``chainrule train --resume OUT`` on the command line),
+    holding the folder from reading its state to the run's end, with the BLAS thread count it was
+    saved with (``threads`` must be None or that count: see ``Trainer.resume``).
+
+    >>> import tempfile, chainrule as cr
+    >>> out = tempfile.mkdtemp()
+    >>> _ = cr.fit("xor", model="4tanh", epochs=2, val_split=0, out=out, quiet=True)
+    >>> resume(out, quiet=True).summary["epochs"]
+    2
+    """
+    if callback is None and not quiet:
+        callback = default_reporter()
+    with claim(out, resume=True):
+        trainer = Trainer.resume(out, data_dir=data_dir, callback=callback, threads=threads)
+        with limit_threads(trainer.threads):
+            return trainer.fit()
