@@ -68,7 +68,7 @@ def with_option(message: str, parser: argparse.ArgumentParser | None, e: BaseExc
     >>> with_option("unknown dataset 'x'", p)
     "unknown dataset 'x'"
     """
-    match = re.match(r"(\w+) ", message) if e is None or type(e) is ValueError or isinstance(e, RunFolderError) else None
+    match = re.match(r"(\w+) ", message) if e is None or type(e) is ValueError or isinstance(e, (DataError, RunFolderError)) else None
     options = {} if parser is None else {a.dest: a.option_strings[-1] for a in parser._actions
                                          if a.option_strings and a.option_strings[-1].startswith("--")}
     if match and match.group(1) in options:

@@ -122,7 +122,7 @@ class Trainer:
                 data.x_train, data.y_train, config.val_split, seed=config.seed)
         except DataError:  # the fraction is valid (validate() checked it): it rounds to no example at all
             raise DataError(f"val_split {config.val_split} of {data.name}'s {len(data.y_train)} training examples "
-                            f"leaves none for validation; use a larger split, or train without one (val_split 0)"
+                            f"leaves none for validation; use a larger split, or train without one (val_split=0)"
                             ) from None
         # The hot loop's loader: shuffled every epoch, batches gathered into reused buffers.
         self.loader = DataLoader(self.x_train, self.y_train, config.batch_size, shuffle=True, seed=config.seed,
