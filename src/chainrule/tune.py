@@ -355,7 +355,9 @@ def tune(dataset: str | Data = "digits", *, trials: int | None = None, minutes: 
                 trial["status"] = "diverged"
             if best is not None and trial["status"] != "diverged":
                 trial.update(best_epoch=best["epoch"], val_accuracy=best["val_accuracy"], val_errors=best["val_errors"],
-                             val_loss=best["val_loss"], train_accuracy=best["train_accuracy"],
+                             val_loss=best["val_loss"],
+                             # the saved weights' eval-mode accuracy; a trial the deadline cut has none
+                             train_accuracy=summary["train_accuracy"] if summary is not None else None,
                              val_size=len(trainer.x_val), train_size=len(trainer.x_train))
             else:
                 trial.update(best_epoch=None, val_accuracy=None, val_errors=None, val_loss=None, train_accuracy=None)
