@@ -253,5 +253,5 @@ def test_a_header_past_the_limit_is_said_to_be_so_not_to_be_foreign(tmp_path):
 def test_loading_a_training_state_as_a_model_says_how_to_use_it(tmp_path):
     cr.fit("xor", model="4tanh", epochs=1, val_split=0, out=tmp_path, quiet=True)
     with pytest.raises(CheckpointError, match=r"last.safetensors is a training state, kept to resume the run: load "
-                                              r".*model.safetensors.*\(in Python: chainrule.train.resume\("):
+                                              r".*model.safetensors, or continue the run with chainrule.train.resume\("):
         cr.load(tmp_path / "last.safetensors")

@@ -17,7 +17,7 @@ import importlib as _importlib
 
 import numpy as _np
 
-__version__ = "0.1.0"  # first: train.py records it in checkpoints
+from .version import __version__
 
 from . import autograd, data, nn, optim
 from .autograd import Function, Tensor, enable_grad, is_grad_enabled, no_grad, ones, randn, tensor, zeros

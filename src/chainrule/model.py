@@ -184,8 +184,8 @@ def load(path: str | os.PathLike, prefix: str = "", *, map_location: Any = None,
     if not prefix and "resume" in info:
         folder = Path(path).parent
         raise CheckpointError(f"{os.fspath(path)} is a training state, kept to resume the run: load "
-                              f"{folder / 'model.safetensors'}, or continue the run with chainrule train --resume "
-                              f"{folder} (in Python: chainrule.train.resume({os.fspath(folder)!r}))")
+                              f"{folder / 'model.safetensors'}, or continue the run with "
+                              f"chainrule.train.resume({os.fspath(folder)!r})")
     if prefix:
         arrays = {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
     check_metadata(info, path)

@@ -16,7 +16,7 @@ import os
 import sys
 from typing import Sequence
 
-from .. import __version__
+from ..version import __version__
 from . import bench, evaluate, plot, predict, train, tune
 from ._parser import ArgumentParser
 from .errors import EXIT_DIVERGED, EXIT_SIGNAL, EXIT_USAGE, MAX_MESSAGE_CHARS, UserError, one_line, run_command

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shlex
 import signal
 import sys
 from typing import Callable
@@ -79,7 +80,20 @@ def with_option(message: str, parser: argparse.ArgumentParser | None, e: BaseExc
         shown = [flags[r] for r in e.remedies if r in flags and (r != "overwrite" or "overwrite" in options)]
         if shown:
             message += f" ({'; '.join(shown)})"
-    return message
+    return as_command(message)
+
+
+# The library's hint for continuing a run, and the same as a command (repr quotes with ' unless the path has one)
+_RESUME_CALL = re.compile(r"""chainrule\.train\.resume\((?:'([^']*)'|"([^"]*)")\)""")
+
+
+def as_command(message: str) -> str:
+    """A library message with its Python hints as the command line's commands.
+
+    >>> as_command("saved; continue with: chainrule.train.resume('runs/a')")
+    'saved; continue with: chainrule train --resume runs/a'
+    """
+    return _RESUME_CALL.sub(lambda m: f"chainrule train --resume {shlex.quote(m.group(1) or m.group(2))}", message)
 
 
 def warn_in_one_line(message, category, filename, lineno, file=None, line=None):
@@ -113,7 +127,7 @@ def run_command(run: Callable[[argparse.Namespace], int], args: argparse.Namespa
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit's flush
         return 0
     except Interrupted as e:  # training's "saved ...; continue with ...", the pictures' "complete and saved"
-        complain(f"chainrule: {e}")
+        complain(f"chainrule: {as_command(str(e))}")
         return EXIT_SIGNAL + e.signum
     except KeyboardInterrupt:
         complain("chainrule: interrupted")

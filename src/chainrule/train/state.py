@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import __version__
+from ..version import __version__
 from ..data import Data
 from ..data.files import read_text
 from ..io import CheckpointError

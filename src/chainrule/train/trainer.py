@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import __version__
+from ..version import __version__
 from ..atomic import atomic_write
 from ..autograd.ops import NonFiniteError
 from ..data import Data, DataError, DataLoader, load_dataset, train_val_split
@@ -57,8 +57,8 @@ class TrainingDiverged(RuntimeError):
 
 
 def _resume_hint(out_dir: Path) -> str:
-    """How to continue the run in out_dir, from Python and from the command line."""
-    return f"chainrule train --resume {out_dir} (in Python: chainrule.train.resume({os.fspath(out_dir)!r}))"
+    """How to continue the run in out_dir (the command line shows its own command instead)."""
+    return f"chainrule.train.resume({os.fspath(out_dir)!r})"
 
 
 def evaluate_arrays(model: Classifier, x: np.ndarray, y: np.ndarray) -> dict[str, float | int]:
