@@ -68,12 +68,20 @@ def with_option(message: str, parser: argparse.ArgumentParser | None, e: BaseExc
     '--batch-size must be a positive integer, got 0'
     >>> with_option("unknown dataset 'x'", p)
     "unknown dataset 'x'"
+    >>> with_option("try a smaller batch (batch_size=16)", p)
+    'try a smaller batch (--batch-size 16)'
+    >>> with_option("runs/batch_size=16/model.safetensors: no such file", p)
+    'runs/batch_size=16/model.safetensors: no such file'
     """
     match = re.match(r"(\w+) ", message) if e is None or type(e) is ValueError or isinstance(e, (DataError, RunFolderError)) else None
     options = {} if parser is None else {a.dest: a.option_strings[-1] for a in parser._actions
                                          if a.option_strings and a.option_strings[-1].startswith("--")}
     if match and match.group(1) in options:
         message = options[match.group(1)] + message[match.end(1):]
+    # a hint that spells a setting as a keyword argument (clip_grad=1.0) reads as the option (--clip-grad 1.0)
+    # (not inside a path such as runs/lr=0.1/model.safetensors)
+    message = re.sub(r"(?<![\w/.=-])(\w+)=([^\s,;)/=]+)(?=[\s,;)]|$)",
+                     lambda m: f"{options[m.group(1)]} {m.group(2)}" if m.group(1) in options else m.group(0), message)
     if isinstance(e, RunFolderError) and e.remedies and parser is not None:
         flags = {"resume": f"chainrule train --resume {e.folder} continues it",
                  "overwrite": "--overwrite replaces it"}
