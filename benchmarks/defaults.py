@@ -2,8 +2,13 @@
 
     python benchmarks/defaults.py --phase coarse --json coarse.json      # cheap floors, seed 0, every candidate
     python benchmarks/defaults.py --phase full --candidates adam-b64-cos,today --seeds 0,1 --json full.json
-    python benchmarks/defaults.py --from-json coarse.json,full.json      # the markdown table, training nothing
+    python benchmarks/defaults.py --from-json coarse.json,full.json --phase full --seeds 0,1   # tables only
+    python benchmarks/defaults.py --from-json full.json --phase full --seeds 0,1 --wide --candidates today,...
     python benchmarks/defaults.py --list                                # candidates and tasks
+
+The runs behind docs/results.md's "Defaults" section: the coarse pass, then seeds
+0, 1, 2 for the survivors (--seeds 0,1,2 --phase full), about 40 minutes on a
+busy 2-core machine with --jobs 2.
 
 A candidate is a whole set of defaults (model, optimizer, lr, batch size, schedule,
 weight decay). A task is what a user types: a data set plus only the options the
@@ -15,9 +20,9 @@ model makes candidates differing only in the model the same run) are run once.
 
 Floors (test accuracy, with only the task's options): digits ≥ 97%; Fashion-MNIST
 `--model 200tanh --epochs 2` ≥ 84%, `--model linear --epochs 3` ≥ 82%, `--epochs 5`
-≥ 86.5%. Moons, spirals and two tabular .npz files with unscaled features
-(scikit-learn's wine and breast-cancer, saved as x / y) have no floor: they are
-compared with today's defaults.
+≥ 86.5%. Digits with `--model linear`, moons, spirals and two tabular .npz files
+with unscaled features (scikit-learn's wine and breast-cancer, saved as x / y)
+have no floor: they are compared with the previous defaults (`today`).
 """
 
 from __future__ import annotations
