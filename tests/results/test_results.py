@@ -94,3 +94,20 @@ def test_the_document_lists_every_row_with_its_command_and_never_invents_mnist_n
     assert "| MNIST | linear | not measured: no files here |" in text
     assert "≈ 750 errors" in text and "≈ 250 errors" in text
     assert "| Fashion-MNIST | 200tanh | not run |" in text
+
+
+def test_rewriting_the_page_keeps_the_defaults_section(tmp_path):
+    page = tmp_path / "results.md"
+    page.write_text("# Results\n\nold table\n\n## Defaults\n\nmeasured by benchmarks/defaults.py\n\n| a | b |\n")
+    assert results.kept_sections(page) == ["## Defaults", "", "measured by benchmarks/defaults.py", "", "| a | b |", ""]
+    assert results.kept_sections(tmp_path / "absent.md") == []
+    page.write_text("# Results\n\nno such section\n")
+    assert results.kept_sections(page) == []
+
+
+def test_the_floor_rows_pass_only_the_options_their_floor_names():
+    assert ROWS["fashion-floor-200tanh"].command == "chainrule train --dataset fashion-mnist --model 200tanh --epochs 2"
+    assert ROWS["fashion-floor-linear"].command == "chainrule train --dataset fashion-mnist --model linear --epochs 3"
+    assert ROWS["fashion-floor-default"].command == "chainrule train --dataset fashion-mnist --epochs 5"
+    assert [ROWS[k].target for k in ("fashion-floor-200tanh", "fashion-floor-linear", "fashion-floor-default")] == [
+        "acc>=0.84", "acc>=0.82", "acc>=0.865"]
