@@ -128,7 +128,7 @@ def available(dataset: str) -> bool:
     if dataset != "mnist" and dataset != "fashion-mnist":
         return True
     from chainrule.data import DataError
-    from chainrule.data.datasets import load_fashion_mnist, load_mnist
+    from chainrule.data import load_fashion_mnist, load_mnist
 
     try:
         (load_mnist if dataset == "mnist" else load_fashion_mnist)(download=False)

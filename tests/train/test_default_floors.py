@@ -11,7 +11,7 @@ import pytest
 
 import chainrule as cr
 from chainrule.data import DataError
-from chainrule.data.datasets import load_fashion_mnist
+from chainrule.data import load_fashion_mnist
 
 
 def _fashion_installed() -> bool:
