@@ -170,7 +170,7 @@ def test_predict_refuses_inputs_it_cannot_use_in_one_line(tmp_path, capsys):
     capsys.readouterr()
     model = tmp_path / "run" / "model.safetensors"
     cases = {"scalar.npz": dict(x=np.array(5.0)), "none.npz": dict(x=np.zeros((0, 64), np.float32)),
-             "huge.npz": dict(x=np.full((2, 64), 1e38, np.float32))}
+             "huge.npz": dict(x=np.full((2, 64), np.finfo(np.float32).max, np.float32))}
     for name, arrays in cases.items():
         np.savez(tmp_path / name, **arrays)
     (tmp_path / "empty.npz").write_bytes(b"")
