@@ -63,15 +63,22 @@ def _seen(model, x: np.ndarray) -> np.ndarray:
     return x.astype(np.float32, copy=False)
 
 
-def _show(path: str, shown: list[tuple[str, np.ndarray]], image_shape) -> None:
-    """A grid of the examples the model saw, one panel each, written atomically to ``path``."""
-    import matplotlib
-
+def _pyplot():
+    try:
+        import matplotlib
+    except ImportError:
+        raise UserError("--show needs matplotlib: pip install matplotlib") from None
     matplotlib.use("Agg")  # files only; works without a display
     import matplotlib.pyplot as plt
 
+    return plt
+
+
+def _show(path: str, shown: list[tuple[str, np.ndarray]], image_shape) -> None:
+    """A grid of the examples the model saw, one panel each, written atomically to ``path``."""
     from ..atomic import atomic_write
 
+    plt = _pyplot()
     n = len(shown)
     cols = min(n, 10)
     rows = -(-n // cols)
