@@ -30,7 +30,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
                              f"the training data's were (digits by 16, MNIST and Fashion-MNIST by 255); float "
                              f"arrays are used as given, so scale them likewise. Images are made gray, resized to "
                              f"the training images' size, and turned light-on-dark like them (a transparent "
-                             f"background becomes the dark one)")
+                             f"background becomes the dark one). With several files (or a folder) each line starts "
+                             f"with the file's name (and [i] for each example of a file that holds several); a file "
+                             f"that can't be read gets one line on stderr, the others are still classified, and "
+                             f"the exit status is 2")
     parser.add_argument("--top", type=int, default=3, help="probabilities to show per example (default: 3)")
     parser.add_argument("--limit", type=int, default=20, help="examples to print per file (default: 20)")
     parser.add_argument("--show", metavar="OUT.png", default=None,
