@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import errno
 import os
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -317,8 +319,85 @@ def test_library_messages_name_the_folder_and_the_remedies_not_options(tmp_path,
                                   f"folder, or overwrite it (--overwrite replaces it)"]
 
 
-def test_one_default_run_folder_name_for_train_and_tune(monkeypatch):
-    monkeypatch.setattr(rundir.time, "strftime", lambda fmt: "20260101-120000")
-    assert rundir.default_run_folder("digits", "256relu") == Path("runs/digits-256relu-20260101-120000")
-    assert rundir.default_run_folder("data/My.CSV", "linear") == Path("runs/My-linear-20260101-120000")
-    assert rundir.default_run_folder("moons", kind="tune") == Path("runs/tune-moons-20260101-120000")
+def test_one_default_run_folder_name_for_train_and_tune(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(rundir.time, "time", lambda: 1767268800.25)
+    monkeypatch.setattr(rundir.time, "strftime", lambda fmt, t=None: "20260101-120000")
+    assert rundir.default_run_folder("digits", "256relu") == Path("runs/digits-256relu-20260101-120000-250")
+    assert rundir.default_run_folder("data/My.CSV", "linear") == Path("runs/My-linear-20260101-120000-250")
+    assert rundir.default_run_folder("moons", kind="tune") == Path("runs/tune-moons-20260101-120000-250")
+    # the same millisecond again: the next free name, each folder made
+    assert rundir.default_run_folder("digits", "256relu") == Path("runs/digits-256relu-20260101-120000-250-2")
+    assert rundir.default_run_folder("digits", "256relu") == Path("runs/digits-256relu-20260101-120000-250-3")
+    assert sorted(os.listdir("runs")) == ["My-linear-20260101-120000-250", "digits-256relu-20260101-120000-250",
+                                          "digits-256relu-20260101-120000-250-2",
+                                          "digits-256relu-20260101-120000-250-3", "tune-moons-20260101-120000-250"]
+
+
+def test_default_run_folders_are_unique_across_threads(monkeypatch, tmp_path):
+    """Threads started at once, all in the same (frozen) millisecond: a folder each, none shared."""
+    monkeypatch.setattr(rundir.time, "time", lambda: 1767268800.25)
+    start = threading.Barrier(16)
+
+    def one(_):
+        start.wait()
+        return rundir.default_run_folder("moons", "linear", root=tmp_path / "runs")
+
+    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+        folders = list(pool.map(one, range(16)))
+    assert len(set(folders)) == 16 and all(f.is_dir() for f in folders)
+    assert sorted(os.listdir(tmp_path / "runs")) == sorted(f.name for f in folders)
+
+
+_CHILD = """
+import sys, time
+from chainrule import rundir
+time.sleep(max(0.0, float(sys.argv[2]) - time.time()))  # all start together
+for _ in range(5):
+    print(rundir.default_run_folder("moons", "linear", root=sys.argv[1]))
+"""
+
+
+def test_default_run_folders_are_unique_across_processes(tmp_path):
+    """Processes started in the same second (the old names had seconds only and collided)."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(Path(rundir.__file__).parents[1]),
+                                                                      os.environ.get("PYTHONPATH")]))}
+    at = str(time.time() + 3)
+    procs = [subprocess.Popen([sys.executable, "-c", _CHILD, str(tmp_path / "runs"), at], stdout=subprocess.PIPE,
+                              text=True, env=env) for _ in range(4)]
+    names = [line for p in procs for line in p.communicate(timeout=120)[0].split()]
+    assert all(p.returncode == 0 for p in procs)
+    assert len(names) == 20 and len(set(names)) == 20
+    assert len(os.listdir(tmp_path / "runs")) == 20
+
+
+def test_a_default_run_folder_that_gets_no_run_is_removed_by_claim(tmp_path):
+    """claim removes a folder it made if nothing was written; one default_run_folder made counts as its own."""
+    folder = rundir.default_run_folder("moons", root=tmp_path)
+    with rundir.claim(folder):
+        pass
+    assert not folder.exists()
+    folder = rundir.default_run_folder("moons", root=tmp_path)
+    with rundir.claim(folder):
+        (folder / rundir.SUMMARY).write_text("{}")
+    assert folder.is_dir()
+
+
+def test_train_without_out_three_times_in_a_row(tmp_path, monkeypatch, capsys):
+    """for s in 1 2 3; do chainrule train --dataset moons --epochs 1 --seed $s --quiet; done"""
+    monkeypatch.chdir(tmp_path)
+    for seed in ("1", "2", "3"):
+        assert main(["train", "--dataset", "moons", "--epochs", "1", "--seed", seed, "--quiet", "--no-plots"]) == 0
+    assert len(os.listdir("runs")) == 3
+
+
+def test_checkpoint_in_a_run_folder(tmp_path):
+    assert rundir.checkpoint_in(tmp_path / "m.safetensors") == str(tmp_path / "m.safetensors")
+    with pytest.raises(rundir.RunFolderError, match=r"^.*: no model\.safetensors in this folder \(expected a run "
+                                                    r"folder chainrule train wrote, or a checkpoint file\)$"):
+        rundir.checkpoint_in(tmp_path)
+    (tmp_path / rundir.LAST).write_bytes(b"")
+    with pytest.raises(rundir.RunFolderError, match="it holds last.safetensors, a training state"):
+        rundir.checkpoint_in(tmp_path)
+    (tmp_path / rundir.BEST).write_bytes(b"")
+    assert rundir.checkpoint_in(tmp_path) == str(tmp_path / rundir.BEST)

@@ -32,7 +32,8 @@ except ImportError:  # pragma: no cover - Windows: no advisory locks; the folder
     fcntl = None
 
 __all__ = ["LAST", "BEST", "METRICS", "SUMMARY", "TUNE", "RUN_FILES", "PICTURES", "LOCK", "RunFolderError",
-           "RunFolderBusy", "RunFileError", "survey", "lock", "claim", "prepare_out", "default_run_folder"]
+           "RunFolderBusy", "RunFileError", "survey", "lock", "claim", "prepare_out", "default_run_folder",
+           "checkpoint_in"]
 
 LAST = "last.safetensors"  # the whole training state, written every epoch and on Ctrl-C
 BEST = "model.safetensors"  # the best-validation weights, a Classifier checkpoint
@@ -280,7 +281,8 @@ def claim(folder: str | os.PathLike, *, overwrite: bool = False, resume: bool = 
         return
     if not resume:  # someone else's folder is refused before the lock file is made in it; an old
         _check(folder, overwrite=True)  # run, once the lock is held (a running one is busy, not old)
-    created = not folder.exists()
+    made = _made_here(folder)  # by default_run_folder, for this run
+    created = made or not folder.exists()
     try:
         with lock(folder):
             try:
@@ -311,16 +313,77 @@ def prepare_out(out: str | os.PathLike, overwrite: bool = False) -> None:
         pass
 
 
-def default_run_folder(dataset: str | os.PathLike, model: str | None = None, *, kind: str | None = None) -> Path:
-    """The folder a run goes to when none is given: ``runs/[KIND-]DATASET[-MODEL]-YYYYmmdd-HHMMSS``, with a
-    data file (.npz, .csv) named by its stem.
+def default_run_folder(dataset: str | os.PathLike, model: str | None = None, *, kind: str | None = None,
+                       root: str | os.PathLike = "runs") -> Path:
+    """A new folder for a run given none, created here: ``runs/[KIND-]DATASET[-MODEL]-YYYYmmdd-HHMMSS-mmm``
+    (local time to the millisecond), with ``-2``, ``-3``, ... added when that name is taken; a data
+    file (.npz, .csv) is named by its stem. Each call gets a folder of its own, even from processes
+    started in the same millisecond (``os.mkdir`` either creates the folder or fails: the next name is
+    tried). The folder is empty; ``claim`` removes it again if the run writes nothing in it.
 
-    >>> default_run_folder("data/shapes.npz", "linear").name[:14]
-    'shapes-linear-'
-    >>> default_run_folder("moons", kind="tune").parts[:1], default_run_folder("moons", kind="tune").name[:11]
-    (('runs',), 'tune-moons-')
+    >>> import tempfile
+    >>> root = tempfile.mkdtemp()
+    >>> a, b = default_run_folder("data/shapes.npz", "linear", root=root), default_run_folder("moons", kind="tune", root=root)
+    >>> a.name[:14], b.name[:11], a.is_dir()
+    ('shapes-linear-', 'tune-moons-', True)
     """
     dataset = os.fspath(dataset)
     name = Path(dataset).stem if dataset.lower().endswith((".npz", ".csv")) else dataset
-    parts = [kind, name, model, time.strftime("%Y%m%d-%H%M%S")]
-    return Path("runs") / "-".join(p for p in parts if p)
+    now = time.time()
+    stamp = f"{time.strftime('%Y%m%d-%H%M%S', time.localtime(now))}-{int(now * 1000) % 1000:03d}"
+    base = "-".join(p for p in (kind, name, model, stamp) if p)
+    root = Path(root)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise RunFolderError(f"out {root}: cannot create the folder ({e.strerror or e})", root) from None
+    for n in range(1, 10_000):
+        folder = root / (base if n == 1 else f"{base}-{n}")
+        try:
+            os.mkdir(folder)
+        except FileExistsError:
+            continue
+        except OSError as e:
+            raise RunFolderError(f"out {folder}: cannot create the folder ({e.strerror or e})", folder) from None
+        with _made_guard:
+            _made.add(os.path.abspath(folder))
+        return folder
+    raise RunFolderError(f"out {root / base}: 10,000 runs of that name already; choose a folder", root)
+
+
+# Folders default_run_folder made, not yet claimed: claim treats them as made by itself (removed
+# again if the run writes nothing).
+_made: set[str] = set()
+_made_guard = threading.Lock()
+
+
+def _made_here(folder: Path) -> bool:
+    with _made_guard:
+        key = os.path.abspath(folder)
+        if key in _made:
+            _made.discard(key)
+            return True
+        return False
+
+
+def checkpoint_in(path: str | os.PathLike) -> str:
+    """The checkpoint ``path`` names: the path itself, or for a run folder its ``model.safetensors``.
+    Raises RunFolderError for a folder without one.
+
+    >>> import tempfile
+    >>> checkpoint_in("runs/a/model.safetensors")
+    'runs/a/model.safetensors'
+    >>> checkpoint_in(tempfile.mkdtemp())   # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    chainrule.rundir.RunFolderError: ...: no model.safetensors in this folder (expected a run folder ...
+    """
+    name = os.fspath(path)
+    if not os.path.isdir(name):
+        return name
+    best = os.path.join(name, BEST)
+    if os.path.lexists(best):
+        return best
+    hint = (f"; it holds {LAST}, a training state: the run ended before its first epoch's model was saved"
+            if os.path.lexists(os.path.join(name, LAST)) else "")
+    raise RunFolderError(f"{name}: no {BEST} in this folder (expected a run folder chainrule train wrote, or a "
+                         f"checkpoint file){hint}", name)

@@ -8,6 +8,7 @@ import numpy as np
 
 from ..data import load_dataset
 from ..model import Classifier, load
+from ..rundir import checkpoint_in
 from ..train import evaluate_arrays, saved_config
 from .errors import UserError
 
@@ -28,6 +29,7 @@ def final_line(summary_or_eval: dict) -> str:
 
 def load_for_data(checkpoint: str, dataset: str | None, data_dir: str | None):
     """(the model in ``checkpoint``, the data set it was trained on or ``dataset``), checked to fit."""
+    checkpoint = checkpoint_in(checkpoint)  # a run folder: its model.safetensors
     model = load(checkpoint)
     name = dataset or model.info.get("dataset")
     if not isinstance(name, str):
@@ -51,7 +53,8 @@ def evaluate_test_set(checkpoint: str, model: Classifier, data) -> dict:
 
 def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """The options of ``chainrule evaluate``."""
-    parser.add_argument("checkpoint", help="a model.safetensors written by chainrule train")
+    parser.add_argument("checkpoint", help="a model.safetensors written by chainrule train, or the run folder "
+                                           "that holds it")
     parser.add_argument("--dataset", default=None, help="(default: the one the model was trained on)")
     parser.add_argument("--data-dir", default=None, help="folder with the data set's files")
     parser.add_argument("--quiet", action="store_true", help="print only the final line")
@@ -60,8 +63,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """``chainrule evaluate``: print the test accuracy and loss, then the test errors; returns 0."""
-    model, data = load_for_data(args.checkpoint, args.dataset, args.data_dir)
-    result = evaluate_test_set(args.checkpoint, model, data)
+    checkpoint = checkpoint_in(args.checkpoint)
+    model, data = load_for_data(checkpoint, args.dataset, args.data_dir)
+    result = evaluate_test_set(checkpoint, model, data)
     summary = {"test_errors": result["errors"], "test_size": result["size"]}
     if not args.quiet:
         print(f"{data.name}, {model.spec}: test accuracy {result['accuracy']:.2%}, test loss {result['loss']:.4f}")
