@@ -301,7 +301,7 @@ def test_predict_reads_images_as_png_or_jpeg_decided_by_content(tmp_path, capsys
     (tmp_path / "eps.png").write_bytes(b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 8 8\nshowpage\n%%EOF\n")
     code, err = _run(capsys, ["predict", digits_model, tmp_path / "eps.png"])
     assert not ran, "Ghostscript was called"
-    assert code == 2 and err == [f"chainrule: error: {tmp_path / 'eps.png'}: not a PNG or JPEG image"]
+    assert code == 2 and err == [f"chainrule: error: {tmp_path / 'eps.png'}: not a PNG, JPEG, GIF, BMP, TIFF or WebP image"]
     digit = Image.fromarray(np.tile(np.arange(8, dtype=np.uint8) * 30, (8, 1)))
     digit.save(tmp_path / "jpeg.png", format="JPEG")  # the name says PNG, the content JPEG: read as JPEG
     digit.save(tmp_path / "png.jpg", format="PNG")
