@@ -48,27 +48,28 @@ class SpecError(ValueError):
 def _sized_ends(spec: str, text: str, in_features: int | None, num_classes: int | None) -> str:
     """The SPEC without its spelled sizes (``784-200tanh-10`` -> ``200tanh``), checked against the data's."""
     tokens = text.split("-")
-    lead, trail = bool(_SIZE.fullmatch(tokens[0])), len(tokens) > 1 and bool(_SIZE.fullmatch(tokens[-1]))
+    if len(tokens) == 1:  # 'linear', '200tanh', or a bare width whose message parse_spec gives
+        return text
+    lead, trail = bool(_SIZE.fullmatch(tokens[0])), bool(_SIZE.fullmatch(tokens[-1]))
     if not lead and not trail:
         return text
-    core = "-".join(tokens[1 if lead else 0:len(tokens) - 1 if trail else len(tokens)]) or "linear"
-    known = in_features is not None and num_classes is not None
-    spelled = f"{in_features}-{core}-{num_classes}" if known else f"IN-{core}-CLASSES"
-    if core == "linear":
-        spelled = f"{in_features}-{num_classes}" if known else "IN-CLASSES"
-    hint = f"write {core!r} (sizes come from the data) or {spelled!r}" if known else \
-        f"write {core!r} (sizes come from the data) or {spelled}"
+    core = "-".join(tokens[int(lead):len(tokens) - int(trail)]) or "linear"
+    if in_features is not None and num_classes is not None:
+        sized = f"'{in_features}-{num_classes}'" if core == "linear" else f"'{in_features}-{core}-{num_classes}'"
+    else:
+        sized = "IN-CLASSES" if core == "linear" else f"IN-{core}-CLASSES"
+    hint = f"write {core!r} (sizes come from the data) or {sized}"
     if not (lead and trail):
-        if len(tokens) == 1:  # a bare number: a width without its activation
-            return text  # parse_spec's own message names the token
         which = "inputs first" if trail else "classes last"
         raise SpecError(f"model SPEC {spec!r}: spelled sizes go at both ends, {which}; {hint}")
-    if known and (int(tokens[0]), int(tokens[-1])) != (in_features, num_classes):
+    if in_features is not None and num_classes is not None and (int(tokens[0]), int(tokens[-1])) != (
+            in_features, num_classes):
         raise SpecError(f"model SPEC {spec!r}: the data has {in_features} inputs and {num_classes} classes; {hint}")
     return core
 
 
-def parse_spec(spec: str, in_features: int | None = None, num_classes: int | None = None) -> list[tuple[str, float | int]]:
+def parse_spec(spec: str, in_features: int | None = None,
+               num_classes: int | None = None) -> list[tuple[str, float | int]]:
     """SPEC -> [("hidden", width, activation) | ("dropout", p)], validated.
 
     Spelled sizes (``64-200tanh-10``) are checked against ``in_features`` and
