@@ -176,3 +176,31 @@ def test_load_dataset_dispatches_on_extension(tmp_path):
     assert load_dataset(write_csv(tmp_path, rows(), name="P.CSV")).x_test.shape == (4, 2)
     with pytest.raises(DataError, match="no such file"):
         load_dataset(str(tmp_path / "absent.csv"))
+
+
+def test_labels_from_1_warn_of_the_empty_class_0(tmp_path):
+    with pytest.warns(UserWarning) as caught:
+        data = load_npz(save(tmp_path, x=np.eye(30), y=np.arange(30) % 3 + 1))
+    assert len(caught) == 1
+    message = str(caught[0].message)
+    assert "\n" not in message and "mine.npz" in message
+    assert "class 0 has no training example among 0..3" in message and "labels start at 1? subtract 1" in message
+    assert data.classes == ["0", "1", "2", "3"]  # still loaded as before: the warning only says so
+
+
+def test_gaps_in_the_labels_name_the_missing_classes(tmp_path):
+    (tmp_path / "gaps.csv").write_text("".join(f"{i},{c}\n" for i, c in enumerate([0, 2, 5, 0, 2, 5] * 5)))
+    with pytest.warns(UserWarning, match=r"gaps.csv: classes 1, 3, 4 have no training example among 0..5 "
+                                         r"\(labels must be class indices 0..K-1; renumber them without gaps\)"):
+        load_csv(tmp_path / "gaps.csv")
+
+
+def test_a_class_only_in_the_test_arrays_is_warned_of(tmp_path):
+    x = np.eye(8)
+    with pytest.warns(UserWarning, match="class 2 has no training example among 0..2"):
+        load_npz(save(tmp_path, x=x, y=np.arange(8) % 2, x_test=x[:3], y_test=np.array([0, 1, 2])))
+
+
+def test_labels_without_gaps_load_without_a_warning(tmp_path, recwarn):
+    load_npz(save(tmp_path, x=np.eye(30), y=np.arange(30) % 3))
+    assert not [w for w in recwarn if "training example" in str(w.message)]

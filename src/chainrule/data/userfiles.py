@@ -1,9 +1,11 @@
-"""Your own data: a .npz of arrays or a .csv of numbers, validated and split.
+"""Your own data: a .npz of arrays or a .csv (or tab-separated) file of numbers, validated and split.
 
 Scaling rule: uint8 inputs are taken to be pixels and divided by 255; every other
 numeric type is cast to float32 unchanged (standardise them yourself if needed).
 Without a test split in the file, a stratified seeded share is held out. Files are
 opened through `files` (regular files only, size limits); nothing is unpickled.
+Class indices run from 0; a class below the largest label with no training example
+is a warning (labels that start at 1 make an empty class 0).
 
 >>> import tempfile, os, numpy as np
 >>> p = os.path.join(tempfile.mkdtemp(), "pts.npz")
@@ -18,6 +20,7 @@ import csv
 import io
 import numbers
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -103,6 +106,7 @@ def _user_data(
     if y.size and (y == y[0]).all():  # one output unit's softmax is 1 whatever the input: nothing to learn
         raise DataError(f"{where}: every training label is {int(y[0])}; a classifier needs at least two classes")
     top = int(max(y.max(), y_test.max() if y_test is not None and y_test.size else 0))
+    _warn_empty_classes(y, top, where)
     if classes is None:
         classes = [str(i) for i in range(top + 1)]
     elif len(classes) <= top:
@@ -120,6 +124,18 @@ def _user_data(
                 pixel_max=pixel_max)
 
 
+def _warn_empty_classes(y: np.ndarray, top: int, where: str) -> None:
+    """Warn, in one line, of class indices below the largest label that no training example has."""
+    empty = np.flatnonzero(np.bincount(y, minlength=top + 1) == 0)
+    if not empty.size:
+        return
+    shown = ", ".join(str(c) for c in empty[:10]) + (f" and {empty.size - 10} more" if empty.size > 10 else "")
+    cause = ("labels start at 1? subtract 1 so they run 0..K-1" if empty[0] == 0 and empty.size == 1
+             else "labels must be class indices 0..K-1; renumber them without gaps")
+    what = f"class {shown} has" if empty.size == 1 else f"classes {shown} have"
+    warnings.warn(f"{where}: {what} no training example among 0..{top} ({cause})", stacklevel=3)
+
+
 _NPZ_KEYS = ("x", "y", "x_test", "y_test", "classes")
 
 
@@ -127,7 +143,8 @@ def load_npz(path: str | os.PathLike, *, test_fraction: float = 0.2, seed: int =
     """Load your own data from a .npz with arrays x, y and optionally x_test, y_test, classes.
 
     x: numbers of shape (n, features) or (n, *image_shape) (flattened, shape kept in
-    image_shape); y: (n,) class indices 0, 1, ... (whole-number floats accepted).
+    image_shape); y: (n,) class indices 0, 1, ... (whole-number floats accepted; an
+    index below the largest with no example in y is warned about).
     uint8 x is divided by 255, other types are cast to float32 unchanged. Without
     x_test, a stratified seeded test_fraction of x is held out. Never unpickles.
 
@@ -298,6 +315,7 @@ def load_csv(
 ) -> Data:
     """Load your own data from a CSV file: one example per line, one column of class labels.
 
+    delimiter="\t" reads a tab-separated file (load_dataset does so for .tsv and .tab).
     label_column is an index (-1: the last) or a column name from the header. The
     header is detected (a first line with any non-number) unless `header` says.
     Features are cast to float32 unchanged; a stratified seeded test_fraction is
