@@ -24,6 +24,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from .data.registry import USER_FILE_SUFFIXES, canonical_name
 from .atomic import TEMP_PREFIX, TEMP_SUFFIX, stale_temporaries
 
 try:
@@ -317,7 +318,7 @@ def default_run_folder(dataset: str | os.PathLike, model: str | None = None, *, 
                        root: str | os.PathLike = "runs") -> Path:
     """A new folder for a run given none, created here: ``runs/[KIND-]DATASET[-MODEL]-YYYYmmdd-HHMMSS-mmm``
     (local time to the millisecond), with ``-2``, ``-3``, ... added when that name is taken; a data
-    file (.npz, .csv) is named by its stem. Each call gets a folder of its own, even from processes
+    file (.npz, .csv, .tsv) is named by its stem, a built-in set by its canonical name. Each call gets a folder of its own, even from processes
     started in the same millisecond (``os.mkdir`` either creates the folder or fails: the next name is
     tried). The folder is empty; ``claim`` removes it again if the run writes nothing in it.
 
@@ -328,7 +329,7 @@ def default_run_folder(dataset: str | os.PathLike, model: str | None = None, *, 
     ('shapes-linear-', 'tune-moons-', True)
     """
     dataset = os.fspath(dataset)
-    name = Path(dataset).stem if dataset.lower().endswith((".npz", ".csv")) else dataset
+    name = Path(dataset).stem if dataset.lower().endswith(USER_FILE_SUFFIXES) else canonical_name(dataset)
     now = time.time()
     stamp = f"{time.strftime('%Y%m%d-%H%M%S', time.localtime(now))}-{int(now * 1000) % 1000:03d}"
     base = "-".join(p for p in (kind, name, model, stamp) if p)

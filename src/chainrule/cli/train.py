@@ -37,7 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.epilog = SPEC_HELP
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument("--dataset", default=None,
-                        help=f"one of {', '.join(DATASETS)}, or a .npz / .csv file (default: digits)")
+                        help=f"one of {', '.join(DATASETS)}, or a .npz, .csv or .tsv file (default: digits)")
     parser.add_argument("--model", default=None, metavar="SPEC", help=f"model SPEC (default: {DEFAULT_MODEL})")
     add_config_options(parser.add_argument_group("training (TrainConfig's fields)"))
     parser.add_argument("--threads", type=int, default=None,

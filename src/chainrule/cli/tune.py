@@ -70,7 +70,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
                           "optimizer, scored on the validation split; the best is retrained on train+val and "
                           "tested once.")
     parser.add_argument("--dataset", default="digits",
-                        help=f"one of {', '.join(DATASETS)}, or a .npz / .csv file (default: digits)")
+                        help=f"one of {', '.join(DATASETS)}, or a .npz, .csv or .tsv file (default: digits)")
     parser.add_argument("--data-dir", default=None, help="folder with the data set's files")
     budget = parser.add_argument_group("budget (whichever runs out first; 20 trials if neither is given)")
     budget.add_argument("--trials", type=int, default=None, help="number of configurations to try")

@@ -35,19 +35,21 @@ from .idx import read_idx, write_idx
 from .inputs import read_inputs
 from .loader import DataLoader, Dataset, TensorDataset, default_collate
 from .mnist import load_fashion_mnist, load_mnist
-from .registry import DATASETS, load_dataset
+from .registry import DATASETS, USER_FILE_SUFFIXES, canonical_name, load_dataset
 from .split import train_val_split
 from .toy import make_moons, make_spirals, make_xor
 from .userfiles import load_csv, load_npz
 
 __all__ = [
     "DATASETS",
+    "USER_FILE_SUFFIXES",
     "Data",
     "DataError",
     "DataLoader",
     "Dataset",
     "TensorDataset",
     "cache_dir",
+    "canonical_name",
     "default_collate",
     "download",
     "load_csv",
