@@ -11,9 +11,19 @@ from ..train import read_metrics
 from .errors import UserError
 from .evaluate import evaluate_test_set, load_for_data
 
-__all__ = ["HELP", "add_arguments", "run"]
+__all__ = ["HELP", "add_arguments", "run", "NO_MATPLOTLIB", "pictures_skipped"]
 
 HELP = "draw a run's pictures again, or a bench result's"
+NO_MATPLOTLIB = "matplotlib is not installed (pip install 'chainrule[cli]')"
+
+
+def pictures_skipped(out) -> str:
+    """The one line train and tune print when matplotlib is missing.
+
+    >>> pictures_skipped("runs/x")
+    "pictures skipped: matplotlib is not installed (pip install 'chainrule[cli]'); chainrule plot runs/x draws them later"
+    """
+    return f"pictures skipped: {NO_MATPLOTLIB}; chainrule plot {out} draws them later"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -27,8 +37,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """``chainrule plot``: write the pictures and name them; returns 0."""
-    from ..plots import plot_bench, plot_run
+    from ..plots import have_matplotlib, plot_bench, plot_run
 
+    if not have_matplotlib():
+        raise UserError(f"chainrule plot draws with matplotlib, and {NO_MATPLOTLIB}")
     out = Path(args.out)
     if out.suffix == ".json":  # a chainrule bench result
         text = read_text(out)
