@@ -1,4 +1,5 @@
-"""``chainrule plot OUT``: draw a run folder's pictures again, or a bench result's bars."""
+"""``chainrule plot OUT``: draw a run folder's pictures again (chainrule train's or chainrule tune's: both
+hold metrics.jsonl and model.safetensors), or a bench result's bars."""
 
 from __future__ import annotations
 
@@ -28,8 +29,8 @@ def pictures_skipped(out) -> str:
 
 def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """The options of ``chainrule plot``."""
-    parser.add_argument("out", help="a run folder written by chainrule train, or a JSON file written by "
-                                    "chainrule bench")
+    parser.add_argument("out", help="a run folder written by chainrule train or chainrule tune, or a JSON file "
+                                    "written by chainrule bench")
     parser.add_argument("--data-dir", default=None,
                         help="folder with the data set's files (for the confusion matrix)")
     return parser
@@ -56,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     metrics, checkpoint = out / "metrics.jsonl", out / "model.safetensors"
     if not metrics.exists() or not checkpoint.exists():  # read_text and load refuse what is not a regular file
-        raise UserError(f"{out}: not a training run folder (needs metrics.jsonl and model.safetensors)")
+        raise UserError(f"{out}: not a training run folder (needs metrics.jsonl and model.safetensors, as chainrule train and tune write)")
     history = read_metrics(metrics)
     model, data = load_for_data(str(checkpoint), None, args.data_dir)
     predictions = evaluate_test_set(str(checkpoint), model, data)["predictions"]

@@ -23,7 +23,7 @@ from .evaluate import final_line
 from .options import add_config_options, config_from_args, given_options
 from .plot import pictures_skipped
 
-__all__ = ["HELP", "SPEC_HELP", "add_arguments", "run"]
+__all__ = ["HELP", "SPEC_HELP", "add_arguments", "run", "draw_pictures"]
 
 HELP = "train an MLP and save it"
 SPEC_HELP = """\
@@ -92,7 +92,7 @@ def _train(args: argparse.Namespace) -> int:
             result = resume(out, data_dir=args.data_dir, quiet=args.quiet, threads=args.threads)
         else:
             result = fit(dataset, model, data_dir=args.data_dir, out=out, quiet=args.quiet, **config)
-        written = _draw_pictures(out, result) if draw else []
+        written = draw_pictures(out, result) if draw else []
     s = result.summary
     out = result.out_dir
     if not args.quiet:
@@ -106,9 +106,10 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _draw_pictures(out: Path, result) -> list[str]:
-    """The run's pictures. The run is complete and saved by now: a stop signal or a failed write
-    here loses nothing, and says so (``chainrule plot OUT`` draws them again)."""
+def draw_pictures(out: Path, result) -> list[str]:
+    """The pictures of ``result`` (a FitResult) into ``out``; returns the file names written. The run is
+    complete and saved by now: a stop signal or a failed write here loses nothing, and says so
+    (``chainrule plot OUT`` draws them again). For example: ``draw_pictures(Path("runs/x"), fit(...))``."""
     from ..plots import run_pictures
 
     again = f"the run is complete and saved in {out}; chainrule plot {out} draws the pictures"
