@@ -74,13 +74,14 @@ def plot_curves(history: Sequence[dict[str, Any]], path: str | os.PathLike, titl
     from matplotlib.ticker import MaxNLocator
     epochs = [m["epoch"] for m in history]
     has_lr = all(isinstance(m.get("lr"), (int, float)) for m in history)
+    marker = "." if len(epochs) < 30 else None  # a short run's points show, a one-epoch run's too
     fig, axes = plt.subplots(1, 3 if has_lr else 2, figsize=(14 if has_lr else 10, 4))
     ax_loss, ax_acc = axes[0], axes[1]
-    ax_loss.plot(epochs, [m["train_loss"] for m in history], label="training")
-    ax_acc.plot(epochs, [m["train_accuracy"] for m in history], label="training")
+    ax_loss.plot(epochs, [m["train_loss"] for m in history], label="training", marker=marker)
+    ax_acc.plot(epochs, [m["train_accuracy"] for m in history], label="training", marker=marker)
     if any(m["val_loss"] == m["val_loss"] for m in history):
-        ax_loss.plot(epochs, [m["val_loss"] for m in history], label="validation")
-        ax_acc.plot(epochs, [m["val_accuracy"] for m in history], label="validation")
+        ax_loss.plot(epochs, [m["val_loss"] for m in history], label="validation", marker=marker)
+        ax_acc.plot(epochs, [m["val_accuracy"] for m in history], label="validation", marker=marker)
     losses = [m[k] for m in history for k in ("train_loss", "val_loss") if m[k] == m[k]]
     # a log scale needs positive values (a one-class data set reaches a loss of exactly 0)
     ax_loss.set(xlabel="epoch", ylabel="cross-entropy", title="loss", yscale="log" if min(losses) > 0 else "linear")
@@ -89,11 +90,14 @@ def plot_curves(history: Sequence[dict[str, Any]], path: str | os.PathLike, titl
         ax.legend()
     if has_lr:  # the rate the epoch trained with (a scheduler changes it between epochs)
         ax_lr = axes[2]
-        ax_lr.plot(epochs, [m["lr"] for m in history], color="tab:green", marker="." if len(epochs) < 30 else None)
+        ax_lr.plot(epochs, [m["lr"] for m in history], color="tab:green", marker=marker)
         ax_lr.set(xlabel="epoch", ylabel="learning rate", title="learning rate")
         ax_lr.ticklabel_format(axis="y", style="sci", scilimits=(-3, 3))
     for ax in axes:
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole
+        if len(epochs) == 1:
+            ax.set_xticks(epochs)  # MaxNLocator would tick fractions around a single epoch
+        else:
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole
         ax.grid(alpha=0.3)
     if title:
         fig.suptitle(title)

@@ -131,3 +131,10 @@ def test_curves_show_the_learning_rate(figures):
     titles = [ax.get_title() for ax in figures[-1].axes]
     assert titles == ["loss", "accuracy", "learning rate"]
     assert list(figures[-1].axes[2].lines[0].get_ydata()) == [0.1, 0.05, 0.1 / 3]
+
+
+def test_a_one_epoch_run_shows_its_point_at_epoch_1(figures):
+    plots.plot_curves([{"epoch": 1, "train_loss": 0.7, "train_accuracy": 0.74, "val_loss": float("nan"),
+                        "val_accuracy": float("nan"), "lr": 2.4e-4}], "c.png")
+    for ax in figures[-1].axes:
+        assert list(ax.get_xticks()) == [1] and ax.lines[0].get_marker() == "."
