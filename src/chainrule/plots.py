@@ -22,7 +22,20 @@ import numpy as np
 from .atomic import atomic_write
 
 __all__ = ["plot_curves", "plot_confusion", "plot_weight_tiles", "confusion_matrix", "run_pictures", "plot_run",
-           "plot_bench"]
+           "plot_bench", "have_matplotlib"]
+
+
+def have_matplotlib() -> bool:
+    """Whether matplotlib can be imported (an optional extra: without it there are no pictures).
+
+    >>> isinstance(have_matplotlib(), bool)
+    True
+    """
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def _pyplot():
@@ -53,23 +66,39 @@ def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -
 
 
 def plot_curves(history: Sequence[dict[str, Any]], path: str | os.PathLike, title: str = "") -> None:
+    """Loss, accuracy and learning rate per epoch (metrics.jsonl's lines) side by side in ``path``.
+
+    For example: ``plot_curves(read_metrics("runs/x/metrics.jsonl"), "curves.png")``.
+    """
     plt = _pyplot()
     from matplotlib.ticker import MaxNLocator
     epochs = [m["epoch"] for m in history]
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 4))
-    ax_loss.plot(epochs, [m["train_loss"] for m in history], label="training")
-    ax_acc.plot(epochs, [m["train_accuracy"] for m in history], label="training")
+    has_lr = all(isinstance(m.get("lr"), (int, float)) for m in history)
+    marker = "." if len(epochs) < 30 else None  # a short run's points show, a one-epoch run's too
+    fig, axes = plt.subplots(1, 3 if has_lr else 2, figsize=(14 if has_lr else 10, 4))
+    ax_loss, ax_acc = axes[0], axes[1]
+    ax_loss.plot(epochs, [m["train_loss"] for m in history], label="training", marker=marker)
+    ax_acc.plot(epochs, [m["train_accuracy"] for m in history], label="training", marker=marker)
     if any(m["val_loss"] == m["val_loss"] for m in history):
-        ax_loss.plot(epochs, [m["val_loss"] for m in history], label="validation")
-        ax_acc.plot(epochs, [m["val_accuracy"] for m in history], label="validation")
+        ax_loss.plot(epochs, [m["val_loss"] for m in history], label="validation", marker=marker)
+        ax_acc.plot(epochs, [m["val_accuracy"] for m in history], label="validation", marker=marker)
     losses = [m[k] for m in history for k in ("train_loss", "val_loss") if m[k] == m[k]]
     # a log scale needs positive values (a one-class data set reaches a loss of exactly 0)
     ax_loss.set(xlabel="epoch", ylabel="cross-entropy", title="loss", yscale="log" if min(losses) > 0 else "linear")
     ax_acc.set(xlabel="epoch", ylabel="accuracy", title="accuracy")
     for ax in (ax_loss, ax_acc):
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole
-        ax.grid(alpha=0.3)
         ax.legend()
+    if has_lr:  # the rate the epoch trained with (a scheduler changes it between epochs)
+        ax_lr = axes[2]
+        ax_lr.plot(epochs, [m["lr"] for m in history], color="tab:green", marker=marker)
+        ax_lr.set(xlabel="epoch", ylabel="learning rate", title="learning rate")
+        ax_lr.ticklabel_format(axis="y", style="sci", scilimits=(-3, 3))
+    for ax in axes:
+        if len(epochs) == 1:
+            ax.set_xticks(epochs)  # MaxNLocator would tick fractions around a single epoch
+        else:
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole
+        ax.grid(alpha=0.3)
     if title:
         fig.suptitle(title)
     fig.tight_layout()
@@ -97,12 +126,21 @@ def plot_confusion(counts: np.ndarray, classes: Sequence[str], path: str | os.Pa
 
 def plot_weight_tiles(weight: np.ndarray, image_shape: Sequence[int], path: str | os.PathLike,
                       titles: Sequence[str] | None = None, max_tiles: int = 100, title: str = "") -> None:
-    """Each column of ``weight`` (in, units) as an image: red positive, blue negative."""
+    """Each column of ``weight`` (in, units) as an image: red positive, blue negative. At most
+    ``max_tiles`` tiles; the title says so when there are more units ("first 100 of 256 units").
+
+    For example: ``plot_weight_tiles(np.ones((64, 10)), (8, 8), "weights.png", titles=list("0123456789"))``.
+    """
     plt = _pyplot()
-    units = min(weight.shape[1], max_tiles)
+    total = weight.shape[1]
+    units = min(total, max_tiles)
+    if units < total:
+        title = f"{title}: first {units} of {total} units" if title else f"first {units} of {total} units"
     cols = min(units, 10 if titles is None else 5)
     rows = math.ceil(units / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(1.3 * cols, 1.3 * rows + (0.4 if title else 0)), squeeze=False)
+    # a titled tile gets room above it for its label, so that a row's labels clear the tiles above
+    tile_h = 1.3 + (0.35 if titles is not None else 0)
+    fig, axes = plt.subplots(rows, cols, figsize=(1.3 * cols, tile_h * rows + (0.5 if title else 0)), squeeze=False)
     for k, ax in enumerate(axes.flat):
         ax.axis("off")
         if k >= units:
@@ -111,10 +149,10 @@ def plot_weight_tiles(weight: np.ndarray, image_shape: Sequence[int], path: str 
         scale = np.abs(tile).max() or 1.0  # per tile: magnitude as intensity, sign as colour
         ax.imshow(tile, cmap="RdBu_r", vmin=-scale, vmax=scale, interpolation="nearest")
         if titles is not None:
-            ax.set_title(titles[k], fontsize=8)
+            ax.set_title(str(titles[k]), fontsize=8)
     if title:
-        fig.suptitle(title)
-    fig.tight_layout()
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout(h_pad=0.6 if titles is not None else None)
     _save(fig, path)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 from typing import Any, TextIO
 
-__all__ = ["Callback", "TqdmReporter", "LineReporter", "default_reporter", "format_epoch"]
+__all__ = ["Callback", "TqdmReporter", "LineReporter", "default_reporter", "format_epoch", "count", "have_tqdm"]
 
 
 class Callback:
@@ -24,13 +24,36 @@ class Callback:
     def on_train_end(self, summary: dict[str, Any]) -> None: ...
 
 
+def count(n: int, word: str) -> str:
+    """``n`` and ``word``, plural unless n is 1 (the words used here take an "s").
+
+    >>> count(1, "error"), count(3, "epoch"), count(0, "error")
+    ('1 error', '3 epochs', '0 errors')
+    """
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def have_tqdm() -> bool:
+    """Whether tqdm can be imported (an optional extra: without it, progress is plain lines).
+
+    >>> isinstance(have_tqdm(), bool)
+    True
+    """
+    try:
+        import tqdm  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def format_epoch(m: dict[str, Any], epochs: int | None = None) -> str:
     """One line per epoch: loss, accuracies and error counts."""
     of = f"/{epochs}" if epochs else ""
     line = (f"epoch {m['epoch']}{of}: loss {m['train_loss']:.4f}, train acc {m['train_accuracy']:.2%} "
-            f"({m['train_errors']} errors)")
+            f"({count(m['train_errors'], 'error')})")
     if m.get("val_loss") == m.get("val_loss"):  # not NaN: there is a validation split
-        line += f", val loss {m['val_loss']:.4f}, val acc {m['val_accuracy']:.2%} ({m['val_errors']} errors)"
+        line += (f", val loss {m['val_loss']:.4f}, val acc {m['val_accuracy']:.2%} "
+                 f"({count(m['val_errors'], 'error')})")
     return line + f", {m['seconds']:.1f}s"
 
 
@@ -102,6 +125,12 @@ class TqdmReporter(LineReporter):
 
 
 def default_reporter(stream: TextIO | None = None) -> Callback:
-    """A tqdm bar on a terminal, one line per epoch when output is a file or a pipe."""
+    """A tqdm bar on a terminal, one line per epoch when output is a file or a pipe, or when tqdm
+    is not installed.
+
+    >>> import io
+    >>> type(default_reporter(io.StringIO())).__name__
+    'LineReporter'
+    """
     stream = stream or sys.stdout
-    return TqdmReporter(stream) if stream.isatty() else LineReporter(stream)
+    return TqdmReporter(stream) if stream.isatty() and have_tqdm() else LineReporter(stream)

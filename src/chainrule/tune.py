@@ -199,17 +199,35 @@ class TuneResult:
     model: Any  # the retrained Classifier
     record: dict[str, Any] = field(repr=False, default_factory=dict)  # the contents of tune.json
     out_dir: Path | None = None
+    retrain: Any = field(repr=False, default=None)  # the retrain's FitResult: its history and test predictions
 
 
 class _DeadlinePassed(Exception):
     """Raised from a trial's callback when the minutes budget is spent."""
 
 
-class _TrialWatch(Callback):
-    """Forwards epoch ends to the caller and stops a trial at the end of the epoch that passes the deadline."""
+def _retrain_seconds(history: list[dict[str, Any]], best_epoch: int, scale: float) -> float:
+    """The retrain's expected time: the trial's mean seconds per epoch (its validation pass included,
+    which the retrain does not have) times ``best_epoch``, times ``scale`` = retrain examples / trial
+    examples (an epoch's time grows with the examples it sees).
 
-    def __init__(self, deadline: float | None, on_epoch: Callable[[dict], None] | None):
+    >>> _retrain_seconds([{"seconds": 1.0}, {"seconds": 3.0}], 3, 1.25)
+    7.5
+    """
+    if not history:
+        return 0.0
+    return sum(m["seconds"] for m in history) / len(history) * best_epoch * scale
+
+
+class _TrialWatch(Callback):
+    """Forwards epoch ends to the caller and stops a trial at the end of the epoch after which the
+    time left is less than the retrain needs: ``reserve(trainer)`` seconds, the larger of the best
+    finished trial's retrain and this trial's own."""
+
+    def __init__(self, deadline: float | None, on_epoch: Callable[[dict], None] | None,
+                 reserve: Callable[[Any], float] | None = None):
         self.deadline, self.on_epoch, self.trainer = deadline, on_epoch, None
+        self.reserve = reserve or (lambda trainer: 0.0)
 
     def on_train_begin(self, trainer) -> None:
         self.trainer = trainer
@@ -217,7 +235,7 @@ class _TrialWatch(Callback):
     def on_epoch_end(self, metrics) -> None:
         if self.on_epoch is not None:
             self.on_epoch(metrics)
-        if self.deadline is not None and time.monotonic() >= self.deadline:
+        if self.deadline is not None and time.monotonic() + self.reserve(self.trainer) >= self.deadline:
             raise _DeadlinePassed
 
 
@@ -267,11 +285,16 @@ def tune(dataset: str | Data = "digits", *, trials: int | None = None, minutes: 
     The fields in SEARCHED (optimizer, lr, weight_decay) are drawn from ``space`` instead.
 
     `trials` and `minutes` bound the search (whichever runs out first; 20 trials if
-    neither is given). With `minutes`, no trial after the first starts after the
-    deadline, and a running one stops at the end of the epoch that passes it,
-    keeping what it measured (status "cut by deadline"). If `out` is given, writes
+    neither is given). `minutes` includes the retrain: the search keeps back the
+    retrain's expected time (the best trial's seconds per epoch times its best
+    epoch, scaled to train+val's size), so no trial after the first starts once the
+    time left is less than that, and a running one stops at the end of the epoch
+    after which it is, keeping what it measured (status "cut by deadline"). The
+    estimate is in ``on_final_begin``'s dict (``expected_seconds``, and
+    ``seconds_left`` of the budget) and in ``tune.json``; a first trial slower than
+    the whole budget makes a retrain past it, which that dict shows. If `out` is given, writes
     ``model.safetensors`` and ``tune.json`` there (``tune.json`` after every trial,
-    so an interrupted search keeps its results); like ``fit``'s, it must be absent,
+    so an interrupted search keeps its results) and the retrain's ``metrics.jsonl``; like ``fit``'s, it must be absent,
     empty, or (with `overwrite`) an old run, and the search holds it until it ends.
     The callbacks receive trial records (dicts) as they start and finish.
     """
@@ -320,12 +343,28 @@ def tune(dataset: str | Data = "digits", *, trials: int | None = None, minutes: 
                     f.write((to_json(record, indent=2) + "\n").encode())
 
         results: list[dict[str, Any]] = record["trials"]
+        retrain_size = len(data.x_train)
+
+        def best_retrain() -> float:
+            """The retrain time of the best finished trial so far (0 before any)."""
+            ranked = rank_trials(results)
+            return ranked[0]["retrain_seconds"] if ranked else 0.0
+
+        def reserve(trainer) -> float:
+            """What to keep back for the retrain while a trial runs: the best finished trial's, or this
+            one's if it is the larger (it may be the winner)."""
+            own = 0.0
+            if trainer is not None and trainer.history:
+                epoch = trainer.best["metrics"]["epoch"] if trainer.best is not None else len(trainer.history)
+                own = _retrain_seconds(trainer.history, epoch, retrain_size / max(len(trainer.x_train), 1))
+            return max(best_retrain(), own)
+
         # Draw lazily in blocks so a minutes budget never runs out of configurations; the list is
         # the same prefix whatever the budget, so `trials=5` runs the first 5 of `trials=20`.
         drawn: list[dict[str, Any]] = []
         index = 0
         while trials is None or index < trials:
-            if deadline is not None and index > 0 and time.monotonic() >= deadline:
+            if deadline is not None and index > 0 and time.monotonic() + best_retrain() >= deadline:
                 break  # (the first trial always runs, at least one epoch, so there is something to retrain)
             if index >= len(drawn):
                 drawn = sample_trials(space, len(drawn) + 64, seed)
@@ -336,7 +375,7 @@ def tune(dataset: str | Data = "digits", *, trials: int | None = None, minutes: 
                 on_trial_begin(trial)
             config = {**asdict(base), "optimizer": trial["optimizer"], "lr": trial["lr"],
                       "weight_decay": trial["weight_decay"]}
-            watch = _TrialWatch(deadline, (lambda m, t=trial: on_epoch(t, m)) if on_epoch else None)
+            watch = _TrialWatch(deadline, (lambda m, t=trial: on_epoch(t, m)) if on_epoch else None, reserve)
             t0 = time.perf_counter()
             summary = None
             try:
@@ -358,7 +397,9 @@ def tune(dataset: str | Data = "digits", *, trials: int | None = None, minutes: 
                              val_loss=best["val_loss"],
                              # the saved weights' eval-mode accuracy; a trial the deadline cut has none
                              train_accuracy=summary["train_accuracy"] if summary is not None else None,
-                             val_size=len(trainer.x_val), train_size=len(trainer.x_train))
+                             val_size=len(trainer.x_val), train_size=len(trainer.x_train),
+                             retrain_seconds=round(_retrain_seconds(trainer.history, best["epoch"],
+                                                                    retrain_size / max(len(trainer.x_train), 1)), 3))
             else:
                 trial.update(best_epoch=None, val_accuracy=None, val_errors=None, val_loss=None, train_accuracy=None)
             trial["command"] = train_command(dataset_name, trial["model"], config, data_dir)
@@ -385,7 +426,9 @@ def tune(dataset: str | Data = "digits", *, trials: int | None = None, minutes: 
                         "patience": None}
         command = train_command(dataset_name, best["model"], final_config, data_dir)
         final_info = {"trial": best["trial"], "model": best["model"], "epochs": best["best_epoch"],
-                      "train_size": len(data.x_train), "command": command}
+                      "train_size": len(data.x_train), "command": command,
+                      "expected_seconds": best["retrain_seconds"],
+                      "seconds_left": round(deadline - time.monotonic(), 3) if deadline is not None else None}
         if on_final_begin:
             on_final_begin(final_info)
         watch = _TrialWatch(None, (lambda m: on_epoch(final_info, m)) if on_epoch else None)
@@ -398,5 +441,7 @@ def tune(dataset: str | Data = "digits", *, trials: int | None = None, minutes: 
         record.update(status="done", final=final, seconds=round(time.monotonic() - started, 3))
         if out_dir is not None:
             save(fitted.model, out_dir / "model.safetensors")
+            with atomic_write(out_dir / "metrics.jsonl") as f:  # the retrain's epochs, as chainrule train writes them
+                f.write("".join(to_json(m) + "\n" for m in fitted.history).encode())
         write_record()
-        return TuneResult(results, best, final, fitted.model, record, out_dir)
+        return TuneResult(results, best, final, fitted.model, record, out_dir, fitted)

@@ -1,4 +1,5 @@
-"""``chainrule plot OUT``: draw a run folder's pictures again, or a bench result's bars."""
+"""``chainrule plot OUT``: draw a run folder's pictures again (chainrule train's or chainrule tune's: both
+hold metrics.jsonl and model.safetensors), or a bench result's bars."""
 
 from __future__ import annotations
 
@@ -11,15 +12,25 @@ from ..train import read_metrics
 from .errors import UserError
 from .evaluate import evaluate_test_set, load_for_data
 
-__all__ = ["HELP", "add_arguments", "run"]
+__all__ = ["HELP", "add_arguments", "run", "NO_MATPLOTLIB", "pictures_skipped"]
 
 HELP = "draw a run's pictures again, or a bench result's"
+NO_MATPLOTLIB = "matplotlib is not installed (pip install 'chainrule[cli]')"
+
+
+def pictures_skipped(out) -> str:
+    """The one line train and tune print when matplotlib is missing.
+
+    >>> pictures_skipped("runs/x")
+    "pictures skipped: matplotlib is not installed (pip install 'chainrule[cli]'); chainrule plot runs/x draws them later"
+    """
+    return f"pictures skipped: {NO_MATPLOTLIB}; chainrule plot {out} draws them later"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """The options of ``chainrule plot``."""
-    parser.add_argument("out", help="a run folder written by chainrule train, or a JSON file written by "
-                                    "chainrule bench")
+    parser.add_argument("out", help="a run folder written by chainrule train or chainrule tune, or a JSON file "
+                                    "written by chainrule bench")
     parser.add_argument("--data-dir", default=None,
                         help="folder with the data set's files (for the confusion matrix)")
     return parser
@@ -27,8 +38,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """``chainrule plot``: write the pictures and name them; returns 0."""
-    from ..plots import plot_bench, plot_run
+    from ..plots import have_matplotlib, plot_bench, plot_run
 
+    if not have_matplotlib():
+        raise UserError(f"chainrule plot draws with matplotlib, and {NO_MATPLOTLIB}")
     out = Path(args.out)
     if out.suffix == ".json":  # a chainrule bench result
         text = read_text(out)
@@ -44,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     metrics, checkpoint = out / "metrics.jsonl", out / "model.safetensors"
     if not metrics.exists() or not checkpoint.exists():  # read_text and load refuse what is not a regular file
-        raise UserError(f"{out}: not a training run folder (needs metrics.jsonl and model.safetensors)")
+        raise UserError(f"{out}: not a training run folder (needs metrics.jsonl and model.safetensors, as chainrule train and tune write)")
     history = read_metrics(metrics)
     model, data = load_for_data(str(checkpoint), None, args.data_dir)
     predictions = evaluate_test_set(str(checkpoint), model, data)["predictions"]

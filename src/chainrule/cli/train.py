@@ -7,18 +7,23 @@ command's, as they are ``chainrule.fit()``'s.
 from __future__ import annotations
 
 import argparse
+import math
+import sys
 import warnings
 from pathlib import Path
 
 from ..data import DATASETS
+from ..plots import have_matplotlib
+from ..progress import count
 from ..rundir import claim, default_run_folder
 from ..threads import limit_threads
 from ..train import DEFAULT_MODEL, Interrupted, TrainConfig, catch_signals, fit, resume
 from .errors import UserError, warn_in_one_line
 from .evaluate import final_line
 from .options import add_config_options, config_from_args, given_options
+from .plot import pictures_skipped
 
-__all__ = ["HELP", "SPEC_HELP", "add_arguments", "run"]
+__all__ = ["HELP", "SPEC_HELP", "add_arguments", "run", "draw_pictures"]
 
 HELP = "train an MLP and save it"
 SPEC_HELP = """\
@@ -79,27 +84,32 @@ def _train(args: argparse.Namespace) -> int:
         model = DEFAULT_MODEL if args.model is None else args.model
         out = Path(args.out) if args.out else default_run_folder(dataset, model)
         holding = claim(out, overwrite=args.overwrite)  # checked before any data is read
+    draw = not args.no_plots and have_matplotlib()  # decided before any work: no run waits on a missing extra
+    if not args.no_plots and not draw:
+        print(pictures_skipped(out), file=sys.stderr, flush=True)
     with holding:  # one run per folder, from the check to the last picture
         if args.resume:
             result = resume(out, data_dir=args.data_dir, quiet=args.quiet, threads=args.threads)
         else:
             result = fit(dataset, model, data_dir=args.data_dir, out=out, quiet=args.quiet, **config)
-        written = [] if args.no_plots else _draw_pictures(out, result)
+        written = draw_pictures(out, result) if draw else []
     s = result.summary
     out = result.out_dir
     if not args.quiet:
-        print(f"{s['dataset']}, {s['model']} ({s['parameters']:,} parameters): {s['epochs']} epochs in "
-              f"{s['seconds']:.1f}s, best epoch {s['best_epoch']}, val accuracy {s['val_accuracy']:.2%}, "
-              f"test accuracy {s['test_accuracy']:.2%}")
+        val = s["val_accuracy"]
+        val = "no validation split" if val is None or math.isnan(val) else f"val accuracy {val:.2%}"
+        print(f"{s['dataset']}, {s['model']} ({s['parameters']:,} parameters): {count(s['epochs'], 'epoch')} in "
+              f"{s['seconds']:.1f}s, best epoch {s['best_epoch']}, {val}, test accuracy {s['test_accuracy']:.2%}")
         files = ["model.safetensors", "metrics.jsonl", "summary.json", *written]
         print(f"wrote {out}/: {', '.join(files)}")
     print(final_line(s))
     return 0
 
 
-def _draw_pictures(out: Path, result) -> list[str]:
-    """The run's pictures. The run is complete and saved by now: a stop signal or a failed write
-    here loses nothing, and says so (``chainrule plot OUT`` draws them again)."""
+def draw_pictures(out: Path, result) -> list[str]:
+    """The pictures of ``result`` (a FitResult) into ``out``; returns the file names written. The run is
+    complete and saved by now: a stop signal or a failed write here loses nothing, and says so
+    (``chainrule plot OUT`` draws them again). For example: ``draw_pictures(Path("runs/x"), fit(...))``."""
     from ..plots import run_pictures
 
     again = f"the run is complete and saved in {out}; chainrule plot {out} draws the pictures"

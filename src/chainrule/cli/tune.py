@@ -11,13 +11,16 @@ from pathlib import Path
 from typing import TextIO
 
 from ..data import DATASETS
-from ..progress import LineReporter, format_epoch
+from ..plots import have_matplotlib
+from ..progress import LineReporter, count, format_epoch, have_tqdm
 from ..rundir import claim, default_run_folder
 from ..spec import ACTIVATIONS
 from ..train import OPTIMIZERS
 from ..tune import DEFAULT_LR, SEARCHED, SearchSpace, format_table, rank_trials, tune
 from .evaluate import final_line
 from .options import add_config_options, config_from_args
+from .plot import pictures_skipped
+from .train import draw_pictures
 
 __all__ = ["HELP", "add_arguments", "run", "TuneReporter"]
 
@@ -75,7 +78,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     budget = parser.add_argument_group("budget (whichever runs out first; 20 trials if neither is given)")
     budget.add_argument("--trials", type=int, default=None, help="number of configurations to try")
     budget.add_argument("--minutes", type=float, default=None,
-                        help="stop searching after this many minutes (a running trial ends with its epoch)")
+                        help="the whole budget, the retrain included: the search stops early enough to leave the "
+                             "retrain the time it is expected to take (the best trial's seconds per epoch times its "
+                             "best epoch, scaled to train+val), and says so before retraining; a running trial ends "
+                             "with its epoch")
     s = parser.add_argument_group("search space")
     s.add_argument("--depths", type=_int_list, default=d.depths, metavar="LIST",
                    help=f"hidden layers per network, 0 = linear (default: {_csv(d.depths)})")
@@ -101,6 +107,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
                         help="draws the trials, the validation split and the weights (default: %(default)s)")
     parser.add_argument("--out", default=None, help="output folder (default: runs/tune-<dataset>-<time>)")
     parser.add_argument("--overwrite", action="store_true", help="replace the run already in --out")
+    parser.add_argument("--no-plots", action="store_true", help="skip the winner's pictures")
     parser.add_argument("--top", type=int, default=10, help="rows of the ranked table to show (default: %(default)s)")
     parser.add_argument("--quiet", action="store_true", help="print only the final line")
     return parser
@@ -113,7 +120,7 @@ class TuneReporter(LineReporter):
     def __init__(self, stream: TextIO, top: int, total: int | None, minutes: float | None, quiet: bool):
         super().__init__(stream)
         self.top, self.total, self.quiet = top, total, quiet
-        self.tty = stream.isatty() and not quiet
+        self.tty = stream.isatty() and not quiet and have_tqdm()  # without tqdm: plain lines
         self.trials: list[dict] = []
         self.drawn_lines = 0
         self.retraining = False
@@ -162,7 +169,7 @@ class TuneReporter(LineReporter):
         if trial.get("val_accuracy") is None:
             result = trial["status"]
         else:
-            result = (f"val acc {trial['val_accuracy']:.2%} ({trial['val_errors']} errors), val loss "
+            result = (f"val acc {trial['val_accuracy']:.2%} ({count(trial['val_errors'], 'error')}), val loss "
                       f"{trial['val_loss']:.4f}, best epoch {trial['best_epoch']}/{trial['epochs_run']}, "
                       f"rank {trial['rank']} of {len(rank_trials(self.trials))}")
             if trial["status"] != "done":
@@ -191,7 +198,7 @@ class TuneReporter(LineReporter):
             for line in format_table(self.trials, self.top):
                 self._print(line)
         self._print(f"\nretraining trial {info['trial']} ({info['model']}) on train+val ({info['train_size']:,} "
-                    f"examples) for {info['epochs']} epochs:\n  {info['command']}")
+                    f"examples) for {count(info['epochs'], 'epoch')}, {_expected(info)}:\n  {info['command']}")
         if self.tty:
             self._bar(total=info["epochs"], desc="retraining", unit="epoch")
 
@@ -199,6 +206,23 @@ class TuneReporter(LineReporter):
         if self.bar is not None:
             self._quietly(self.bar.close)
             self.bar = None
+
+
+def _expected(info: dict) -> str:
+    """The retrain's expected time, and how it stands against the --minutes budget.
+
+    >>> _expected({"expected_seconds": 61.2, "seconds_left": 5.0})
+    'expected to take about 61s, past the --minutes budget by about 56s'
+    """
+    expected, left = info.get("expected_seconds"), info.get("seconds_left")
+    if expected is None:
+        return "expected time unknown"
+    line = f"expected to take about {expected:.0f}s"
+    if left is None:
+        return line
+    if expected <= left:
+        return line + f", within the --minutes budget ({max(left, 0):.0f}s left)"
+    return line + f", past the --minutes budget by about {expected - max(left, 0):.0f}s"
 
 
 def run(args: argparse.Namespace, stream: TextIO | None = None) -> int:
@@ -213,20 +237,25 @@ def run(args: argparse.Namespace, stream: TextIO | None = None) -> int:
     out = Path(args.out) if args.out else default_run_folder(dataset, kind="tune")
     holding = claim(out, overwrite=args.overwrite)  # one run per folder, for the whole search
     trials = args.trials if args.trials is not None or args.minutes is not None else 20
+    draw = not getattr(args, "no_plots", False) and have_matplotlib()  # decided before any work
+    if not getattr(args, "no_plots", False) and not draw:
+        print(pictures_skipped(out), file=sys.stderr, flush=True)
     reporter = TuneReporter(stream, args.top, trials, args.minutes, args.quiet)
-    try:
-        with holding:
+    with holding:  # the winner's pictures too, as chainrule train draws them
+        try:
             result = tune(dataset, trials=trials, minutes=args.minutes, space=space, seed=args.seed,
                           data_dir=args.data_dir, out=out, on_trial_begin=reporter.trial_begin,
                           on_trial_end=reporter.trial_end, on_epoch=reporter.epoch,
                           on_final_begin=reporter.final_begin, **config_from_args(args, skip=_NOT_TRIAL_OPTIONS))
-    finally:
-        reporter.close()
+        finally:
+            reporter.close()
+        written = draw_pictures(out, result.retrain) if draw else []
     f = result.final
     if not args.quiet:
-        print(f"{result.record['dataset']}, {f['model']} ({f['parameters']:,} parameters): {f['epochs']} epochs in "
-              f"{f['seconds']:.1f}s, val accuracy in the search {result.best['val_accuracy']:.2%}, "
-              f"test accuracy {f['test_accuracy']:.2%}", file=stream)
-        print(f"wrote {out}/: model.safetensors, tune.json", file=stream)
+        print(f"{result.record['dataset']}, {f['model']} ({f['parameters']:,} parameters): "
+              f"{count(f['epochs'], 'epoch')} in {f['seconds']:.1f}s, val accuracy in the search "
+              f"{result.best['val_accuracy']:.2%}, test accuracy {f['test_accuracy']:.2%}", file=stream)
+        print(f"wrote {out}/: {', '.join(['model.safetensors', 'tune.json', 'metrics.jsonl', *written])}",
+              file=stream)
     print(final_line(f), file=stream, flush=True)
     return 0
