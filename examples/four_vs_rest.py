@@ -8,7 +8,7 @@ the Bernoulli likelihood's, binary cross-entropy, which chainrule's
 for any z, and with the gradient σ(z) − t (000_*, "sigmoid units for Bernoulli
 output distributions").
 
-Here: scikit-learn's 8×8 digits, Linear(64, 32), Sigmoid, Linear(32, 1), trained
+Here: the 8×8 digits (UCI optdigits), Linear(64, 32), Sigmoid, Linear(32, 1), trained
 on the tape (``net(x)``, ``loss.backward()``, ``optim.SGD``) for 50 passes.
 Only one digit in ten is a 4, so accuracy alone says little (answering "not a 4"
 every time scores 90%): the precision (of the images called 4, how many are 4s)

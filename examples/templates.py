@@ -6,7 +6,7 @@ weights, and the class with the most votes wins (slide 26). The learning rule
 weights of the correct class, and subtract them from the weights of the class
 the network guessed (when it guessed right the two cancel). That is the
 multi-class perceptron; here it runs for 10 passes over the 1,437 training
-digits of scikit-learn's 8×8 set, a pixel being "active" when it has any ink.
+digits of the 8×8 set (UCI optdigits, shipped with chainrule), a pixel being "active" when it has any ink.
 
 Slide 35 says why this is not enough: each class gets one rigid template. For
 comparison the same layer, Linear(64, 10), is trained by gradient descent on the

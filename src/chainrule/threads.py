@@ -32,6 +32,7 @@ def limit_threads(threads: int | None) -> Iterator[None]:
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:
-        raise RuntimeError("limiting BLAS threads needs threadpoolctl (pip install threadpoolctl)") from None
+        raise ModuleNotFoundError("limiting BLAS threads needs threadpoolctl: pip install 'chainrule[cli]'",
+                                  name="threadpoolctl") from None
     with threadpool_limits(limits=threads, user_api="blas"):
         yield

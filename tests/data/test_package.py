@@ -1,5 +1,4 @@
-"""chainrule.data stands alone: NumPy, the standard library; scikit-learn only inside load_digits and
-Pillow only inside the image reader (inputs.py)."""
+"""chainrule.data stands alone: NumPy and the standard library; Pillow only inside the image reader (inputs.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +9,7 @@ from pathlib import Path
 import chainrule.data as data
 
 SOURCES = sorted(Path(data.__file__).parent.glob("*.py"))
-LAZY = {"sklearn": "digits.py", "PIL": "inputs.py"}  # optional library: the one module that may import it
+LAZY = {"PIL": "inputs.py"}  # optional library: the one module that may import it
 
 
 def test_public_names_exist():

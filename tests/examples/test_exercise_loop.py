@@ -3,7 +3,6 @@
 import numpy as np
 import pytest
 
-pytest.importorskip("sklearn")  # the digits come with scikit-learn
 
 
 def test_the_exercise_loop_and_fit_reach_the_same_accuracy(run_example):

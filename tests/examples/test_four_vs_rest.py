@@ -2,7 +2,6 @@
 
 import pytest
 
-pytest.importorskip("sklearn")  # the digits come with scikit-learn
 pytest.importorskip("matplotlib")  # the example draws its picture with it
 
 

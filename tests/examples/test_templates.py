@@ -3,7 +3,6 @@
 import numpy as np
 import pytest
 
-pytest.importorskip("sklearn")  # the digits come with scikit-learn
 pytest.importorskip("matplotlib")  # the example draws its picture with it
 
 

@@ -41,6 +41,11 @@ class UserError(Exception):
     """A mistake on the command line: one line, exit status 2."""
 
 
+# The optional libraries (extras) whose absence is the user's install, not a bug: a missing one is one line.
+OPTIONAL_EXTRAS = frozenset({"threadpoolctl", "matplotlib", "tqdm", "PIL", "sklearn", "torch", "graphviz", "onnx",
+                             "onnxruntime", "mpi4py"})
+
+
 def _error_types():
     return (UserError, DataError, SpecError, CheckpointError, MetricsError, ValueError, OSError)
 
@@ -147,6 +152,11 @@ def run_command(run: Callable[[argparse.Namespace], int], args: argparse.Namespa
         if os.environ.get("CHAINRULE_DEBUG"):
             raise
         complain(f"chainrule: error: out of memory ({one_line(e) if str(e).strip() else 'no more could be allocated'})")
+        return EXIT_USAGE
+    except ModuleNotFoundError as e:  # an optional extra this command needs is not installed: one line
+        if e.name not in OPTIONAL_EXTRAS or os.environ.get("CHAINRULE_DEBUG"):
+            raise
+        complain(f"chainrule: error: {one_line(e)}")
         return EXIT_USAGE
     except _error_types() as e:
         if os.environ.get("CHAINRULE_DEBUG"):

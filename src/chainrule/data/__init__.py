@@ -4,7 +4,7 @@ One module per family:
 
     dataset.py    Data, the container every loader returns
     split.py      stratified splits: train_val_split
-    digits.py     scikit-learn's 8x8 digits
+    digits.py     the 8x8 digits (UCI optdigits), shipped as package data
     mnist.py      MNIST and Fashion-MNIST: search folders, mirrors, hashes, telling the two apart
     idx.py        the IDX file format: read_idx, write_idx
     inputs.py     what `chainrule predict` reads: PNG/JPEG images, .npz, IDX
@@ -17,8 +17,7 @@ One module per family:
     files.py      regular files only, with size limits; .npz without pickle
     errors.py     DataError
 
-Needs only NumPy (scikit-learn for the digits set, imported when it is loaded; Pillow for
-reading images, imported when one is read).
+Needs only NumPy (Pillow for reading images, imported when one is read).
 
 >>> from chainrule.data import load_dataset, DataLoader
 >>> data = load_dataset("moons")

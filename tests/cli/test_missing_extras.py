@@ -1,0 +1,30 @@
+"""An optional library that is not installed is the user's install, not a bug: one line, exit 2."""
+
+from __future__ import annotations
+
+import sys
+
+from chainrule.cli import main
+
+
+def test_threads_without_threadpoolctl_is_one_line(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "threadpoolctl", None)  # import threadpoolctl now raises ModuleNotFoundError
+    code = main(["train", "--dataset", "xor", "--val-split", "0", "--epochs", "1", "--threads", "1",
+                 "--out", str(tmp_path / "run"), "--quiet", "--no-plots"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1, err
+    assert "threadpoolctl" in err[0] and "chainrule[cli]" in err[0] and "Traceback" not in err[0]
+
+
+def test_a_missing_module_that_is_not_an_extra_is_still_a_bug(monkeypatch):
+    from chainrule.cli import errors
+
+    def run(args):
+        raise ModuleNotFoundError("No module named 'chainrule.nothere'", name="chainrule.nothere")
+
+    try:
+        errors.run_command(run, None)
+    except ModuleNotFoundError:
+        pass
+    else:
+        raise AssertionError("a missing module of chainrule's own must not be turned into a one-line error")
