@@ -28,3 +28,14 @@ def test_a_missing_module_that_is_not_an_extra_is_still_a_bug(monkeypatch):
         pass
     else:
         raise AssertionError("a missing module of chainrule's own must not be turned into a one-line error")
+
+
+def test_bench_without_matplotlib_says_the_bars_are_skipped(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    out = tmp_path / "b.json"
+    code = main(["bench", "--nets", "784-200tanh-10", "--batch-sizes", "100", "--contenders", "numpy", "fast",
+                 "--examples", "200", "--repeats", "1", "--no-memory", "--data", "random", "--quiet",
+                 "--json", str(out)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 0 and out.exists() and not out.with_suffix(".png").exists()
+    assert len(err) == 1 and err[0].startswith("pictures skipped: matplotlib is not installed"), err

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import importlib.util
 import json
 import os
 import sys
@@ -17,6 +16,8 @@ from pathlib import Path
 
 from ..atomic import atomic_write
 from ..bench import CONTENDERS, EPOCH, NETS, benchmark, format_report
+from ..plots import have_matplotlib
+from .plot import pictures_skipped
 
 __all__ = ["HELP", "add_arguments", "run"]
 
@@ -90,10 +91,12 @@ def run(args: argparse.Namespace) -> int:
         with atomic_write(path) as f:
             f.write((json.dumps(res, indent=1) + "\n").encode())
         print(f"\nwrote {path}")
-        if importlib.util.find_spec("matplotlib"):  # it comes with the cli extra
+        if have_matplotlib():  # it comes with the cli extra
             from ..plots import plot_bench
 
             picture = Path(path).with_suffix(".png")
             plot_bench(res, picture)
             print(f"wrote {picture}")
+        else:
+            print(pictures_skipped(path), file=sys.stderr)
     return 0
