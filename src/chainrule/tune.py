@@ -46,7 +46,9 @@ from .spec import ACTIVATIONS
 from .train import OPTIMIZERS, TrainConfig, TrainingDiverged, fit, to_json
 
 __all__ = ["SearchSpace", "TuneResult", "tune", "sample_trials", "rank_trials", "format_table", "train_command",
-           "DEFAULT_LR", "SEARCHED"]
+           "DEFAULT_LR", "SEARCHED", "DEFAULT_TRIALS"]
+
+DEFAULT_TRIALS = 20  # the search's length when neither trials nor minutes is given
 
 # Learning rates are log-uniform in a range that suits the optimizer, unless given.
 DEFAULT_LR = {"sgd": (0.01, 0.5), "momentum": (0.005, 0.2), "nesterov": (0.005, 0.2),
@@ -284,7 +286,7 @@ def tune(dataset: str | Data = "digits", *, trials: int | None = None, minutes: 
     ones not given are TrainConfig's defaults, and ``seed`` is also the split's and the weights'.
     The fields in SEARCHED (optimizer, lr, weight_decay) are drawn from ``space`` instead.
 
-    `trials` and `minutes` bound the search (whichever runs out first; 20 trials if
+    `trials` and `minutes` bound the search (whichever runs out first; DEFAULT_TRIALS, 20, if
     neither is given). `minutes` includes the retrain: the search keeps back the
     retrain's expected time (the best trial's seconds per epoch times its best
     epoch, scaled to train+val's size), so no trial after the first starts once the
@@ -300,7 +302,7 @@ def tune(dataset: str | Data = "digits", *, trials: int | None = None, minutes: 
     """
     space = (space or SearchSpace()).validate()
     if trials is None and minutes is None:
-        trials = 20
+        trials = DEFAULT_TRIALS
     if trials is not None and (isinstance(trials, bool) or not isinstance(trials, int) or trials < 1):
         raise ValueError(f"trials must be a positive integer, got {trials!r}")
     if minutes is not None and not (isinstance(minutes, (int, float)) and math.isfinite(minutes) and minutes > 0):

@@ -16,7 +16,7 @@ from ..progress import LineReporter, count, format_epoch, have_tqdm
 from ..rundir import claim, default_run_folder
 from ..spec import ACTIVATIONS
 from ..train import OPTIMIZERS
-from ..tune import DEFAULT_LR, SEARCHED, SearchSpace, format_table, rank_trials, tune
+from ..tune import DEFAULT_LR, DEFAULT_TRIALS, SEARCHED, SearchSpace, format_table, rank_trials, tune
 from .evaluate import final_line
 from .options import add_config_options, config_from_args
 from .plot import pictures_skipped
@@ -75,7 +75,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--dataset", default="digits",
                         help=f"one of {', '.join(DATASETS)}, or a .npz, .csv or .tsv file (default: digits)")
     parser.add_argument("--data-dir", default=None, help="folder with the data set's files")
-    budget = parser.add_argument_group("budget (whichever runs out first; 20 trials if neither is given)")
+    budget = parser.add_argument_group(
+        f"budget (whichever runs out first; {DEFAULT_TRIALS} trials if neither is given)")
     budget.add_argument("--trials", type=int, default=None, help="number of configurations to try")
     budget.add_argument("--minutes", type=float, default=None,
                         help="the whole budget, the retrain included: the search stops early enough to leave the "
@@ -236,7 +237,7 @@ def run(args: argparse.Namespace, stream: TextIO | None = None) -> int:
     dataset = os.fspath(args.dataset)
     out = Path(args.out) if args.out else default_run_folder(dataset, kind="tune")
     holding = claim(out, overwrite=args.overwrite)  # one run per folder, for the whole search
-    trials = args.trials if args.trials is not None or args.minutes is not None else 20
+    trials = args.trials if args.trials is not None or args.minutes is not None else DEFAULT_TRIALS
     draw = not getattr(args, "no_plots", False) and have_matplotlib()  # decided before any work
     if not getattr(args, "no_plots", False) and not draw:
         print(pictures_skipped(out), file=sys.stderr, flush=True)
