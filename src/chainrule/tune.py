@@ -81,9 +81,9 @@ class SearchSpace:
     weight_decay: tuple[float, float] = (1e-6, 1e-3)
 
     def validate(self) -> "SearchSpace":
-        def need(ok: bool, option: str, message: str):
+        def need(ok: bool, name: str, message: str):
             if not ok:
-                raise ValueError(f"{option} {message}")
+                raise ValueError(f"{name} {message}")
 
         for name in ("depths", "widths", "activations", "dropouts", "optimizers"):
             need(len(getattr(self, name)) > 0, name, "needs at least one value")
