@@ -43,7 +43,7 @@ from .model import save
 from .progress import Callback
 from .rundir import claim
 from .spec import ACTIVATIONS
-from .train import OPTIMIZERS, TrainConfig, TrainingDiverged, fit, to_json
+from .train import DEFAULT_DATASET, OPTIMIZERS, TrainConfig, TrainingDiverged, fit, to_json
 
 __all__ = ["SearchSpace", "TuneResult", "tune", "sample_trials", "rank_trials", "format_table", "train_command",
            "DEFAULT_LR", "SEARCHED", "DEFAULT_TRIALS"]
@@ -274,7 +274,7 @@ def train_command(dataset: str, model: str, config: dict[str, Any], data_dir: st
     return shlex.join(args)
 
 
-def tune(dataset: str | Data = "digits", *, trials: int | None = None, minutes: float | None = None,
+def tune(dataset: str | Data = DEFAULT_DATASET, *, trials: int | None = None, minutes: float | None = None,
          space: SearchSpace | None = None, seed: int = 0, data_dir: str | None = None,
          out: str | os.PathLike | None = None, overwrite: bool = False,
          on_trial_begin: Callable[[dict], None] | None = None, on_trial_end: Callable[[dict], None] | None = None,

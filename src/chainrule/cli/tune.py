@@ -15,7 +15,7 @@ from ..plots import have_matplotlib
 from ..progress import LineReporter, count, format_epoch, have_tqdm
 from ..rundir import claim, default_run_folder
 from ..spec import ACTIVATIONS
-from ..train import OPTIMIZERS
+from ..train import DEFAULT_DATASET, OPTIMIZERS
 from ..tune import DEFAULT_LR, DEFAULT_TRIALS, SEARCHED, SearchSpace, format_table, rank_trials, tune
 from .evaluate import final_line
 from .options import add_config_options, config_from_args
@@ -72,8 +72,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.description = ("Random search over depth, width, activation, learning rate, weight decay, dropout and "
                           "optimizer, scored on the validation split; the best is retrained on train+val and "
                           "tested once.")
-    parser.add_argument("--dataset", default="digits",
-                        help=f"one of {', '.join(DATASETS)}, or a .npz, .csv or .tsv file (default: digits)")
+    parser.add_argument("--dataset", default=DEFAULT_DATASET,
+                        help=f"one of {', '.join(DATASETS)}, or a .npz, .csv or .tsv file (default: {DEFAULT_DATASET})")
     parser.add_argument("--data-dir", default=None, help="folder with the data set's files")
     budget = parser.add_argument_group(
         f"budget (whichever runs out first; {DEFAULT_TRIALS} trials if neither is given)")
