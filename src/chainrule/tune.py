@@ -45,8 +45,8 @@ from .rundir import claim
 from .spec import ACTIVATIONS
 from .train import DEFAULT_DATASET, OPTIMIZERS, TrainConfig, TrainingDiverged, fit, to_json
 
-__all__ = ["SearchSpace", "TuneResult", "tune", "sample_trials", "rank_trials", "format_table", "train_command",
-           "DEFAULT_LR", "SEARCHED", "DEFAULT_TRIALS"]
+__all__ = ["SearchSpace", "TuneResult", "tune", "sample_trials", "rank_trials", "format_table", "format_number",
+           "train_command", "DEFAULT_LR", "SEARCHED", "DEFAULT_TRIALS"]
 
 DEFAULT_TRIALS = 20  # the search's length when neither trials nor minutes is given
 
@@ -140,7 +140,12 @@ def rank_trials(trials: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(done, key=lambda t: (-t["val_accuracy"], t["val_loss"], t["trial"]))
 
 
-def _number(x: float) -> str:
+def format_number(x: float) -> str:
+    """A sampled lr or weight decay as the table, the progress lines and the command print it.
+
+    >>> format_number(0.0123), format_number(0.0)
+    ('0.012', '0')
+    """
     return "0" if x == 0 else f"{x:.2g}"
 
 
@@ -172,8 +177,8 @@ def format_table(trials: list[dict[str, Any]], top: int | None = None) -> list[s
         ok = t.get("val_accuracy") is not None
         body.append([
             str(ranked.index(t) + 1) if ok else "-", str(t["trial"]), _architecture(t), f"{t['dropout']:g}",
-            t["optimizer"], _number(t["lr"]),
-            _number(t["weight_decay"]),
+            t["optimizer"], format_number(t["lr"]),
+            format_number(t["weight_decay"]),
             f"{t['val_accuracy']:.2%}" if ok else t["status"],
             str(t["val_errors"]) if ok else "-",
             f"{t['val_loss']:.4f}" if ok else "-",
@@ -268,7 +273,7 @@ def train_command(dataset: str, model: str, config: dict[str, Any], data_dir: st
             continue
         if key == "patience" and value is None:
             value = 0  # TrainConfig's spelling of "never stop early" on the command line
-        args += [f"--{key.replace('_', '-')}", _number(value) if isinstance(value, float) else str(value)]
+        args += [f"--{key.replace('_', '-')}", format_number(value) if isinstance(value, float) else str(value)]
     if data_dir:
         args += ["--data-dir", str(data_dir)]
     return shlex.join(args)

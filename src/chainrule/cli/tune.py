@@ -16,7 +16,8 @@ from ..progress import LineReporter, count, format_epoch, have_tqdm
 from ..rundir import claim, default_run_folder
 from ..spec import ACTIVATIONS
 from ..train import DEFAULT_DATASET, OPTIMIZERS
-from ..tune import DEFAULT_LR, DEFAULT_TRIALS, SEARCHED, SearchSpace, format_table, rank_trials, tune
+from ..tune import (DEFAULT_LR, DEFAULT_TRIALS, SEARCHED, SearchSpace, format_number, format_table, rank_trials,
+                    tune)
 from .evaluate import final_line
 from .options import add_config_options, config_from_args
 from .plot import pictures_skipped
@@ -27,10 +28,6 @@ __all__ = ["HELP", "add_arguments", "run", "TuneReporter"]
 HELP = "random search of architectures and settings on the validation split"
 # TrainConfig fields that are not options of the trials: drawn per trial, or the search's own --seed
 _NOT_TRIAL_OPTIONS = (*SEARCHED, "seed")
-
-
-def _number(x: float) -> str:
-    return "0" if x == 0 else f"{x:.2g}"
 
 
 def _int_list(text: str) -> tuple[int, ...]:
@@ -175,8 +172,9 @@ class TuneReporter(LineReporter):
                       f"rank {trial['rank']} of {len(rank_trials(self.trials))}")
             if trial["status"] != "done":
                 result += f" ({trial['status']})"
-        self._print(f"trial {trial['trial']}{of}: {trial['model']}, {trial['optimizer']} lr {_number(trial['lr'])}, "
-                    f"wd {_number(trial['weight_decay'])}: {result}, {trial['seconds']:.1f}s")
+        self._print(f"trial {trial['trial']}{of}: {trial['model']}, {trial['optimizer']} "
+                    f"lr {format_number(trial['lr'])}, "
+                    f"wd {format_number(trial['weight_decay'])}: {result}, {trial['seconds']:.1f}s")
 
     def _redraw(self) -> None:
         if self.bar is not None:
