@@ -173,3 +173,35 @@ def test_the_library_names_fields_not_flags():
 def test_the_flag_check_would_catch_a_flag():
     tree = ast.parse('raise ValueError(f"--lr must be a positive number, got {lr}")')
     assert any("--lr" in s for s in _message_strings(tree))
+
+
+def _private(name: str) -> bool:
+    return name.startswith("_") and not name.startswith("__")
+
+
+def _private_names_used_across_packages(name: str, path: Path) -> list[str]:
+    """`from ..x import _name` and `module._name` where x or module lies in another top-level package."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    tree = ast.parse(path.read_text())
+    modules, wrong = {}, []  # local name -> the chainrule module it names
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level:
+            base = package.split(".") if package else []
+            base = base[: len(base) - (node.level - 1)]
+            target = ".".join(base + ([node.module] if node.module else []))
+            for a in node.names:
+                sub = f"{target}.{a.name}".lstrip(".")
+                if sub in MODULES:
+                    modules[a.asname or a.name] = sub
+                elif _private(a.name) and _top(target) != _top(name):
+                    wrong.append(f"{name} imports {a.name} from {target}")
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and _private(node.attr)
+                and node.value.id in modules and _top(modules[node.value.id]) != _top(name)):
+            wrong.append(f"{name} uses {modules[node.value.id]}.{node.attr}")
+    return wrong
+
+
+def test_no_private_name_crosses_packages():
+    wrong = [w for name, path in MODULES.items() for w in _private_names_used_across_packages(name, path)]
+    assert not wrong, wrong

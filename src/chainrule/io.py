@@ -67,8 +67,8 @@ def read_header(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, Any]
                 raise CheckpointError(f"{name}: {size} bytes is too short to be a safetensors file")
             (length,) = struct.unpack("<Q", head)
             if MAX_HEADER_BYTES < length <= size - 8:  # its metadata (a training history of some 70,000 epochs)
-                raise CheckpointError(f"{name}: its header is {files._size(length)}, more than the "
-                                      f"{files._size(MAX_HEADER_BYTES)} chainrule reads")
+                raise CheckpointError(f"{name}: its header is {files.byte_size(length)}, more than the "
+                                      f"{files.byte_size(MAX_HEADER_BYTES)} chainrule reads")
             if length < 2 or length > size - 8:
                 raise CheckpointError(
                     f"{name}: not a safetensors file (header length {length} for a file of {size} bytes)")

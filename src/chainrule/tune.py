@@ -43,10 +43,12 @@ from .model import save
 from .progress import Callback
 from .rundir import claim
 from .spec import ACTIVATIONS
-from .train import OPTIMIZERS, TrainConfig, TrainingDiverged, fit, to_json
+from .train import DEFAULT_DATASET, OPTIMIZERS, TrainConfig, TrainingDiverged, fit, to_json
 
-__all__ = ["SearchSpace", "TuneResult", "tune", "sample_trials", "rank_trials", "format_table", "train_command",
-           "DEFAULT_LR", "SEARCHED"]
+__all__ = ["SearchSpace", "TuneResult", "tune", "sample_trials", "rank_trials", "format_table", "format_number",
+           "train_command", "DEFAULT_LR", "SEARCHED", "DEFAULT_TRIALS"]
+
+DEFAULT_TRIALS = 20  # the search's length when neither trials nor minutes is given
 
 # Learning rates are log-uniform in a range that suits the optimizer, unless given.
 DEFAULT_LR = {"sgd": (0.01, 0.5), "momentum": (0.005, 0.2), "nesterov": (0.005, 0.2),
@@ -79,9 +81,9 @@ class SearchSpace:
     weight_decay: tuple[float, float] = (1e-6, 1e-3)
 
     def validate(self) -> "SearchSpace":
-        def need(ok: bool, option: str, message: str):
+        def need(ok: bool, name: str, message: str):
             if not ok:
-                raise ValueError(f"{option} {message}")
+                raise ValueError(f"{name} {message}")
 
         for name in ("depths", "widths", "activations", "dropouts", "optimizers"):
             need(len(getattr(self, name)) > 0, name, "needs at least one value")
@@ -138,7 +140,12 @@ def rank_trials(trials: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(done, key=lambda t: (-t["val_accuracy"], t["val_loss"], t["trial"]))
 
 
-def _number(x: float) -> str:
+def format_number(x: float) -> str:
+    """A sampled lr or weight decay as the table, the progress lines and the command print it.
+
+    >>> format_number(0.0123), format_number(0.0)
+    ('0.012', '0')
+    """
     return "0" if x == 0 else f"{x:.2g}"
 
 
@@ -170,8 +177,8 @@ def format_table(trials: list[dict[str, Any]], top: int | None = None) -> list[s
         ok = t.get("val_accuracy") is not None
         body.append([
             str(ranked.index(t) + 1) if ok else "-", str(t["trial"]), _architecture(t), f"{t['dropout']:g}",
-            t["optimizer"], _number(t["lr"]),
-            _number(t["weight_decay"]),
+            t["optimizer"], format_number(t["lr"]),
+            format_number(t["weight_decay"]),
             f"{t['val_accuracy']:.2%}" if ok else t["status"],
             str(t["val_errors"]) if ok else "-",
             f"{t['val_loss']:.4f}" if ok else "-",
@@ -266,13 +273,13 @@ def train_command(dataset: str, model: str, config: dict[str, Any], data_dir: st
             continue
         if key == "patience" and value is None:
             value = 0  # TrainConfig's spelling of "never stop early" on the command line
-        args += [f"--{key.replace('_', '-')}", _number(value) if isinstance(value, float) else str(value)]
+        args += [f"--{key.replace('_', '-')}", format_number(value) if isinstance(value, float) else str(value)]
     if data_dir:
         args += ["--data-dir", str(data_dir)]
     return shlex.join(args)
 
 
-def tune(dataset: str | Data = "digits", *, trials: int | None = None, minutes: float | None = None,
+def tune(dataset: str | Data = DEFAULT_DATASET, *, trials: int | None = None, minutes: float | None = None,
          space: SearchSpace | None = None, seed: int = 0, data_dir: str | None = None,
          out: str | os.PathLike | None = None, overwrite: bool = False,
          on_trial_begin: Callable[[dict], None] | None = None, on_trial_end: Callable[[dict], None] | None = None,
@@ -284,7 +291,7 @@ def tune(dataset: str | Data = "digits", *, trials: int | None = None, minutes: 
     ones not given are TrainConfig's defaults, and ``seed`` is also the split's and the weights'.
     The fields in SEARCHED (optimizer, lr, weight_decay) are drawn from ``space`` instead.
 
-    `trials` and `minutes` bound the search (whichever runs out first; 20 trials if
+    `trials` and `minutes` bound the search (whichever runs out first; DEFAULT_TRIALS, 20, if
     neither is given). `minutes` includes the retrain: the search keeps back the
     retrain's expected time (the best trial's seconds per epoch times its best
     epoch, scaled to train+val's size), so no trial after the first starts once the
@@ -300,7 +307,7 @@ def tune(dataset: str | Data = "digits", *, trials: int | None = None, minutes: 
     """
     space = (space or SearchSpace()).validate()
     if trials is None and minutes is None:
-        trials = 20
+        trials = DEFAULT_TRIALS
     if trials is not None and (isinstance(trials, bool) or not isinstance(trials, int) or trials < 1):
         raise ValueError(f"trials must be a positive integer, got {trials!r}")
     if minutes is not None and not (isinstance(minutes, (int, float)) and math.isfinite(minutes) and minutes > 0):

@@ -1,6 +1,6 @@
 """Draw the recorded graph of a Tensor, as the computational-graph slides do.
 
-``graph(t)`` walks the tape behind ``t`` (each tensor's ``_node``: the Function
+``graph(t)`` walks the tape behind ``t`` (each tensor's ``node``: the Function
 that made it and its inputs) and returns Graphviz DOT text: one box per tensor,
 labelled with its name (``Tensor.name``), the op that produced it, its value
 (scalars) or shape, and its gradient when it has one. Leaves keep ``.grad``
@@ -65,9 +65,9 @@ def walk(tensor: Tensor) -> list[Tensor]:
             continue
         seen.add(id(t))
         stack.append((t, True))
-        if t._node is not None:
+        if t.node is not None:
             # reversed: inputs are visited, and so numbered, left to right
-            for inp in reversed(t._node.inputs):
+            for inp in reversed(t.node.inputs):
                 if inp is not None and id(inp) not in seen:
                     stack.append((inp, False))
     return order
@@ -98,14 +98,14 @@ def _label(t: Tensor) -> str:
     lines = []
     if t.name:
         lines.append(t.name)
-    if t._node is None:
+    if t.node is None:
         lines.append("leaf")
     else:
-        op = t._node.function.__name__
+        op = t.node.function.__name__
         # Inputs that need no gradient are not recorded as nodes: scalars are shown by value,
         # other constants (arrays, tensors without grad) are counted.
-        scalars = ", ".join(_number(v) for _, v in t._node.constants)
-        others = sum(inp is None for inp in t._node.inputs) - len(t._node.constants)
+        scalars = ", ".join(_number(v) for _, v in t.node.constants)
+        others = sum(inp is None for inp in t.node.inputs) - len(t.node.constants)
         extra = [f"with {scalars}"] if scalars else []
         extra += [f"with {others} constant{'s' if others > 1 else ''}"] if others else []
         lines.append(op + (f" ({'; '.join(extra)})" if extra else ""))
@@ -132,8 +132,8 @@ def graph(tensor: Tensor, rankdir: str = "LR") -> str:
         style = ', style="rounded,filled", fillcolor=lightgrey' if t is tensor else ""
         lines.append(f'  {ids[id(t)]} [label="{_label(t)}"{style}];')
     for t in order:
-        if t._node is not None:
-            for inp in t._node.inputs:
+        if t.node is not None:
+            for inp in t.node.inputs:
                 if inp is not None:
                     lines.append(f"  {ids[id(inp)]} -> {ids[id(t)]};")
     lines.append("}")

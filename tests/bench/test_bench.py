@@ -83,7 +83,7 @@ def test_a_tiny_run_makes_a_table_json_and_bars(tmp_path):
     picture = tmp_path / "r.png"
     bench.plot_bench(res, picture)
     assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    from chainrule.plots import plot_bench  # the same drawing under its older home
+    from chainrule.plots import plot_bench  # the same drawing, by chainrule.plots' name
 
     plot_bench(res, tmp_path / "again.png")
     assert (tmp_path / "again.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -205,6 +205,8 @@ def test_data_and_option_mistakes_found_by_a_new_user(tmp_path, capsys):
         (["evaluate", tmp_path / "run" / "last.safetensors"], "no such checkpoint file"),
         (["bench", "--repeats", "0"], "--repeats must be at least 1, got 0"),
         (["bench", "--threads", "0"], "--threads must be at least 1, got 0"),
+        (["bench", "--batch-sizes", "100", "0"], "--batch-sizes must be at least 1, got 0"),
+        (["bench", "--examples", "60001"], "--examples must be in 1..60,000, got 60001"),
         (["bench", "--json", tmp_path], "not a file path"),
     ]:
         extra = ["--out", tmp_path / "o", "--quiet"] if argv[0] == "train" else []

@@ -64,3 +64,17 @@ def test_an_option_given_with_resume_is_named(capsys):
     assert main(["train", "--resume", "/nonexistent", "--momentum", "0.5", "--batch-size", "8"]) == 2
     assert capsys.readouterr().err.strip() == ("chainrule: error: --resume continues the saved run with its own "
                                                "settings; drop --momentum, --batch-size")
+
+
+def test_one_default_data_set_and_model_for_the_commands_and_the_functions():
+    import inspect
+
+    from chainrule.train import DEFAULT_DATASET, DEFAULT_MODEL
+    from chainrule.tune import tune
+
+    assert inspect.signature(cr.fit).parameters["dataset"].default == DEFAULT_DATASET
+    assert inspect.signature(cr.fit).parameters["model"].default == DEFAULT_MODEL
+    assert inspect.signature(tune).parameters["dataset"].default == DEFAULT_DATASET
+    assert build_parser().subparsers["tune"].parse_args([]).dataset == DEFAULT_DATASET
+    for command in ("train", "tune"):
+        assert f"(default: {DEFAULT_DATASET})" in " ".join(build_parser().subparsers[command].format_help().split())

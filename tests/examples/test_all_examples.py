@@ -12,7 +12,7 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 SCRIPTS = sorted(p for p in EXAMPLES.glob("*.py") if not p.name.startswith("_"))
 
 
-def test_the_issue_s_examples_are_all_there():
+def test_every_lecture_example_is_there():
     assert {p.stem for p in SCRIPTS} >= {"xor", "computational_graph", "neuron_types", "templates",
                                          "four_vs_rest", "regression", "exercise_loop"}
 

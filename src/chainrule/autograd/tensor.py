@@ -112,6 +112,18 @@ class Tensor(MathMethods, ArrayMethods):
         return self._node is None
 
     @property
+    def node(self) -> "Node | None":
+        """The tape's record of the op that produced this tensor (its Function, inputs and constants;
+        None for leaves): what a walk over the graph, such as ``chainrule.viz.graph``, follows.
+
+        >>> import chainrule as cr
+        >>> x = cr.tensor([1.0], requires_grad=True)
+        >>> x.node is None, (x * 2).node.function.__name__
+        (True, 'Mul')
+        """
+        return self._node
+
+    @property
     def grad_fn(self):
         """The Function that produced this tensor (None for leaves)."""
         return None if self._node is None else self._node.function

@@ -54,14 +54,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 
 def _checked(args: argparse.Namespace) -> tuple[int, int, str]:
-    """(repeats, examples, JSON path) from the options, or ValueError naming the bad one."""
-    for option, value, low, high in (("--repeats", args.repeats, 1, None), ("--examples", args.examples, 1, EPOCH),
-                                      ("--threads", args.threads, 1, None)):
-        if value is not None and (value < low or (high is not None and value > high)):
-            bounds = f"in {low}..{high:,}" if high is not None else f"at least {low}"
-            raise ValueError(f"{option} must be {bounds}, got {value}")
-    if any(b < 1 for b in args.batch_sizes):
-        raise ValueError(f"--batch-sizes must be at least 1, got {min(args.batch_sizes)}")
+    """(repeats, examples, JSON path) from the options, or ValueError naming the bad path; benchmark()
+    checks the numbers (its "repeats must be ..." reaches the user as "--repeats must be ...")."""
     path = args.json if args.json is not None else \
         f"benchmarks/results/bench-{datetime.datetime.now().strftime('%Y%m%d-%H%M%S')}.json"
     if path:  # checked before minutes of timing, not after

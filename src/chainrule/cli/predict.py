@@ -12,7 +12,7 @@ from ..data import DataError
 from ..data.inputs import WHAT_PREDICT_READS, input_files, read_inputs
 from ..model import load
 from ..rundir import checkpoint_in
-from .errors import UserError, complain, one_line
+from .errors import EXIT_USAGE, UserError, complain, one_line
 
 __all__ = ["HELP", "add_arguments", "run"]
 
@@ -142,4 +142,4 @@ def run(args: argparse.Namespace) -> int:
             print(f"... {len(proba) - args.limit} more{f' in {path}' if several else ''} (use --limit)")
     if shown:
         _show(args.show, shown, model.image_shape)
-    return 2 if failed else 0
+    return EXIT_USAGE if failed else 0

@@ -17,7 +17,7 @@ from ..plots import have_matplotlib
 from ..progress import count
 from ..rundir import claim, default_run_folder
 from ..threads import limit_threads
-from ..train import DEFAULT_MODEL, Interrupted, TrainConfig, catch_signals, fit, resume
+from ..train import DEFAULT_DATASET, DEFAULT_MODEL, Interrupted, TrainConfig, catch_signals, fit, resume
 from .errors import UserError, warn_in_one_line
 from .evaluate import final_line
 from .options import add_config_options, config_from_args, given_options
@@ -42,7 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.epilog = SPEC_HELP
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument("--dataset", default=None,
-                        help=f"one of {', '.join(DATASETS)}, or a .npz, .csv or .tsv file (default: digits)")
+                        help=f"one of {', '.join(DATASETS)}, or a .npz, .csv or .tsv file (default: {DEFAULT_DATASET})")
     parser.add_argument("--model", default=None, metavar="SPEC", help=f"model SPEC (default: {DEFAULT_MODEL})")
     add_config_options(parser.add_argument_group("training (TrainConfig's fields)"))
     parser.add_argument("--threads", type=int, default=None,
@@ -80,7 +80,7 @@ def _train(args: argparse.Namespace) -> int:
     else:
         config = config_from_args(args)
         TrainConfig(**config).validate()  # bad options fail before any data is read
-        dataset = "digits" if args.dataset is None else args.dataset
+        dataset = DEFAULT_DATASET if args.dataset is None else args.dataset
         model = DEFAULT_MODEL if args.model is None else args.model
         out = Path(args.out) if args.out else default_run_folder(dataset, model)
         holding = claim(out, overwrite=args.overwrite)  # checked before any data is read

@@ -15,8 +15,9 @@ from ..plots import have_matplotlib
 from ..progress import LineReporter, count, format_epoch, have_tqdm
 from ..rundir import claim, default_run_folder
 from ..spec import ACTIVATIONS
-from ..train import OPTIMIZERS
-from ..tune import DEFAULT_LR, SEARCHED, SearchSpace, format_table, rank_trials, tune
+from ..train import DEFAULT_DATASET, OPTIMIZERS
+from ..tune import (DEFAULT_LR, DEFAULT_TRIALS, SEARCHED, SearchSpace, format_number, format_table, rank_trials,
+                    tune)
 from .evaluate import final_line
 from .options import add_config_options, config_from_args
 from .plot import pictures_skipped
@@ -27,10 +28,6 @@ __all__ = ["HELP", "add_arguments", "run", "TuneReporter"]
 HELP = "random search of architectures and settings on the validation split"
 # TrainConfig fields that are not options of the trials: drawn per trial, or the search's own --seed
 _NOT_TRIAL_OPTIONS = (*SEARCHED, "seed")
-
-
-def _number(x: float) -> str:
-    return "0" if x == 0 else f"{x:.2g}"
 
 
 def _int_list(text: str) -> tuple[int, ...]:
@@ -72,10 +69,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.description = ("Random search over depth, width, activation, learning rate, weight decay, dropout and "
                           "optimizer, scored on the validation split; the best is retrained on train+val and "
                           "tested once.")
-    parser.add_argument("--dataset", default="digits",
-                        help=f"one of {', '.join(DATASETS)}, or a .npz, .csv or .tsv file (default: digits)")
+    parser.add_argument("--dataset", default=DEFAULT_DATASET,
+                        help=f"one of {', '.join(DATASETS)}, or a .npz, .csv or .tsv file (default: {DEFAULT_DATASET})")
     parser.add_argument("--data-dir", default=None, help="folder with the data set's files")
-    budget = parser.add_argument_group("budget (whichever runs out first; 20 trials if neither is given)")
+    budget = parser.add_argument_group(
+        f"budget (whichever runs out first; {DEFAULT_TRIALS} trials if neither is given)")
     budget.add_argument("--trials", type=int, default=None, help="number of configurations to try")
     budget.add_argument("--minutes", type=float, default=None,
                         help="the whole budget, the retrain included: the search stops early enough to leave the "
@@ -174,8 +172,9 @@ class TuneReporter(LineReporter):
                       f"rank {trial['rank']} of {len(rank_trials(self.trials))}")
             if trial["status"] != "done":
                 result += f" ({trial['status']})"
-        self._print(f"trial {trial['trial']}{of}: {trial['model']}, {trial['optimizer']} lr {_number(trial['lr'])}, "
-                    f"wd {_number(trial['weight_decay'])}: {result}, {trial['seconds']:.1f}s")
+        self._print(f"trial {trial['trial']}{of}: {trial['model']}, {trial['optimizer']} "
+                    f"lr {format_number(trial['lr'])}, "
+                    f"wd {format_number(trial['weight_decay'])}: {result}, {trial['seconds']:.1f}s")
 
     def _redraw(self) -> None:
         if self.bar is not None:
@@ -236,7 +235,7 @@ def run(args: argparse.Namespace, stream: TextIO | None = None) -> int:
     dataset = os.fspath(args.dataset)
     out = Path(args.out) if args.out else default_run_folder(dataset, kind="tune")
     holding = claim(out, overwrite=args.overwrite)  # one run per folder, for the whole search
-    trials = args.trials if args.trials is not None or args.minutes is not None else 20
+    trials = args.trials if args.trials is not None or args.minutes is not None else DEFAULT_TRIALS
     draw = not getattr(args, "no_plots", False) and have_matplotlib()  # decided before any work
     if not getattr(args, "no_plots", False) and not draw:
         print(pictures_skipped(out), file=sys.stderr, flush=True)

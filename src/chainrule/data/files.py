@@ -34,7 +34,7 @@ from .errors import DataError
 __all__ = [
     "MAX_DATA_BYTES", "MAX_CSV_BYTES", "MAX_CSV_RECORD_CHARS", "MAX_IMAGE_PIXELS", "MAX_TEXT_BYTES",
     "MAX_NPZ_DIRECTORY_BYTES",
-    "open_regular", "check_declared", "read_exactly", "read_text", "NpzReader",
+    "byte_size", "open_regular", "check_declared", "read_exactly", "read_text", "NpzReader",
 ]
 
 # The limits (each named in the README's "When things go wrong").
@@ -62,7 +62,7 @@ def _kind(mode: int) -> str:
     return next((name for test, name in _KINDS if test(mode)), "a special file")
 
 
-def _size(n: int) -> str:
+def byte_size(n: int) -> str:
     """2147483648 -> '2.0 GiB (2,147,483,648 bytes)'."""
     for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
         if n >= scale:
@@ -120,7 +120,7 @@ def open_regular(path: str | os.PathLike, *, limit: int | None = None, what: str
         if not stat.S_ISREG(st.st_mode):
             raise _not_regular(name, st.st_mode, what, error)
         if limit is not None and st.st_size > limit:
-            raise error(f"{name}: the file is {_size(st.st_size)}, more than the {_size(limit)} chainrule reads")
+            raise error(f"{name}: the file is {byte_size(st.st_size)}, more than the {byte_size(limit)} chainrule reads")
         return os.fdopen(fd, "rb")
     except BaseException:
         os.close(fd)
@@ -148,9 +148,9 @@ def check_declared(name: str, shape, dtype: np.dtype, what: str, *, limit: int |
     nbytes = math.prod(shape) * dtype.itemsize
     if max(nonzero, nbytes) > limit:
         big = max(nonzero, nbytes)
-        shown = f"{big:.3g} bytes" if big >= 2**50 else _size(big)
+        shown = f"{big:.3g} bytes" if big >= 2**50 else byte_size(big)
         raise error(f"{name}: {what} declares shape {shape} of {dtype.newbyteorder('=').name} ({shown}), "
-                    f"more than the {_size(limit)} chainrule reads")
+                    f"more than the {byte_size(limit)} chainrule reads")
     return nbytes
 
 
@@ -232,7 +232,7 @@ class NpzReader:
             end = zipfile._EndRecData(self._file)
             if end and end[zipfile._ECD_SIZE] > MAX_NPZ_DIRECTORY_BYTES:
                 raise DataError(f"{self.name}: its zip directory of {end[zipfile._ECD_ENTRIES_TOTAL]:,} members is "
-                                f"{_size(end[zipfile._ECD_SIZE])}, more than the {_size(MAX_NPZ_DIRECTORY_BYTES)} "
+                                f"{byte_size(end[zipfile._ECD_SIZE])}, more than the {byte_size(MAX_NPZ_DIRECTORY_BYTES)} "
                                 f"chainrule reads")
             self._file.seek(0)
             self._zip = zipfile.ZipFile(self._file)
@@ -250,8 +250,8 @@ class NpzReader:
         declared = sum(i.file_size for i in self._members.values())
         if declared > MAX_DATA_BYTES:
             self.close()
-            raise DataError(f"{self.name}: its members declare {_size(declared)} in all, more than the "
-                            f"{_size(MAX_DATA_BYTES)} chainrule reads")
+            raise DataError(f"{self.name}: its members declare {byte_size(declared)} in all, more than the "
+                            f"{byte_size(MAX_DATA_BYTES)} chainrule reads")
 
     @property
     def names(self) -> list[str]:

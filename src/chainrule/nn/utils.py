@@ -49,7 +49,7 @@ def clip_grad_norm_(parameters: Iterable[Parameter], max_norm: float) -> Tensor:
         for grad in grads:
             grad *= grad.dtype.type(scale)  # in the gradient's own precision
     dtype = grads[0].dtype if grads else np.float32
-    return Tensor._wrap(np.asarray(norm, dtype=dtype), False)
+    return Tensor(norm, dtype=dtype)
 
 
 def clip_grad_value_(parameters: Iterable[Parameter], clip_value: float) -> None:

@@ -3,7 +3,7 @@
 ``fit`` is the one-call API that mirrors ``chainrule train``; ``resume`` continues a stopped run.
 The package, by job:
 
-    config.py    TrainConfig (the one place the defaults live), DEFAULT_MODEL, CONFIG_SCHEMA,
+    config.py    TrainConfig (the one place the defaults live), DEFAULT_MODEL, DEFAULT_DATASET, CONFIG_SCHEMA,
                  make_optimizer, make_schedule
     trainer.py   Trainer (the loop, its state, resume), FitResult, evaluate_arrays, TrainingDiverged
     state.py     what a run saves: STATE_SCHEMA, METRICS_SCHEMA, read_metrics, saved_config,
@@ -31,19 +31,21 @@ from ..progress import Callback, default_reporter
 from ..random import manual_seed
 from ..rundir import PICTURES, RUN_FILES, claim, prepare_out  # noqa: F401  (also reachable as chainrule.train.*)
 from ..threads import limit_threads
-from .config import CONFIG_SCHEMA, DEFAULT_MODEL, OPTIMIZERS, SCHEDULES, TrainConfig, make_optimizer, make_schedule
+from .config import (CONFIG_SCHEMA, DEFAULT_DATASET, DEFAULT_MODEL, OPTIMIZERS, SCHEDULES, TrainConfig, make_optimizer,
+                     make_schedule)
 from .signals import STOP_SIGNALS, Interrupted, TrainingInterrupted, catch_signals
 from .state import (METRICS_SCHEMA, STATE_SCHEMA, MetricsError, ResumeWarning, data_sha256, fingerprint, read_metrics,
                     saved_config, to_json)
 from .trainer import FitResult, Trainer, TrainingDiverged, evaluate_arrays
 
-__all__ = ["DEFAULT_MODEL", "TrainConfig", "Trainer", "FitResult", "fit", "resume", "TrainingDiverged",
-           "Interrupted", "TrainingInterrupted", "catch_signals", "ResumeWarning", "MetricsError", "evaluate_arrays",
+__all__ = ["DEFAULT_MODEL", "DEFAULT_DATASET", "TrainConfig", "Trainer", "FitResult", "fit", "resume",
+           "TrainingDiverged", "Interrupted", "TrainingInterrupted", "catch_signals", "ResumeWarning", "MetricsError",
+           "evaluate_arrays",
            "read_metrics", "saved_config", "fingerprint", "data_sha256", "OPTIMIZERS", "SCHEDULES", "CONFIG_SCHEMA",
            "METRICS_SCHEMA", "STATE_SCHEMA", "STOP_SIGNALS", "make_optimizer", "make_schedule", "to_json"]
 
 
-def fit(dataset: str | Data = "digits", model: str = DEFAULT_MODEL, *, data_dir: str | None = None,
+def fit(dataset: str | Data = DEFAULT_DATASET, model: str = DEFAULT_MODEL, *, data_dir: str | None = None,
         out: str | os.PathLike | None = None, overwrite: bool = False, quiet: bool = False,
         callback: Callback | None = None, **config: Any) -> FitResult:
     """Train an MLP given by a SPEC on a data set; the Python face of ``chainrule train``.

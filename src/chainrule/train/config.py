@@ -14,14 +14,16 @@ from dataclasses import asdict, dataclass
 from .. import optim
 from ..schema import Field, Int, Nullable, Num, Record, SchemaError, Str, check
 
-__all__ = ["TrainConfig", "DEFAULT_MODEL", "CONFIG_SCHEMA", "OPTIMIZERS", "SCHEDULES", "make_optimizer",
-           "make_schedule"]
+__all__ = ["TrainConfig", "DEFAULT_MODEL", "DEFAULT_DATASET", "CONFIG_SCHEMA", "OPTIMIZERS", "SCHEDULES",
+           "make_optimizer", "make_schedule"]
 
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamw")
 SCHEDULES = ("none", "step", "cosine")
 
 # The model SPEC that ``chainrule train`` and ``chainrule.fit()`` build when not told otherwise.
 DEFAULT_MODEL = "256relu-dropout0.2"
+# The data set that ``chainrule train`` and ``tune``, ``chainrule.fit()`` and ``tune()`` load when not told.
+DEFAULT_DATASET = "digits"
 
 
 @dataclass
