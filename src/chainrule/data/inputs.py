@@ -132,7 +132,7 @@ def read_image(path: str, image_shape: Sequence[int] | None) -> np.ndarray:
     try:
         from PIL import Image, UnidentifiedImageError
     except ImportError:  # pragma: no cover - Pillow comes with matplotlib
-        raise DataError("reading images needs Pillow: pip install pillow") from None
+        raise DataError("reading images needs Pillow, which is not installed (pip install 'chainrule[cli]')") from None
     size = tuple(image_shape)[::-1]
     with open_regular(path, limit=files.MAX_DATA_BYTES) as f, warnings.catch_warnings():
         # Pillow warns, then refuses, past its own pixel limit: one line, ours, either way.
