@@ -149,7 +149,12 @@ def read_image(path: str, image_shape: Sequence[int] | None) -> np.ndarray:
                     flat = Image.fromarray(_flatten_alpha(img))  # mode "F": float32
                     x = np.clip(np.asarray(flat.resize(size, Image.Resampling.LANCZOS), np.float32), 0, 1)
                     return x.reshape(1, -1)
-                gray = img.convert("L").resize(size, Image.Resampling.LANCZOS)
+                if img.mode.startswith("I;16"):  # 16-bit gray: convert("L") clips at 255 instead of scaling
+                    deep = Image.fromarray(np.asarray(img, dtype=np.float32) / np.float32(65535))  # mode "F"
+                    x = np.clip(np.asarray(deep.resize(size, Image.Resampling.LANCZOS), np.float32), 0, 1)
+                else:
+                    gray = img.convert("L").resize(size, Image.Resampling.LANCZOS)
+                    x = np.asarray(gray, dtype=np.float32) / np.float32(255)
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
             raise DataError(f"{path}: the image is larger than the {files.MAX_IMAGE_PIXELS:,} pixels predict "
                             f"reads ({' '.join(str(e).split())})") from None
@@ -159,7 +164,6 @@ def read_image(path: str, image_shape: Sequence[int] | None) -> np.ndarray:
             raise
         except (OSError, ValueError, SyntaxError, EOFError) as e:  # Pillow's decoders raise these for damaged files
             raise DataError(f"{path}: cannot read the image ({' '.join(str(e).split())})") from None
-    x = np.asarray(gray, dtype=np.float32) / np.float32(255)
     if x.mean() > 0.5:  # dark strokes on a light background: flip to the data's light-on-dark
         x = 1 - x
     return x.reshape(1, -1)
