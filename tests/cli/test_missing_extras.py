@@ -55,3 +55,8 @@ def test_predict_without_pillow_or_matplotlib_names_the_extra(tmp_path, capsys, 
         out, err = capsys.readouterr()
         assert code == 2 and out == "" and len(err.splitlines()) == 1, (out, err)
         assert "not installed (pip install 'chainrule[cli]')" in err, err
+    code = main(["predict", str(tmp_path / "run"), str(tmp_path / "x.png"), str(tmp_path / "x.npz")])
+    out, err = capsys.readouterr()
+    assert code == 2 and len(out.splitlines()) == 1  # the .npz is still classified
+    assert err == f"chainrule: error: {tmp_path / 'x.png'}: reading images needs Pillow, which is not installed " \
+                  f"(pip install 'chainrule[cli]')\n", err

@@ -131,8 +131,9 @@ def read_image(path: str, image_shape: Sequence[int] | None) -> np.ndarray:
         raise DataError(f"{path}: this model was not trained on images; give an .npz file instead")
     try:
         from PIL import Image, UnidentifiedImageError
-    except ImportError:  # pragma: no cover - Pillow comes with matplotlib
-        raise DataError("reading images needs Pillow, which is not installed (pip install 'chainrule[cli]')") from None
+    except ImportError:  # the core install (no extras) has no Pillow
+        raise DataError(f"{path}: reading images needs Pillow, which is not installed "
+                        f"(pip install 'chainrule[cli]')") from None
     size = tuple(image_shape)[::-1]
     with open_regular(path, limit=files.MAX_DATA_BYTES) as f, warnings.catch_warnings():
         # Pillow warns, then refuses, past its own pixel limit: one line, ours, either way.
