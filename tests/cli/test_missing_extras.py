@@ -60,3 +60,16 @@ def test_predict_without_pillow_or_matplotlib_names_the_extra(tmp_path, capsys, 
     assert code == 2 and len(out.splitlines()) == 1  # the .npz is still classified
     assert err == f"chainrule: error: {tmp_path / 'x.png'}: reading images needs Pillow, which is not installed " \
                   f"(pip install 'chainrule[cli]')\n", err
+
+
+def test_bench_without_threadpoolctl_runs_when_threads_are_not_asked_for(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "threadpoolctl", None)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    argv = ["bench", "--nets", "784-200tanh-10", "--batch-sizes", "100", "--contenders", "numpy", "fast",
+            "--examples", "200", "--repeats", "1", "--no-memory", "--data", "random", "--quiet"]
+    code = main([*argv, "--json", str(tmp_path / "b.json")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 0 and (tmp_path / "b.json").exists(), err
+    code = main([*argv, "--json", "", "--threads", "1"])  # asked for: one line naming the extra
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "threadpoolctl" in err[0] and "chainrule[cli]" in err[0], err
