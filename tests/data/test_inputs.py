@@ -44,6 +44,10 @@ def test_a_16_bit_gray_png_is_scaled_not_clipped(tmp_path, background):
     got = read_image(str(tmp_path / "d16.png"), (8, 8))
     assert got.dtype == np.float32
     np.testing.assert_allclose(got, read_image(str(tmp_path / "d8.png"), (8, 8)), atol=0.005)  # L rounds after resizing
+    Image.fromarray(eight.astype(np.int32) * 257).save(tmp_path / "d32.tiff")  # mode "I", as older Pillow reads 16 bits
+    with Image.open(tmp_path / "d32.tiff") as img:
+        assert img.mode == "I"
+    np.testing.assert_allclose(read_image(str(tmp_path / "d32.tiff"), (8, 8)), got, atol=1e-6)
 
 
 def test_a_jpeg_without_an_image_name_is_read_by_its_content(tmp_path):

@@ -150,8 +150,10 @@ def read_image(path: str, image_shape: Sequence[int] | None) -> np.ndarray:
                     flat = Image.fromarray(_flatten_alpha(img))  # mode "F": float32
                     x = np.clip(np.asarray(flat.resize(size, Image.Resampling.LANCZOS), np.float32), 0, 1)
                     return x.reshape(1, -1)
-                if img.mode.startswith("I;16"):  # 16-bit gray: convert("L") clips at 255 instead of scaling
-                    deep = Image.fromarray(np.asarray(img, dtype=np.float32) / np.float32(65535))  # mode "F"
+                if img.mode.startswith("I;16") or img.mode == "I":  # 16-bit gray ("I" in older Pillow):
+                    deep = np.asarray(img, dtype=np.float32)  # convert("L") clips at 255 instead of scaling
+                    top = 65535 if img.mode != "I" or deep.max() > 255 else 255
+                    deep = Image.fromarray(deep / np.float32(top))  # mode "F"
                     x = np.clip(np.asarray(deep.resize(size, Image.Resampling.LANCZOS), np.float32), 0, 1)
                 else:
                     gray = img.convert("L").resize(size, Image.Resampling.LANCZOS)
