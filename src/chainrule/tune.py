@@ -38,7 +38,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .atomic import atomic_write
-from .data import Data, load_dataset
+from .data import Data, DataError, load_dataset, train_val_split
 from .model import save
 from .progress import Callback
 from .rundir import claim
@@ -332,6 +332,12 @@ def tune(dataset: str | Data = DEFAULT_DATASET, *, trials: int | None = None, mi
         data = dataset if isinstance(dataset, Data) else load_dataset(dataset, data_dir=data_dir, seed=seed)
         dataset_name = dataset if isinstance(dataset, str) else data.name
         search_data = _without_test(data)
+        try:  # the trials are scored on the validation split: one that rounds to no example is refused now
+            train_val_split(data.x_train, data.y_train, base.val_split, seed=seed)
+        except DataError:
+            raise DataError(f"val_split {base.val_split} of {data.name}'s {len(data.y_train)} training examples "
+                            f"leaves none for validation, and tuning scores its trials there; use a larger split"
+                            ) from None
 
         started = time.monotonic()
         deadline = started + 60 * minutes if minutes is not None else None

@@ -39,3 +39,37 @@ def test_bench_without_matplotlib_says_the_bars_are_skipped(tmp_path, capsys, mo
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 0 and out.exists() and not out.with_suffix(".png").exists()
     assert len(err) == 1 and err[0].startswith("pictures skipped: matplotlib is not installed"), err
+
+
+def test_predict_without_pillow_or_matplotlib_names_the_extra(tmp_path, capsys, monkeypatch):
+    import numpy as np
+
+    assert main(["train", "--epochs", "1", "--out", str(tmp_path / "run"), "--quiet", "--no-plots"]) == 0
+    (tmp_path / "x.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(32))
+    np.savez(tmp_path / "x.npz", x=np.zeros((1, 64), np.uint8))
+    capsys.readouterr()
+    monkeypatch.setitem(sys.modules, "PIL", None)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    for argv in (["x.png"], ["x.npz", "--show", str(tmp_path / "seen.png")]):
+        code = main(["predict", str(tmp_path / "run"), str(tmp_path / argv[0]), *argv[1:]])
+        out, err = capsys.readouterr()
+        assert code == 2 and out == "" and len(err.splitlines()) == 1, (out, err)
+        assert "not installed (pip install 'chainrule[cli]')" in err, err
+    code = main(["predict", str(tmp_path / "run"), str(tmp_path / "x.png"), str(tmp_path / "x.npz")])
+    out, err = capsys.readouterr()
+    assert code == 2 and len(out.splitlines()) == 1  # the .npz is still classified
+    assert err == f"chainrule: error: {tmp_path / 'x.png'}: reading images needs Pillow, which is not installed " \
+                  f"(pip install 'chainrule[cli]')\n", err
+
+
+def test_bench_without_threadpoolctl_runs_when_threads_are_not_asked_for(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "threadpoolctl", None)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    argv = ["bench", "--nets", "784-200tanh-10", "--batch-sizes", "100", "--contenders", "numpy", "fast",
+            "--examples", "200", "--repeats", "1", "--no-memory", "--data", "random", "--quiet"]
+    code = main([*argv, "--json", str(tmp_path / "b.json")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 0 and (tmp_path / "b.json").exists(), err
+    code = main([*argv, "--json", "", "--threads", "1"])  # asked for: one line naming the extra
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "threadpoolctl" in err[0] and "chainrule[cli]" in err[0], err

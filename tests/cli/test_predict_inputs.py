@@ -107,3 +107,14 @@ def test_show_needs_a_model_of_images(tmp_path, capsys):
     code, out, err = _run(capsys, ["predict", tmp_path / "m", tmp_path / "x.npz", "--show", tmp_path / "s.png"])
     assert code == 2 and out == [] and len(err) == 1 and "--show: this model was not trained on images" in err[0]
     assert not (tmp_path / "s.png").exists()
+
+
+@pytest.mark.parametrize("name, says", [("", "is a folder; give a file name"),
+                                        ("nowhere/seen.png", "no such folder"),
+                                        ("seen.txt", "cannot draw .txt pictures")])
+def test_show_path_that_cannot_be_written_is_refused_before_any_work(run_folder, inputs, tmp_path, name, says,
+                                                                    capsys):
+    show = tmp_path / name if name else tmp_path
+    code, out, err = _run(capsys, ["predict", run_folder, inputs / "zero.png", "--show", show])
+    assert code == 2 and out == [] and len(err) == 1, (out, err)
+    assert err[0].startswith(f"chainrule: error: --show {show}: {says}") and ".tmp" not in err[0], err

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 
+import numpy as np
+
 from chainrule.cli import build_parser, main
 from chainrule.cli import tune as tune_command
 from chainrule.progress import count, format_epoch
@@ -51,3 +53,16 @@ def test_retrain_past_the_budget_says_by_how_much():
     assert tune_command._expected({"expected_seconds": 61.0, "seconds_left": -3.0}) == (
         "expected to take about 61s, past the --minutes budget by about 61s")
     assert tune_command._expected({"expected_seconds": 2.0, "seconds_left": None}) == "expected to take about 2s"
+
+
+def test_every_command_prints_a_warning_in_one_line(tmp_path, capsys):
+    """evaluate (and plot, tune) reload the data, and its warnings: one line each, as train prints them."""
+    rows = np.random.default_rng(0).normal(size=(60, 3))
+    data = tmp_path / "from1.tsv"
+    np.savetxt(data, np.c_[rows, (rows[:, 0] > 0) + 1], delimiter="\t", fmt="%.4f")  # labels 1 and 2
+    assert main(["train", "--dataset", str(data), "--epochs", "1", "--out", str(tmp_path / "run"), "--quiet",
+                 "--no-plots"]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", str(tmp_path / "run"), "--quiet"]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and err[0].startswith("chainrule: warning: ") and "class 0 has no training example" in err[0]

@@ -23,7 +23,8 @@ from chainrule.cli import tune as tune_command
     (["--dropouts", "1"], "--dropouts must be in [0, 1)"),
     (["--epochs", "0"], "--epochs must be a positive integer"),
     (["--dataset", "nonesuch"], "unknown dataset 'nonesuch'"),
-    (["--dataset", "xor"], "leaves none for validation"),
+    (["--dataset", "xor"], "--val-split 0.1 of xor's 4 training examples leaves none for validation, and tuning "
+                           "scores its trials there; use a larger split"),  # not "--val-split 0", which tune refuses
 ])
 def test_user_errors_print_one_line_and_exit_2(argv, message, tmp_path, capsys):
     assert main(["tune", *argv, "--out", str(tmp_path / "o")]) == 2

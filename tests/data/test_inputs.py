@@ -33,6 +33,23 @@ def test_every_image_format_reads_as_the_png_does(tmp_path):
         np.testing.assert_allclose(got, expected, atol=0.03 if name.endswith("jpg") else 1e-6, err_msg=name)
 
 
+@pytest.mark.parametrize("background", [0, 65535])
+def test_a_16_bit_gray_png_is_scaled_not_clipped(tmp_path, background):
+    """Pillow's convert("L") clips 16-bit gray at 255: a 16-bit PNG would read as all strokes."""
+    eight = _digit() if background == 0 else 255 - _digit()
+    Image.fromarray(eight).save(tmp_path / "d8.png")
+    Image.fromarray(eight.astype(np.uint16) * 257).save(tmp_path / "d16.png")
+    with Image.open(tmp_path / "d16.png") as img:
+        assert img.mode.startswith("I;16")
+    got = read_image(str(tmp_path / "d16.png"), (8, 8))
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, read_image(str(tmp_path / "d8.png"), (8, 8)), atol=0.005)  # L rounds after resizing
+    Image.fromarray(eight.astype(np.int32) * 257).save(tmp_path / "d32.tiff")  # mode "I", as older Pillow reads 16 bits
+    with Image.open(tmp_path / "d32.tiff") as img:
+        assert img.mode == "I"
+    np.testing.assert_allclose(read_image(str(tmp_path / "d32.tiff"), (8, 8)), got, atol=1e-6)
+
+
 def test_a_jpeg_without_an_image_name_is_read_by_its_content(tmp_path):
     """It used to be read as IDX: "bad magic number 0xffd8ffe0"."""
     Image.fromarray(_digit()).save(tmp_path / "photo", format="JPEG")

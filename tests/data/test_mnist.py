@@ -99,7 +99,7 @@ def test_offline_message_lists_places_and_remedies(tmp_path, monkeypatch, isolat
     ):
         assert str(place) in text
     # the library names its argument; the command line may add its own flag
-    assert "apt-get install dataset-fashion-mnist" in text and "data_dir" in text and "--data-dir" not in text
+    assert "apt-get install dataset-fashion-mnist" in text and "data_dir=FOLDER" in text and "--data-dir" not in text
     assert "download=False" in text
 
 
@@ -260,3 +260,18 @@ def test_files_of_neither_set_load_under_either_name(tmp_path, two_sets, write_i
     check_matches(load_mnist(data_dir=folder, download=False), own)
     check_matches(load_fashion_mnist(data_dir=folder, download=False), own, name="fashion-mnist")
 
+
+
+def test_the_command_line_names_its_option_for_the_folder(tmp_path, monkeypatch, isolated_env, capsys):
+    from chainrule.cli import main
+
+    with socket.socket() as s:  # a loopback port that was just free: the download is refused at once
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("CHAINRULE_MIRROR", f"http://127.0.0.1:{port}")
+    (tmp_path / "empty").mkdir()
+    assert main(["train", "--dataset", "mnist", "--data-dir", str(tmp_path / "empty"), "--quiet", "--no-plots",
+                 "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "pass --data-dir FOLDER or set $CHAINRULE_DATA=FOLDER" in err[0], err
+    assert "data_dir" not in err[0]

@@ -126,3 +126,16 @@ def test_a_state_without_fingerprint_resumes_with_a_warning(tmp_path):
     assert result.summary["epochs"] == 3
     # from here on the run is checked: its state records the conditions it continued under
     assert load_weights(out / "last.safetensors")[1]["resume"]["fingerprint"]["numpy"] == np.__version__
+
+
+def test_resume_without_threadpoolctl_continues_with_a_warning(tmp_path, capsys, monkeypatch):
+    """The core install (no extras) resumes a run trained where threadpoolctl recorded the count."""
+    import sys
+
+    out = _cut_run(tmp_path, _images(tmp_path / "d.npz"))
+    monkeypatch.setitem(sys.modules, "threadpoolctl", None)
+    assert main(["train", "--resume", str(out), "--quiet", "--no-plots"]) == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("chainrule: warning: ") and "with 1 BLAS thread," in err[0], err
+    assert "threadpoolctl is not installed" in err[0] and "--" not in err[0]
+    assert load_weights(out / "model.safetensors")[1] is not None

@@ -175,6 +175,7 @@ def benchmark(nets: list[str], batch_sizes: list[int], names: list[str], repeats
     nets, batch_sizes, names = _checked(nets, batch_sizes, names, repeats, examples, lr, data, threads, slices)
     lr = float(lr)
     x, y, data_name = load_data(data)
+    limit = threads  # None: NumPy's count is left alone (and threadpoolctl, an extra, is not needed)
     threads = threads or blas_threads() or os.cpu_count()
     skipped = {n: why for n in names if (why := available(n))}
     names = [n for n in names if n not in skipped]
@@ -188,7 +189,7 @@ def benchmark(nets: list[str], batch_sizes: list[int], names: list[str], repeats
     slice_samples = {(net, b, n): [] for net, b in cells for n in names}
     gemm = []
     started = time.perf_counter()
-    with limit_threads(threads):
+    with limit_threads(limit):
         for r in range(repeats):
             for net, b in cells:
                 gemm.append(gemm_gflops())  # sampled all along: the peak is the best the machine gave

@@ -14,12 +14,14 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
 from typing import Sequence
 
 from ..version import __version__
 from . import bench, evaluate, plot, predict, train, tune
 from ._parser import ArgumentParser
-from .errors import EXIT_DIVERGED, EXIT_SIGNAL, EXIT_USAGE, MAX_MESSAGE_CHARS, UserError, one_line, run_command
+from .errors import (EXIT_DIVERGED, EXIT_SIGNAL, EXIT_USAGE, MAX_MESSAGE_CHARS, UserError, one_line, run_command,
+                     warn_in_one_line)
 
 __all__ = ["main", "build_parser", "COMMANDS", "UserError", "EXIT_USAGE", "EXIT_DIVERGED", "EXIT_SIGNAL",
            "MAX_MESSAGE_CHARS", "one_line"]
@@ -65,7 +67,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
-    return run_command(args.func, args, parser.subparsers[args.command])
+    with warnings.catch_warnings():  # every command's warnings (a class with no example...) one line each
+        warnings.showwarning = warn_in_one_line
+        return run_command(args.func, args, parser.subparsers[args.command])
 
 
 if __name__ == "__main__":  # pragma: no cover

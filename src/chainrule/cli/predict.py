@@ -70,11 +70,26 @@ def _pyplot():
     try:
         import matplotlib
     except ImportError:
-        raise UserError("--show needs matplotlib: pip install matplotlib") from None
+        raise UserError("--show needs matplotlib, which is not installed (pip install 'chainrule[cli]')") from None
     matplotlib.use("Agg")  # files only; works without a display
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def _check_show(path: str) -> None:
+    """Refuse a --show path that can't be written, before any example is read or printed."""
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    folder = os.path.dirname(path) or "."
+    if os.path.isdir(path):
+        raise UserError(f"--show {path}: is a folder; give a file name, such as {os.path.join(path, 'seen.png')}")
+    if not os.path.isdir(folder):
+        raise UserError(f"--show {path}: no such folder {folder}")
+    ext = os.path.splitext(path)[1].lstrip(".").lower()
+    formats = FigureCanvasBase.get_supported_filetypes()
+    if ext and ext not in formats:
+        raise UserError(f"--show {path}: cannot draw .{ext} pictures (use one of {', '.join(sorted(formats))})")
 
 
 def _show(path: str, shown: list[tuple[str, np.ndarray]], image_shape) -> None:
@@ -95,6 +110,8 @@ def _show(path: str, shown: list[tuple[str, np.ndarray]], image_shape) -> None:
     try:
         with atomic_write(path) as f:
             fig.savefig(f, format=os.path.splitext(path)[1].lstrip(".").lower() or "png", dpi=110)
+    except OSError as e:  # a full disk, no permission: name the file, not the temporary one beside it
+        raise UserError(f"--show {path}: cannot write it ({e.strerror or one_line(e)})") from None
     finally:
         plt.close(fig)
 
@@ -109,6 +126,9 @@ def run(args: argparse.Namespace) -> int:
     if args.show and not model.image_shape:
         raise UserError(f"--show: this model was not trained on images ({model.spec} on "
                         f"{model.info.get('dataset') or 'its data'}), there is nothing to picture")
+    if args.show:
+        _pyplot()  # a missing matplotlib is one line before any work, as is a path that can't be written
+        _check_show(args.show)
     files = _expand(args.inputs)
     several = len(files) > 1 or any(os.path.isdir(name) for name in args.inputs)
     top = min(args.top, model.num_classes)

@@ -131,8 +131,9 @@ def read_image(path: str, image_shape: Sequence[int] | None) -> np.ndarray:
         raise DataError(f"{path}: this model was not trained on images; give an .npz file instead")
     try:
         from PIL import Image, UnidentifiedImageError
-    except ImportError:  # pragma: no cover - Pillow comes with matplotlib
-        raise DataError("reading images needs Pillow: pip install pillow") from None
+    except ImportError:  # the core install (no extras) has no Pillow
+        raise DataError(f"{path}: reading images needs Pillow, which is not installed "
+                        f"(pip install 'chainrule[cli]')") from None
     size = tuple(image_shape)[::-1]
     with open_regular(path, limit=files.MAX_DATA_BYTES) as f, warnings.catch_warnings():
         # Pillow warns, then refuses, past its own pixel limit: one line, ours, either way.
@@ -149,7 +150,14 @@ def read_image(path: str, image_shape: Sequence[int] | None) -> np.ndarray:
                     flat = Image.fromarray(_flatten_alpha(img))  # mode "F": float32
                     x = np.clip(np.asarray(flat.resize(size, Image.Resampling.LANCZOS), np.float32), 0, 1)
                     return x.reshape(1, -1)
-                gray = img.convert("L").resize(size, Image.Resampling.LANCZOS)
+                if img.mode.startswith("I;16") or img.mode == "I":  # 16-bit gray ("I" in older Pillow):
+                    deep = np.asarray(img, dtype=np.float32)  # convert("L") clips at 255 instead of scaling
+                    top = 65535 if img.mode != "I" or deep.max() > 255 else 255
+                    deep = Image.fromarray(deep / np.float32(top))  # mode "F"
+                    x = np.clip(np.asarray(deep.resize(size, Image.Resampling.LANCZOS), np.float32), 0, 1)
+                else:
+                    gray = img.convert("L").resize(size, Image.Resampling.LANCZOS)
+                    x = np.asarray(gray, dtype=np.float32) / np.float32(255)
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
             raise DataError(f"{path}: the image is larger than the {files.MAX_IMAGE_PIXELS:,} pixels predict "
                             f"reads ({' '.join(str(e).split())})") from None
@@ -159,7 +167,6 @@ def read_image(path: str, image_shape: Sequence[int] | None) -> np.ndarray:
             raise
         except (OSError, ValueError, SyntaxError, EOFError) as e:  # Pillow's decoders raise these for damaged files
             raise DataError(f"{path}: cannot read the image ({' '.join(str(e).split())})") from None
-    x = np.asarray(gray, dtype=np.float32) / np.float32(255)
     if x.mean() > 0.5:  # dark strokes on a light background: flip to the data's light-on-dark
         x = 1 - x
     return x.reshape(1, -1)

@@ -187,8 +187,8 @@ def _not_found(name: str, places, why: str) -> str:
     names = ", ".join(f"{stem}.gz" for stem in IDX_FILES)
     return (
         f"{name}: IDX files not found (looked in {looked}) and {why}; "
-        f"{_INSTALL_HINTS.get(name, '')}put {names} in a folder and pass it as data_dir "
-        f"or set $CHAINRULE_DATA to it"
+        f"{_INSTALL_HINTS.get(name, '')}put {names} in a folder and pass data_dir=FOLDER "
+        f"or set $CHAINRULE_DATA=FOLDER"
     )
 
 

@@ -23,6 +23,7 @@ from ..data import Data
 from ..data.files import read_text
 from ..io import CheckpointError
 from ..model import METADATA, check_metadata
+from ..progress import count
 from ..schema import Bool, Int, List, Nullable, Num, Record, SchemaError, Str, check
 from ..threads import blas_threads, limit_threads
 from .config import CONFIG_SCHEMA, TrainConfig
@@ -87,15 +88,22 @@ def _resume_threads(name: str, saved: dict[str, Any] | None, threads: int | None
     """The BLAS thread count to resume with: the recorded one; a different ``threads`` is refused."""
     recorded = None if saved is None else saved["threads"]
     if threads is not None and recorded is not None and threads != recorded:
-        raise CheckpointError(f"{name}: this run was trained with {recorded} BLAS threads; resuming with {threads} "
-                              f"would not give bitwise the same weights: resume without a thread count "
+        raise CheckpointError(f"{name}: this run was trained with {count(recorded, 'BLAS thread')}; resuming with "
+                              f"{threads} would not give bitwise the same weights: resume without a thread count "
                               f"(it uses {recorded})")
     if recorded is not None:
-        with limit_threads(recorded):
-            now = blas_threads()
+        try:
+            with limit_threads(recorded):
+                now = blas_threads()
+        except ModuleNotFoundError:  # threadpoolctl (an optional extra) is not installed: no count can be set
+            warnings.warn(f"{name} was trained with {count(recorded, 'BLAS thread')}, and this install cannot set "
+                          f"the count (threadpoolctl is not installed): the result may not be bitwise the same as an "
+                          f"uninterrupted run", ResumeWarning, stacklevel=3)
+            return threads
         if now != recorded:
-            warnings.warn(f"{name} was trained with {recorded} BLAS threads, and only {now} can be used here: the "
-                          f"result will not be bitwise the same as an uninterrupted run", ResumeWarning, stacklevel=3)
+            warnings.warn(f"{name} was trained with {count(recorded, 'BLAS thread')}, and only {now} can be used "
+                          f"here: the result will not be bitwise the same as an uninterrupted run", ResumeWarning,
+                          stacklevel=3)
     return recorded if recorded is not None else threads
 
 

@@ -196,7 +196,7 @@ class Trainer:
         where = f"; {self._last_good()}" if self._saved is not None else ""  # (only a run with out_dir saves)
         raise TrainingDiverged(
             f"training diverged at epoch {epoch}, step {step}: {what}{where}; "
-            f"try a lower lr (now {self.config.lr:g}) or clip_grad=1.0")
+            f"try a lower learning rate than lr={self.config.lr:g}, or clip_grad=1.0")
 
     def _ask_to_stop(self, signum: int) -> None:
         self._interrupted, self._signum = True, signum
