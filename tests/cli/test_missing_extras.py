@@ -73,3 +73,19 @@ def test_bench_without_threadpoolctl_runs_when_threads_are_not_asked_for(tmp_pat
     code = main([*argv, "--json", "", "--threads", "1"])  # asked for: one line naming the extra
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and "threadpoolctl" in err[0] and "chainrule[cli]" in err[0], err
+
+
+def test_momentum_with_an_optimizer_that_ignores_it_is_a_one_line_warning(tmp_path, capsys):
+    code = main(["train", "--dataset", "xor", "--val-split", "0", "--epochs", "1", "--optimizer", "adam",
+                 "--momentum", "0.5", "--out", str(tmp_path / "run"), "--quiet", "--no-plots"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 0 and len(err) == 1, err
+    assert err[0] == "chainrule: warning: momentum 0.5 has no effect with optimizer 'adam': only momentum and nesterov use it"
+
+
+def test_the_default_momentum_never_warns(recwarn):
+    import chainrule as cr
+
+    cr.TrainConfig(optimizer="adam").validate()
+    cr.TrainConfig(optimizer="momentum", momentum=0.5).validate()
+    assert not [w for w in recwarn if "momentum" in str(w.message)]

@@ -9,7 +9,8 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import warnings
+from dataclasses import asdict, dataclass, fields
 
 from .. import optim
 from ..schema import Field, Int, Nullable, Num, Record, SchemaError, Str, check
@@ -18,6 +19,7 @@ __all__ = ["TrainConfig", "DEFAULT_MODEL", "DEFAULT_DATASET", "CONFIG_SCHEMA", "
            "make_optimizer", "make_schedule"]
 
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamw")
+MOMENTUM_OPTIMIZERS = ("momentum", "nesterov")  # the ones that read TrainConfig.momentum
 SCHEDULES = ("none", "step", "cosine")
 
 # The model SPEC that ``chainrule train`` and ``chainrule.fit()`` build when not told otherwise.
@@ -71,7 +73,13 @@ class TrainConfig:
         for name in ("lr", "momentum", "weight_decay", "val_split", "clip_grad"):  # an int given for a float
             if getattr(self, name) is not None:
                 setattr(self, name, float(getattr(self, name)))
+        if self.optimizer not in MOMENTUM_OPTIMIZERS and self.momentum != _MOMENTUM_DEFAULT:
+            warnings.warn(f"momentum {self.momentum:g} has no effect with optimizer {self.optimizer!r}: only "
+                          f"{' and '.join(MOMENTUM_OPTIMIZERS)} use it", UserWarning)  # stacklevel 1: once, however many callers validate
         return self
+
+
+_MOMENTUM_DEFAULT = next(f.default for f in fields(TrainConfig) if f.name == "momentum")
 
 
 def _needing(field: Field, need: str) -> Field:
