@@ -21,9 +21,9 @@ RANK = {
     "gradcheck": 2, "io": 2, "viz": 2,
     "nn": 3, "rundir": 3,  # nn: Module.check runs gradcheck's Jacobian check
     "optim": 4, "spec": 4,
-    "model": 5,
+    "model": 5, "diagnostics": 5,
     "train": 6, "bench": 6,
-    "tune": 7, "plots": 7,
+    "tune": 7, "plots": 7, "diagnose": 7,
     "cli": 8,
     "__main__": 9, "": 9,  # "": the package's __init__, which re-exports
 }

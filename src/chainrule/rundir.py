@@ -32,15 +32,16 @@ try:
 except ImportError:  # pragma: no cover - Windows: no advisory locks; the folder checks still apply
     fcntl = None
 
-__all__ = ["LAST", "BEST", "METRICS", "SUMMARY", "TUNE", "RUN_FILES", "PICTURES", "LOCK", "RunFolderError",
+__all__ = ["LAST", "BEST", "METRICS", "SUMMARY", "TUNE", "DIAGNOSTICS", "RUN_FILES", "PICTURES", "LOCK", "RunFolderError",
            "RunFolderBusy", "RunFileError", "survey", "lock", "claim", "prepare_out", "default_run_folder",
            "checkpoint_in"]
 
 LAST = "last.safetensors"  # the whole training state, written every epoch and on Ctrl-C
 BEST = "model.safetensors"  # the best-validation weights, a Classifier checkpoint
 METRICS, SUMMARY, TUNE = "metrics.jsonl", "summary.json", "tune.json"
-RUN_FILES = (BEST, LAST, METRICS, SUMMARY, TUNE)  # what a run writes (see survey for what makes a folder one)
-PICTURES = ("curves.png", "confusion.png", "weights.png")  # chainrule's only in a folder that holds a run
+DIAGNOSTICS = "diagnostics.jsonl"  # per-epoch layer statistics, with diagnostics on
+RUN_FILES = (BEST, LAST, METRICS, SUMMARY, TUNE, DIAGNOSTICS)  # what a run writes (see survey for what makes a folder one)
+PICTURES = ("curves.png", "confusion.png", "weights.png", "diagnostics.png")  # chainrule's only in a folder that holds a run
 LOCK = ".chainrule.lock"
 
 
