@@ -145,7 +145,7 @@ def layer_stats(model: Any, x: np.ndarray, y: np.ndarray | None = None, *, histo
             return rows
 
         if not np.isfinite(a).all():  # overflowed outputs: the loss refuses them, and there is no δ to measure
-            for (name, layer), row in zip(copies, rows):
+            for (_, layer), row in zip(copies, rows):
                 row["grad_norm"] = None
                 if isinstance(layer, Linear):
                     row["weight_grad_norm"] = None
