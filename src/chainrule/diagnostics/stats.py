@@ -69,8 +69,9 @@ def _histogram(kind: str, a: np.ndarray, bins: int) -> dict[str, Any]:
         lo, hi = float(finite.min()), float(finite.max())
     else:
         lo, hi = 0.0, 1.0
-    if hi <= lo:  # all one value
-        lo, hi = lo - 0.5, hi + 0.5
+    if hi <= lo:  # all one value: a bin's width around it, wide enough to tell from it (2e30 ± 0.5 is 2e30)
+        pad = max(0.5, abs(lo) * 1e-6)
+        lo, hi = lo - pad, hi + pad
     counts, _ = np.histogram(finite, bins=bins, range=(lo, hi))
     return {"lo": lo, "hi": hi, "counts": counts.tolist()}
 
@@ -143,6 +144,13 @@ def layer_stats(model: Any, x: np.ndarray, y: np.ndarray | None = None, *, histo
         if y is None:
             return rows
 
+        if not np.isfinite(a).all():  # overflowed outputs: the loss refuses them, and there is no δ to measure
+            for (_, layer), row in zip(copies, rows):
+                row["grad_norm"] = None
+                if isinstance(layer, Linear):
+                    row["weight_grad_norm"] = None
+                    row["weight_norm"] = _number(float(np.linalg.norm(layer.weight.data.astype(np.float64))))
+            return rows
         loss = criterion if criterion is not None else CrossEntropyLoss()
         loss.fprop(a, y)
         g = loss.bprop()
