@@ -14,7 +14,8 @@ SCRIPTS = sorted(p for p in EXAMPLES.glob("*.py") if not p.name.startswith("_"))
 
 def test_every_lecture_example_is_there():
     assert {p.stem for p in SCRIPTS} >= {"xor", "computational_graph", "neuron_types", "templates",
-                                         "four_vs_rest", "regression", "exercise_loop"}
+                                         "four_vs_rest", "regression", "exercise_loop", "vanishing_gradients",
+                                         "init_scale"}
 
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.stem)
