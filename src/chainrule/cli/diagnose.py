@@ -11,7 +11,7 @@ import sys
 from typing import TextIO
 
 from ..data import DATASETS
-from ..diagnose import Check, diagnose, failed, prepare, verdict
+from ..diagnose import MODEL_CHECKS, Check, diagnose, failed, prepare, verdict
 from ..threads import limit_threads
 from ..train import DEFAULT_DATASET, DEFAULT_MODEL, TrainConfig
 from .options import add_config_options, config_from_args, option_name
@@ -84,5 +84,7 @@ def run(args: argparse.Namespace, stream: TextIO | None = None) -> int:
         subject = prepare(args.dataset, args.model, data_dir=args.data_dir, **config)
         print(subject.header(), file=stream, flush=True)
         checks = diagnose(subject, on_check=lambda c: print(format_row(c), file=stream, flush=True))
+    if not any(c.name in MODEL_CHECKS for c in checks):
+        print(f"not run: {', '.join(MODEL_CHECKS)} (they need finite training data)", file=stream)
     print(verdict(checks), file=stream, flush=True)
     return EXIT_FAILED if failed(checks) else 0

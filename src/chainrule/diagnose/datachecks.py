@@ -34,8 +34,8 @@ def check_balance(data: Data) -> Check:
     BALANCE_LIMIT, or when a class has no training example.
 
     >>> import numpy as np
-    >>> x = np.zeros((6, 1), np.float32)
-    >>> check_balance(Data(x, np.array([0, 0, 0, 0, 0, 1]), x, np.zeros(6, np.int64))).status
+    >>> x = np.zeros((11, 1), np.float32)
+    >>> check_balance(Data(x, np.array([0] * 10 + [1]), x, np.zeros(11, np.int64))).status
     'warn'
     """
     counts = np.bincount(data.y_train, minlength=data.num_classes)
@@ -151,7 +151,7 @@ def check_duplicates(data: Data) -> Check:
     """
     n = len(data.x_test)
     dup = count_duplicates(data.x_train, data.x_test) if n else 0
-    figure = f"{dup} of {n} test rows ({dup / max(n, 1):.1%}) are also in the training set"
+    figure = f"{dup:,} of {n:,} test rows ({dup / max(n, 1):.1%}) are also in the training set"
     if dup > DUPLICATE_LIMIT * n:
         return Check("data: train/test duplicates", WARN, figure,
                      "the test score will overstate how the model does on new data: drop those rows from the "

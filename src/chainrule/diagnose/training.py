@@ -4,7 +4,7 @@ Training Neural Networks", 2019: verify the loss at init, overfit one batch, inp
 baseline; the lectures' saturation, dead units and vanishing δ).
 
 >>> import numpy as np, chainrule as cr
->>> cr.manual_seed(0); net = cr.nn.Sequential(cr.nn.Linear(4, 16), cr.nn.Tanh(), cr.nn.Linear(16, 2))
+>>> _ = cr.manual_seed(3); net = cr.nn.Sequential(cr.nn.Linear(4, 16), cr.nn.Tanh(), cr.nn.Linear(16, 2))
 >>> x = np.random.default_rng(0).normal(size=(32, 4)).astype(np.float32); y = (x[:, 0] > 0).astype(np.int64)
 >>> check_init_loss(net, x, y, 2).status, check_overfit(net, x, y, cr.train.TrainConfig(lr=0.01)).status
 ('pass', 'pass')
@@ -26,15 +26,19 @@ from .checks import FAIL, PASS, WARN, Check
 
 __all__ = ["check_init_loss", "check_overfit", "check_baseline", "check_layer_stats", "train_steps",
            "INIT_LOSS_TOLERANCE", "OVERFIT_STEPS", "OVERFIT_WARN", "DIVERGED_FACTOR", "BASELINE_STEPS",
-           "BASELINE_PASS"]
+           "BASELINE_PASS", "BASELINE_HOLD_OUT", "INIT_LOSS_NATS"]
 
-INIT_LOSS_TOLERANCE = 0.3  # the loss at init within 30% of ln(classes)
+INIT_LOSS_TOLERANCE = 0.3  # the loss at init within 30% of ln(classes),
+# or within 0.5 nats: with 2 or 3 classes, Glorot init alone moves a small network's loss that far
+# (measured: 16tanh on moons, seeds 0 to 3, from -4% to +40% of ln 2, 0.28 nats)
+INIT_LOSS_NATS = 0.5
 OVERFIT_STEPS = 300  # steps allowed to fit one batch
 OVERFIT_WARN = 0.9  # below this accuracy on the batch: a fail
 DIVERGED_FACTOR = 100.0  # a loss this many times its first value has diverged (Adam's bounded steps can
                          # blow the loss up to 1e14 without ever reaching inf)
 BASELINE_STEPS = 300  # mini-batch steps for each of the two baseline models
 BASELINE_PASS = 0.25  # real inputs must remove this fraction of the zeroed-input model's errors
+BASELINE_HOLD_OUT = 100  # with fewer examples, the baseline is judged on the examples it trained on
 
 
 def _logits(net: Sequential, x: np.ndarray, batch: int = 1000) -> np.ndarray:
@@ -56,7 +60,8 @@ def _loss(logits: np.ndarray, y: np.ndarray) -> float:
 
 def check_init_loss(net: Sequential, x: np.ndarray, y: np.ndarray, num_classes: int) -> Check:
     """The mean cross-entropy of the untrained network (eval mode) against ln(classes), the loss of
-    a uniform prediction: a network that starts confident has too large an init or a bug."""
+    a uniform prediction: a warning beyond 30% of ln(classes) (and 0.5 nats), as a network that
+    starts confident has too large an init or a bug."""
     expected = math.log(num_classes)
     loss = _loss(_logits(net, x), y)
     figure = f"{loss:.3g} on {len(x):,} training examples, vs ln({num_classes}) = {expected:.3g}"
@@ -65,7 +70,7 @@ def check_init_loss(net: Sequential, x: np.ndarray, y: np.ndarray, num_classes: 
                                                    "are far too large, or the inputs are not scaled")
     off = (loss - expected) / expected
     figure += f" ({off:+.0%})"
-    if abs(off) > INIT_LOSS_TOLERANCE:
+    if abs(loss - expected) > max(INIT_LOSS_TOLERANCE * expected, INIT_LOSS_NATS):
         return Check("loss at init", WARN, figure,
                      "a softmax that starts confident is a bug or an init too large: use Glorot init (chainrule's "
                      "default), scale the inputs, or zero the last layer's weights")
@@ -152,10 +157,11 @@ def check_baseline(net: Sequential, x: np.ndarray, y: np.ndarray, config: TrainC
                    steps: int = BASELINE_STEPS) -> Check:
     """Train two copies of ``net`` for ``steps`` mini-batches, one on the inputs ``x``, one on zeros
     (the same labels), and compare their accuracy on a held-out quarter of (x, y) (at most 1,000
-    examples): real inputs must remove BASELINE_PASS of the zeroed model's errors."""
+    examples; under BASELINE_HOLD_OUT examples, on the examples themselves, which zeroed inputs
+    cannot tell apart): real inputs must remove BASELINE_PASS of the zeroed model's errors."""
     rng = np.random.default_rng([config.seed, 4])
     order = rng.permutation(len(x))
-    held = min(1000, len(x) // 4)
+    held = min(1000, len(x) // 4) if len(x) >= BASELINE_HOLD_OUT else 0
     if held == 0:  # a handful of examples: judged on the examples themselves
         fit_idx, test_idx = order, order
     else:
@@ -173,7 +179,7 @@ def check_baseline(net: Sequential, x: np.ndarray, y: np.ndarray, config: TrainC
         accuracy[kind] = float((_logits(model, xs[test_idx]).argmax(axis=1) == y[test_idx]).mean())
     real, zero = accuracy["real"], accuracy["zeroed"]
     removed = (real - zero) / (1 - zero) if zero < 1 else 0.0
-    where = f"{len(test_idx):,} held-out training examples" if held else f"the {len(x)} training examples"
+    where = f"{len(test_idx):,} held-out training examples" if held else f"the {len(x)} training examples themselves"
     figure = (f"accuracy on {where} after {steps} steps: real inputs {real:.1%}, zeroed inputs {zero:.1%} "
               f"({max(removed, 0):.0%} of the errors removed)")
     if removed >= BASELINE_PASS:
