@@ -77,6 +77,14 @@ def test_the_class_balance_check():
     assert check_balance(empty).status == "warn" and "no training example" in check_balance(empty).advice
 
 
+def test_one_class_is_a_warning_not_a_crash():
+    x = np.random.default_rng(0).normal(size=(50, 3)).astype(np.float32)
+    checks = {c.name: c for c in diagnose(_data(x, np.zeros(50, np.int64)), "4relu")}
+    assert checks["data: class balance"].figure == "one class ('0') only"
+    assert checks["loss at init"].figure == "0 on 50 training examples, vs ln(1) = 0"
+    assert checks["input-independent baseline"].status == "warn"
+
+
 def test_constant_features_are_counted_and_pass_unless_most_or_all_are():
     x = np.array([[1, 0, 5, 2], [1, 3, 5, 4], [1, 7, 5, 9]], np.float32)
     check = check_constant(_data(x, [0, 1, 0]))
@@ -208,6 +216,8 @@ def test_bad_input_raises_errors_naming_the_problem():
         diagnose("xor", "4tanh", epoch=3)
     with pytest.raises(TypeError, match="a Subject carries its own config"):
         diagnose(prepare("xor", "4tanh"), lr=0.1)
+    with pytest.raises(ValueError, match="the network takes 3 features, digits has 64"):
+        diagnose("digits", nn.Sequential(nn.Linear(3, 2)))
     with pytest.raises(ValueError, match="status must be one of"):
         Check("x", "ok", "")
 

@@ -24,7 +24,7 @@ import numpy as np
 
 from ..data import Data, load_dataset
 from ..model import Classifier
-from ..nn import Module, Sequential
+from ..nn import Linear, Module, Sequential
 from ..random import default_generator, manual_seed
 from ..train import DEFAULT_DATASET, DEFAULT_MODEL, TrainConfig
 from .checks import FAIL, PASS, STATUSES, WARN, Check, failed, verdict
@@ -90,6 +90,10 @@ def prepare(dataset: str | Data = DEFAULT_DATASET, model: str | Classifier | Mod
     net = model.net if isinstance(model, Classifier) else model
     if not isinstance(net, Sequential):
         raise TypeError(f"diagnose: the network must be a Sequential, got {type(net).__name__}")
+    first = next((m for m in net.modules() if isinstance(m, Linear)), None)
+    if first is not None and first.in_features != data.num_features:
+        raise ValueError(f"diagnose: the network takes {first.in_features} features, {data.name} has "
+                         f"{data.num_features}")
     label = model.spec if isinstance(model, Classifier) else f"a {type(net).__name__} of {len(net)} layers"
     return Subject(data, net, label, cfg)
 
@@ -104,9 +108,11 @@ def _subset(n: int, size: int, seed: int, stream: int) -> np.ndarray:
 def diagnose(dataset: str | Data | Subject = DEFAULT_DATASET, model: str | Classifier | Module = DEFAULT_MODEL, *,
              data_dir: str | None = None, on_check: Callable[[Check], None] | None = None,
              **config: Any) -> list[Check]:
-    """Run every check on the model (a SPEC, a Classifier or a Sequential) and the data set, with the
+    """Run every check on the model (a SPEC, a Classifier or a Sequential) and the data set (a name, a
+    path or a Data; or a Subject from ``prepare``, which carries its model and config), with the
     config's optimizer, lr and seed (TrainConfig's fields as keyword arguments); ``on_check`` is
-    called with each result as soon as it is known. The network given is never changed."""
+    called with each result as soon as it is known. The network given is never changed; with
+    non-finite training data the model checks (MODEL_CHECKS) are left out."""
     if isinstance(dataset, Subject):
         if config:
             raise TypeError(f"diagnose: a Subject carries its own config; got options {', '.join(sorted(config))}")

@@ -38,7 +38,7 @@ def check_balance(data: Data) -> Check:
     >>> check_balance(Data(x, np.array([0] * 10 + [1]), x, np.zeros(11, np.int64))).status
     'warn'
     """
-    counts = np.bincount(data.y_train, minlength=data.num_classes)
+    counts = np.bincount(data.y_train, minlength=max(data.num_classes, 1))
     n = max(int(counts.sum()), 1)
     small, large = int(counts.min()), int(counts.max())
     ratio = small / large if large else 0.0
@@ -47,6 +47,9 @@ def check_balance(data: Data) -> Check:
     else:
         figure = (f"smallest class {data.classes[int(counts.argmin())]!r} {small / n:.1%} of the training set, "
                   f"largest {data.classes[int(counts.argmax())]!r} {large / n:.1%} (ratio {ratio:.2f})")
+    if data.num_classes < 2:
+        return Check("data: class balance", WARN, f"one class ({data.classes[0]!r}) only",
+                     "with one class there is nothing to learn; check how the labels were read")
     if small == 0:
         return Check("data: class balance", WARN, figure,
                      f"class {data.classes[int(counts.argmin())]!r} has no training example: the model cannot "

@@ -68,8 +68,8 @@ def check_init_loss(net: Sequential, x: np.ndarray, y: np.ndarray, num_classes: 
     if not math.isfinite(loss):
         return Check("loss at init", FAIL, figure, "the untrained network's outputs overflow: the initial weights "
                                                    "are far too large, or the inputs are not scaled")
-    off = (loss - expected) / expected
-    figure += f" ({off:+.0%})"
+    if expected:  # (one class: ln 1 = 0, no percentage)
+        figure += f" ({(loss - expected) / expected:+.0%})"
     if abs(loss - expected) > max(INIT_LOSS_TOLERANCE * expected, INIT_LOSS_NATS):
         return Check("loss at init", WARN, figure,
                      "a softmax that starts confident is a bug or an init too large: use Glorot init (chainrule's "
@@ -182,6 +182,8 @@ def check_baseline(net: Sequential, x: np.ndarray, y: np.ndarray, config: TrainC
     where = f"{len(test_idx):,} held-out training examples" if held else f"the {len(x)} training examples themselves"
     figure = (f"accuracy on {where} after {steps} steps: real inputs {real:.1%}, zeroed inputs {zero:.1%} "
               f"({max(removed, 0):.0%} of the errors removed)")
+    if zero == 1:
+        return Check(name, WARN, figure, "the labels are right without the inputs (one class?): nothing to learn")
     if removed >= BASELINE_PASS:
         return Check(name, PASS, figure)
     advice = ("the model is not using its inputs: check that the inputs reach the network (scaling, "
