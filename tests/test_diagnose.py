@@ -168,6 +168,38 @@ def test_the_gradient_check_passes_a_correct_network_and_names_a_wrong_layer(dig
     assert row.status == "fail" and row.figure.startswith("layer 1 (WrongTanh): the gradient w.r.t. its input")
 
 
+class HalfWeightGrad(nn.Linear):
+    """A Linear whose bprop halves the weight gradient (the check runs one bprop per zero_grad)."""
+
+    def bprop(self, grad_output, input_grad=True):
+        out = super().bprop(grad_output, input_grad)
+        self.weight.grad[...] *= 0.5
+        return out
+
+
+def test_the_gradient_check_names_a_wrong_parameter_gradient(digits):
+    cr.manual_seed(0)
+    net = nn.Sequential(nn.Linear(64, 16), nn.ReLU(), HalfWeightGrad(16, 10))
+    check = check_gradients(net, digits.x_train[:4], digits.y_train[:4])
+    assert check.status == "fail" and check.figure.startswith("layer 2 (HalfWeightGrad): the gradient w.r.t. its weight")
+
+
+def test_dead_and_saturated_layers_warn(digits):
+    x, y = digits.x_train[:1000], digits.y_train[:1000]
+    cr.manual_seed(0)
+    relu = cr.Classifier.from_spec("64relu", digits.num_features, digits.classes).net
+    relu[0].bias.data[...] = -1000  # never active
+    check = check_layer_stats(relu, x, y, lr=0.001)
+    assert check.status == "warn" and "dead up to 100%" in check.figure and "never active" in check.advice
+    assert "lr=0.001" in check.advice
+    cr.manual_seed(0)
+    tanh = cr.Classifier.from_spec("64tanh", digits.num_features, digits.classes).net
+    tanh[0].weight.data *= 30  # pre-activations far into the flat tails
+    check = check_layer_stats(tanh, x, y)
+    assert check.status == "warn" and "saturated" in check.advice
+    assert int(check.figure.split("saturated up to ")[1].split("%")[0]) > 50
+
+
 def test_a_deep_sigmoid_net_warns_of_vanishing_gradients(digits):
     cr.manual_seed(0)
     spec = "-".join(["64sigmoid"] * 6)
@@ -199,7 +231,9 @@ def test_the_baseline_fails_when_the_labels_do_not_depend_on_the_inputs(digits):
     net = cr.Classifier.from_spec("64relu", digits.num_features, digits.classes).net
     x, y = digits.x_train, digits.y_train
     real = check_baseline(net, x, y, TrainConfig())
-    assert real.status == "pass" and "zeroed inputs" in real.figure
+    assert real.status == "pass" and real.figure.startswith("accuracy on 359 held-out training examples")
+    accuracy = [float(part.split("%")[0]) for part in real.figure.split("inputs ")[1:]]
+    assert accuracy[0] > 90 and accuracy[1] < 20  # zeroed inputs: about the largest class's share, 10%
     shuffled = np.random.default_rng(0).permutation(y)
     check = check_baseline(net, x, shuffled, TrainConfig())
     assert check.status in ("warn", "fail") and "not using its inputs" in check.advice
