@@ -76,7 +76,12 @@ class Subject:
 def prepare(dataset: str | Data = DEFAULT_DATASET, model: str | Classifier | Module = DEFAULT_MODEL, *,
             data_dir: str | None = None, **config: Any) -> Subject:
     """Validate the config, load the data set (a name, a path or a Data) and build the model (a SPEC,
-    seeded by the config's seed; or a Classifier or a Sequential, used as they are)."""
+    seeded by the config's seed; or a Classifier or a Sequential, used as they are).
+
+    >>> subject = prepare("xor", "4tanh", lr=0.1)
+    >>> subject.config.lr, subject.parameters
+    (0.1, 22)
+    """
     unknown = sorted(set(config) - {f.name for f in dataclasses.fields(TrainConfig)})
     if unknown:
         raise TypeError(f"diagnose() got unknown options: {', '.join(unknown)}")

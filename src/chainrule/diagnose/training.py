@@ -80,7 +80,14 @@ def check_init_loss(net: Sequential, x: np.ndarray, y: np.ndarray, num_classes: 
 def train_steps(net: Sequential, batches, config: TrainConfig) -> tuple[int, float] | None:
     """Train ``net`` in place on (x, y) mini-batches with the config's optimizer and lr (no schedule);
     returns None, or (step, loss) where the loss stopped being finite or grew DIVERGED_FACTOR times
-    its first value."""
+    its first value.
+
+    >>> import numpy as np, chainrule as cr
+    >>> net = cr.nn.Sequential(cr.nn.Linear(2, 2))
+    >>> batch = (np.ones((4, 2), np.float32), np.array([0, 1, 0, 1]))
+    >>> train_steps(net, [batch] * 3, TrainConfig()) is None
+    True
+    """
     optimizer = make_optimizer(net.parameters(), config)
     criterion = CrossEntropyLoss()
     net.train()
