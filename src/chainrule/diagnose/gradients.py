@@ -20,6 +20,7 @@ from typing import Callable
 
 import numpy as np
 
+from ..diagnostics import sequential_layers
 from ..nn import CrossEntropyLoss, Module, Sequential
 from .checks import FAIL, PASS, Check
 
@@ -70,17 +71,6 @@ def _mismatch(value: Callable[[], float], array: np.ndarray, grad: np.ndarray,
             worst = excess
             wrong = (analytic, numeric) if excess > 0 else None
     return wrong, relative
-
-
-def _leaves(module: Module, prefix: str = "") -> list[tuple[str, Module]]:
-    """(dotted name, layer) in the order a Sequential runs them; nested Sequentials are opened."""
-    found = []
-    for name, child in module.named_children():
-        if isinstance(child, Sequential):
-            found.extend(_leaves(child, f"{prefix}{name}."))
-        else:
-            found.append((f"{prefix}{name}", child))
-    return found
 
 
 def _layer_mismatch(name: str, layer: Module, a: np.ndarray, rng: np.random.Generator) -> tuple[str | None, float]:
@@ -136,7 +126,7 @@ def check_gradients(net: Sequential, x: np.ndarray, y: np.ndarray, seed: int = 0
                                 f"{bad[0]:.6g}, finite differences {bad[1]:.6g})")
                 break
         a, layers = x64, 0
-        for name, layer in _leaves(net64):
+        for name, layer in sequential_layers(net64):
             bad_layer, error = _layer_mismatch(name, layer, a.copy(), rng)
             worst = max(worst, error)
             if bad_layer:

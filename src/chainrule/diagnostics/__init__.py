@@ -13,7 +13,7 @@ verdicts with a remedy.
 
 from .rules import (DEAD_LIMIT, SATURATED_LIMIT, UPDATE_HIGH, UPDATE_LOW, UPDATE_REFERENCE, VANISHING_RATIO, Finding,
                     check_layers, check_updates)
-from .stats import RELU_FAMILY, SATURATING, TAIL, layer_stats
+from .stats import RELU_FAMILY, SATURATING, TAIL, layer_stats, sequential_layers
 
-__all__ = ["layer_stats", "check_layers", "check_updates", "Finding", "SATURATING", "RELU_FAMILY", "TAIL",
+__all__ = ["layer_stats", "sequential_layers", "check_layers", "check_updates", "Finding", "SATURATING", "RELU_FAMILY", "TAIL",
            "SATURATED_LIMIT", "DEAD_LIMIT", "VANISHING_RATIO", "UPDATE_HIGH", "UPDATE_LOW", "UPDATE_REFERENCE"]

@@ -30,7 +30,7 @@ import numpy as np
 
 from ..nn import CrossEntropyLoss, Linear, Module, Sequential
 
-__all__ = ["layer_stats", "SATURATING", "RELU_FAMILY", "TAIL"]
+__all__ = ["layer_stats", "sequential_layers", "SATURATING", "RELU_FAMILY", "TAIL"]
 
 SATURATING = {"tanh", "sigmoid"}
 RELU_FAMILY = {"relu", "leakyrelu", "elu", "gelu"}
@@ -38,13 +38,19 @@ RELU_FAMILY = {"relu", "leakyrelu", "elu", "gelu"}
 TAIL = 0.97
 
 
-def _leaves(module: Module, prefix: str = "") -> list[tuple[str, Module]]:
-    """(dotted name, layer) in the order a Sequential runs them; nested Sequentials are opened."""
+def sequential_layers(module: Module, prefix: str = "") -> list[tuple[str, Module]]:
+    """(dotted name, layer) in the order a Sequential runs them; nested Sequentials are opened.
+
+    >>> import chainrule as cr
+    >>> net = cr.nn.Sequential(cr.nn.Linear(2, 2), cr.nn.Sequential(cr.nn.Tanh(), cr.nn.Linear(2, 1)))
+    >>> [name for name, _ in sequential_layers(net)]
+    ['0', '1.0', '1.1']
+    """
     found = []
     for name, child in module.named_children():
         path = f"{prefix}{name}"
         if isinstance(child, Sequential):
-            found.extend(_leaves(child, path + "."))
+            found.extend(sequential_layers(child, path + "."))
         else:
             found.append((path, child))
     return found
@@ -99,7 +105,7 @@ def layer_stats(model: Any, x: np.ndarray, y: np.ndarray | None = None, *, histo
     net = getattr(model, "net", model)
     if not isinstance(net, Sequential):
         raise TypeError(f"layer_stats: expected a Sequential or a Classifier, got {type(model).__name__}")
-    leaves = _leaves(net)
+    leaves = sequential_layers(net)
     if not leaves:
         raise ValueError("layer_stats: the network has no layers")
     params = list(net.parameters())
