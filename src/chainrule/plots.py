@@ -4,6 +4,9 @@
 * ``confusion.png``: the test set's confusion matrix;
 * ``weights.png``: the first layer's weights drawn as images, one tile per
   hidden unit, sign as colour and magnitude as intensity (Hinton's way);
+* ``diagnostics.png``, when the run recorded diagnostics.jsonl: per-layer δ norms, update
+  ratios, saturated and dead fractions over the epochs, and each layer's activation
+  histogram at the first and the last epoch (:func:`plot_diagnostics`);
 
 and of a ``chainrule bench`` run: seconds per epoch of every contender, grouped
 by batch size, with the roofline (:func:`plot_bench`, drawn by ``chainrule.bench.report``).
@@ -11,6 +14,7 @@ by batch size, with the roofline (:func:`plot_bench`, drawn by ``chainrule.bench
 
 from __future__ import annotations
 
+import json
 import math
 import os
 from collections.abc import Callable
@@ -20,9 +24,12 @@ from typing import Any, Sequence
 import numpy as np
 
 from .atomic import atomic_write
+from .data.files import read_text
+from .diagnostics import DEAD_LIMIT, RELU_FAMILY, SATURATED_LIMIT, SATURATING, UPDATE_HIGH, UPDATE_LOW, UPDATE_REFERENCE
+from .rundir import DIAGNOSTICS
 
 __all__ = ["plot_curves", "plot_confusion", "plot_weight_tiles", "confusion_matrix", "run_pictures", "plot_run",
-           "plot_bench", "have_matplotlib"]
+           "plot_bench", "have_matplotlib", "plot_diagnostics", "read_diagnostics"]
 
 
 def have_matplotlib() -> bool:
@@ -153,6 +160,226 @@ def plot_weight_tiles(weight: np.ndarray, image_shape: Sequence[int], path: str 
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout(h_pad=0.6 if titles is not None else None)
+    _save(fig, path)
+
+
+def read_diagnostics(path: str | os.PathLike) -> list[dict[str, Any]]:
+    """The per-epoch records of a run's diagnostics.jsonl. A last line that is not valid JSON (a run
+    killed while writing it) is left out; any other malformed line is a ValueError naming the file
+    and the line.
+
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "diagnostics.jsonl")
+    >>> _ = open(path, "w").write('{"epoch": 1, "layers": []}\\n{"epoch": 2, "la')
+    >>> [r["epoch"] for r in read_diagnostics(path)]
+    [1]
+    """
+    name = os.fspath(path)
+    lines = [(number, line) for number, line in enumerate(read_text(name, error=ValueError).splitlines(), 1)
+             if line.strip()]
+    records = []
+    for k, (number, line) in enumerate(lines):
+        try:
+            record = json.loads(line)
+        except (json.JSONDecodeError, RecursionError):
+            if k == len(lines) - 1:  # half a line: the writer was stopped mid-write
+                break
+            raise ValueError(f"{name} line {number}: not valid JSON") from None
+        if not isinstance(record, dict):
+            raise ValueError(f"{name} line {number}: not a JSON object ({line.strip()[:40]})")
+        epoch, layers = record.get("epoch"), record.get("layers")
+        if isinstance(epoch, bool) or not isinstance(epoch, int):
+            raise ValueError(f"{name} line {number}: field 'epoch' must be a whole number, got {epoch!r}")
+        if not isinstance(layers, list) or not all(isinstance(r, dict) for r in layers):
+            raise ValueError(f"{name} line {number}: field 'layers' must be a list of objects")
+        records.append(record)
+    return records
+
+
+def _figure(row: dict[str, Any], key: str, positive: bool = False) -> float:
+    """A row's figure as a float for plotting: NaN when missing, null, not a number (or, on a log axis, not > 0)."""
+    value = row.get(key)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return math.nan
+    return float(value) if value > 0 or not positive else math.nan
+
+
+def _update_ratio(row: dict[str, Any]) -> float:
+    mean = _figure(row, "update_ratio_mean", positive=True)
+    return mean if mean == mean else _figure(row, "update_ratio", positive=True)
+
+
+def _say(ax, text: str) -> None:
+    """A panel with nothing to draw says why, in its middle."""
+    ax.set_yticks([])
+    ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", fontsize=9, color="0.35", wrap=True)
+
+
+def _layer_lines(ax, epochs, layers, value, colours, style="-", marker=None) -> bool:
+    """One line per layer of ``layers`` (name -> {epoch: row}); False when no figure is finite."""
+    drawn = False
+    for (name, label), by_epoch in layers.items():
+        ys = [value(by_epoch[e]) if e in by_epoch else math.nan for e in epochs]
+        if all(y != y for y in ys):
+            continue
+        ax.plot(epochs, ys, style, color=colours[name], label=label, marker=marker, markersize=4, linewidth=1.4)
+        drawn = True
+    return drawn
+
+
+def _histogram_panel(ax, first: dict | None, last: dict | None, labels: tuple[str, str], kind: str) -> None:
+    drawn = False
+    for hist, label, style in ((first, labels[0], dict(fill=True, alpha=0.35, color="0.45")),
+                               (last, labels[1], dict(fill=False, color="tab:blue", linewidth=1.3))):
+        counts = np.asarray((hist or {}).get("counts") or [], np.float64)
+        lo, hi = _figure(hist or {}, "lo"), _figure(hist or {}, "hi")
+        if label is None or not counts.size or counts.sum() <= 0 or not hi > lo:
+            continue
+        edges = np.linspace(lo, hi, counts.size + 1)
+        ax.stairs(counts / (counts.sum() * (hi - lo) / counts.size), edges, label=label, **style)  # a density
+        drawn = True
+    if kind in SATURATING:  # the flat tails, where the derivative is under 0.06
+        low = -1.0 if kind == "tanh" else 0.0
+        for a, b in ((low, low + 0.03 * (1 - low)), (1 - 0.03 * (1 - low), 1.0)):
+            ax.axvspan(a, b, color="tab:red", alpha=0.12, linewidth=0)
+    if not drawn:
+        _say(ax, "no finite activations")
+    ax.tick_params(labelsize=7)
+    ax.set_yticks([])
+
+
+def plot_diagnostics(records: Sequence[dict[str, Any]], path: str | os.PathLike, title: str = "") -> None:
+    """What happens inside a network over its epochs (diagnostics.jsonl's records) in ``path``: each
+    Linear layer's δ norm and update ratio ‖Δθ‖/‖θ‖ (log scales, the 1e-3 reference dashed), the
+    saturated (sigmoid, tanh) and dead (ReLU family) fractions with their 0.5 warning limit, and
+    each layer's activation histogram at the first and the last epoch. Null figures leave gaps.
+
+    For example: ``plot_diagnostics(read_diagnostics("runs/x/diagnostics.jsonl"), "diagnostics.png")``.
+    """
+    if not records:
+        raise ValueError("plot_diagnostics: no records to draw")
+    plt = _pyplot()
+    from matplotlib.ticker import MaxNLocator
+
+    epochs = [r["epoch"] for r in records]
+    layers: dict[tuple[str, str], dict[int, dict]] = {}  # (name, label) -> {epoch: row}, in network order
+    kinds: dict[str, str] = {}
+    for r in records:
+        for row in r["layers"]:
+            name, kind = str(row.get("name")), str(row.get("kind"))
+            layers.setdefault((name, f"{name} {kind}"), {})[r["epoch"]] = row
+            kinds[name] = kind
+    cmap = plt.get_cmap("viridis")
+    names = list(kinds)
+    colours = {n: cmap(0.88 * i / max(1, len(names) - 1)) for i, n in enumerate(names)}  # depth as colour
+    of = lambda wanted: {k: v for k, v in layers.items() if kinds[k[0]] in wanted}  # noqa: E731
+    linear = of({"linear"}) or layers  # δ of the pre-activations; every layer's for a net without Linear
+    single = len(set(epochs)) == 1
+    marker = "o" if single else ("." if len(epochs) < 30 else None)
+
+    with_hist = [k for k, v in layers.items() if any(isinstance(row.get("histogram"), dict) for row in v.values())]
+    shown = [k for k in with_hist if kinds[k[0]] != "linear"] if len(with_hist) > 24 else with_hist
+    hidden = len(shown) > 24
+    shown = shown[:24]
+    rows = max(1, math.ceil(len(shown) / 7))
+    cols = max(4, math.ceil(len(shown) / rows))  # the rows balanced, at most 7 panels in each
+    fig = plt.figure(figsize=(16, 4.6 + 1.75 * rows), layout="constrained")
+    top, bottom = fig.subfigures(2, 1, height_ratios=[4.2, 1.75 * rows + 0.4])
+    ax_delta, ax_update, ax_frac, ax_key = top.subplots(1, 4, width_ratios=[1, 1, 1, 0.42])
+    note = f" (epoch {epochs[0]} only)" if single else ""
+
+    if _layer_lines(ax_delta, epochs, linear, lambda row: _figure(row, "grad_norm", True), colours, marker=marker):
+        ax_delta.set_yscale("log")
+    else:
+        _say(ax_delta, "no δ norms recorded\n(diagnostics without labels, or an overflowed network)")
+    ax_delta.set(xlabel="epoch", ylabel="mean ‖δ‖ per example", title="δ norm per layer" + note)
+
+    if _layer_lines(ax_update, epochs, of({"linear"}), _update_ratio, colours, marker=marker):
+        ax_update.set_yscale("log")
+        low, high = ax_update.get_ylim()
+        low, high = min(low, UPDATE_REFERENCE / 3), max(high, UPDATE_REFERENCE * 3)
+        ax_update.axhline(UPDATE_REFERENCE, color="black", linestyle="--", linewidth=1)
+        ax_update.text(0.01, UPDATE_REFERENCE * 1.15, f"{UPDATE_REFERENCE:g}: healthy", transform=ax_update.get_yaxis_transform(),
+                       fontsize=8, va="bottom")
+        for a, b, where in ((UPDATE_HIGH, max(high, UPDATE_HIGH), f"too large above {UPDATE_HIGH:g}"),
+                            (min(low, UPDATE_LOW), UPDATE_LOW, f"stalled below {UPDATE_LOW:g}")):
+            ax_update.axhspan(a, b, color="tab:red", alpha=0.08, linewidth=0)
+            if low < (a if a == UPDATE_HIGH else b) < high:  # the zone's edge is in view: name it
+                edge = a if a == UPDATE_HIGH else b
+                ax_update.text(0.99, edge * (1.15 if a == UPDATE_HIGH else 0.87), where, fontsize=8, color="tab:red",
+                               ha="right", va="bottom" if a == UPDATE_HIGH else "top",
+                               transform=ax_update.get_yaxis_transform())
+        ax_update.set_ylim(low, high)
+    else:
+        _say(ax_update, "no update ratios recorded")
+    ax_update.set(xlabel="epoch", ylabel="‖Δθ‖ / ‖θ‖ per step (epoch mean)", title="update ratio of the weights" + note)
+
+    saturating, relu = of(SATURATING), of(RELU_FAMILY)
+    drawn = _layer_lines(ax_frac, epochs, saturating, lambda row: _figure(row, "saturated"), colours, marker=marker)
+    drawn |= _layer_lines(ax_frac, epochs, relu, lambda row: _figure(row, "dead"), colours, "--", marker=marker)
+    if drawn:
+        for limit in sorted({SATURATED_LIMIT if saturating else None, DEAD_LIMIT if relu else None} - {None}):
+            ax_frac.axhline(limit, color="tab:red", linestyle=":", linewidth=1.2)
+            ax_frac.text(0.01, limit + 0.015, f"warning above {limit:g}", transform=ax_frac.get_yaxis_transform(),
+                         fontsize=8, color="tab:red", va="bottom")
+    else:
+        _say(ax_frac, "no sigmoid, tanh or ReLU-family layers" if not (saturating or relu) else "no fractions recorded")
+    what = " / ".join(w for w, on in (("saturated (solid)", saturating), ("dead (dashed)", relu)) if on) or "fraction"
+    ax_frac.set(ylim=(-0.03, 1.03), xlabel="epoch", ylabel=what, title="saturated and dead units" + note)
+
+    for ax in (ax_delta, ax_update, ax_frac):
+        pad = 0.5 if single else 0.04 * (max(epochs) - min(epochs))
+        ax.set_xlim(min(epochs) - pad, max(epochs) + pad)
+        if single:
+            ax.set_xticks(epochs[:1])
+        else:
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.grid(alpha=0.3, which="major")
+    handles = {}
+    for ax in (ax_delta, ax_update, ax_frac):
+        for h, label in zip(*ax.get_legend_handles_labels()):
+            handles.setdefault(label, h)
+    ax_key.axis("off")
+    if handles:
+        order = sorted(handles, key=lambda label: names.index(label.split(" ")[0]))
+        ax_key.legend([handles[k] for k in order], order, loc="upper left", title="layer", frameon=False,
+                      fontsize=8 if len(order) <= 16 else 6.5, ncols=1 if len(order) <= 20 else 2, borderaxespad=0)
+
+    first, last = records[0], records[-1]
+    first_rows = {str(row.get("name")): row for row in first["layers"]}
+    last_rows = {str(row.get("name")): row for row in last["layers"]}
+    labels = (f"epoch {first['epoch']}", None if single else f"epoch {last['epoch']}")
+    axes = bottom.subplots(rows, cols, squeeze=False)
+    for k, ax in enumerate(axes.flat):
+        if k >= len(shown):
+            ax.axis("off")
+            continue
+        name, label = shown[k]
+        _histogram_panel(ax, first_rows.get(name, {}).get("histogram"), last_rows.get(name, {}).get("histogram"),
+                         labels, kinds[name])
+        ax.set_title(label, fontsize=8)
+    if shown:
+        h, l = axes.flat[0].get_legend_handles_labels()
+        for ax in axes.flat[1:len(shown)]:  # the first panel with both epochs gives the key
+            if len(l) == (1 if single else 2):
+                break
+            h, l = ax.get_legend_handles_labels()
+        if h:
+            bottom.legend(h, l, loc="outside upper right", fontsize=8, ncols=2, frameon=False)
+    else:
+        _say(axes[0, 0], "no activation histograms recorded")
+        for ax in axes.flat:
+            ax.axis("off") if ax is not axes[0, 0] else ax.set_axis_off()
+    more = f"; {len(with_hist) - len(shown)} more layers not shown" if hidden or len(shown) < len(with_hist) else ""
+    which = f"epoch {epochs[0]}" if single else "first and last epoch"
+    tails = "; red: the flat tails" if any(kinds[k[0]] in SATURATING for k in shown) else ""
+    bottom.suptitle(f"activations per layer, {which} (density{tails}){more}", fontsize=10)
+    probe = records[-1].get("probe_size")
+    rates = [r.get("lr") for r in records if isinstance(r.get("lr"), (int, float))]
+    notes = [f"probe of {probe:,} examples" if isinstance(probe, int) else "",
+             (f"lr={rates[0]:g}" if min(rates) == max(rates) else f"lr {rates[0]:g} → {rates[-1]:g}") if rates else ""]
+    notes = ", ".join(n for n in notes if n)
+    fig.suptitle(f"{title or 'diagnostics'} ({notes})" if notes else title or "diagnostics")
     _save(fig, path)
 
 
