@@ -236,7 +236,7 @@ def _histogram_panel(ax, first: dict | None, last: dict | None, labels: tuple[st
         if label is None or not counts.size or counts.sum() <= 0 or not hi > lo:
             continue
         edges = np.linspace(lo, hi, counts.size + 1)
-        ax.stairs(counts / (counts.sum() * (hi - lo) / counts.size), edges, label=label, **style)  # a density
+        ax.stairs(counts / counts.max(), edges, label=label, **style)  # each to its peak: a narrow one hides no wide one
         drawn = True
     if kind in SATURATING:  # the flat tails, where the derivative is under 0.06
         low = -1.0 if kind == "tanh" else 0.0
@@ -299,16 +299,16 @@ def plot_diagnostics(records: Sequence[dict[str, Any]], path: str | os.PathLike,
         low, high = ax_update.get_ylim()
         low, high = min(low, UPDATE_REFERENCE / 3), max(high, UPDATE_REFERENCE * 3)
         ax_update.axhline(UPDATE_REFERENCE, color="black", linestyle="--", linewidth=1)
-        ax_update.text(0.01, UPDATE_REFERENCE * 1.15, f"{UPDATE_REFERENCE:g}: healthy", transform=ax_update.get_yaxis_transform(),
-                       fontsize=8, va="bottom")
-        for a, b, where in ((UPDATE_HIGH, max(high, UPDATE_HIGH), f"too large above {UPDATE_HIGH:g}"),
-                            (min(low, UPDATE_LOW), UPDATE_LOW, f"stalled below {UPDATE_LOW:g}")):
+        box = dict(facecolor="white", alpha=0.7, edgecolor="none", pad=1)
+        ax_update.text(0.01, UPDATE_REFERENCE * 1.15, f"{UPDATE_REFERENCE:g}: healthy", fontsize=8, va="bottom",
+                       transform=ax_update.get_yaxis_transform(), bbox=box)
+        # the warning zones, shaded, each named in its corner when its edge is in view
+        for a, b, where, y in ((UPDATE_HIGH, max(high, UPDATE_HIGH), f"too large above {UPDATE_HIGH:g}", 0.98),
+                               (min(low, UPDATE_LOW), UPDATE_LOW, f"stalled below {UPDATE_LOW:g}", 0.02)):
             ax_update.axhspan(a, b, color="tab:red", alpha=0.08, linewidth=0)
-            if low < (a if a == UPDATE_HIGH else b) < high:  # the zone's edge is in view: name it
-                edge = a if a == UPDATE_HIGH else b
-                ax_update.text(0.99, edge * (1.15 if a == UPDATE_HIGH else 0.87), where, fontsize=8, color="tab:red",
-                               ha="right", va="bottom" if a == UPDATE_HIGH else "top",
-                               transform=ax_update.get_yaxis_transform())
+            if low < (a if y > 0.5 else b) < high:
+                ax_update.text(0.99, y, where, fontsize=8, color="tab:red", ha="right", va="top" if y > 0.5 else "bottom",
+                               transform=ax_update.transAxes, bbox=box)
         ax_update.set_ylim(low, high)
     else:
         _say(ax_update, "no update ratios recorded")
@@ -369,15 +369,16 @@ def plot_diagnostics(records: Sequence[dict[str, Any]], path: str | os.PathLike,
     else:
         _say(axes[0, 0], "no activation histograms recorded")
         for ax in axes.flat:
-            ax.axis("off") if ax is not axes[0, 0] else ax.set_axis_off()
-    more = f"; {len(with_hist) - len(shown)} more layers not shown" if hidden or len(shown) < len(with_hist) else ""
+            ax.axis("off")
+    left_out = len(with_hist) - len(shown)
+    more = f"; {left_out} of {len(with_hist)} layers left out{'' if hidden else ', the Linear ones'}" if left_out else ""
     which = f"epoch {epochs[0]}" if single else "first and last epoch"
     tails = "; red: the flat tails" if any(kinds[k[0]] in SATURATING for k in shown) else ""
-    bottom.suptitle(f"activations per layer, {which} (density{tails}){more}", fontsize=10)
+    bottom.suptitle(f"activations per layer, {which} (each scaled to its peak{tails}){more}", fontsize=10)
     probe = records[-1].get("probe_size")
     rates = [r.get("lr") for r in records if isinstance(r.get("lr"), (int, float))]
     notes = [f"probe of {probe:,} examples" if isinstance(probe, int) else "",
-             (f"lr={rates[0]:g}" if min(rates) == max(rates) else f"lr {rates[0]:g} → {rates[-1]:g}") if rates else ""]
+             (f"lr={rates[0]:.3g}" if min(rates) == max(rates) else f"lr {rates[0]:.3g} → {rates[-1]:.3g}") if rates else ""]
     notes = ", ".join(n for n in notes if n)
     fig.suptitle(f"{title or 'diagnostics'} ({notes})" if notes else title or "diagnostics")
     _save(fig, path)
@@ -386,9 +387,12 @@ def plot_diagnostics(records: Sequence[dict[str, Any]], path: str | os.PathLike,
 def run_pictures(out_dir: str | os.PathLike, history, model, y_test=None,
                  test_predictions=None) -> list[tuple[str, Callable[[], None]]]:
     """The pictures of a run, as (file name, function that draws it into out_dir), for a caller
-    that wants to stop between two of them; ``plot_run`` draws them all."""
+    that wants to stop between two of them; ``plot_run`` draws them all. diagnostics.png is among
+    them when out_dir holds a diagnostics.jsonl with at least one whole line."""
     out_dir = os.fspath(out_dir)
     pictures = []
+    recorded = os.path.join(out_dir, DIAGNOSTICS)
+    records = read_diagnostics(recorded) if os.path.isfile(recorded) else []
     if history:
         pictures.append(("curves.png", lambda: plot_curves(history, os.path.join(out_dir, "curves.png"),
                                                           f"{model.spec} on {model.info.get('dataset', '')}")))
@@ -402,6 +406,10 @@ def run_pictures(out_dir: str | os.PathLike, history, model, y_test=None,
         pictures.append(("weights.png", lambda: plot_weight_tiles(
             first, model.image_shape, os.path.join(out_dir, "weights.png"), titles,
             title=f"first-layer weights of {model.spec} (red +, blue −)")))
+    if records:
+        pictures.append(("diagnostics.png", lambda: plot_diagnostics(
+            records, os.path.join(out_dir, "diagnostics.png"),
+            f"inside {model.spec} on {model.info.get('dataset', '')}")))
     return pictures
 
 
