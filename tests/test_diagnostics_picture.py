@@ -168,6 +168,19 @@ def test_nulls_and_nan_leave_gaps_not_errors(sigmoid6, figures, tmp_path):
     assert [p.get_label() for p in hists[1].patches if isinstance(p, StepPatch)] == ["epoch 1"]  # the missing last histogram is left out
 
 
+def test_figures_of_exactly_zero_are_counted_not_hidden(sigmoid6, figures, tmp_path):
+    records = copy.deepcopy(sigmoid6)
+    for record in records[1:]:  # a network that stopped learning after epoch 1: no change, no δ at layer 0
+        record["layers"][0]["grad_norm"] = 0.0
+        for row in record["layers"]:
+            if row["kind"] == "linear":
+                row.update(update_ratio=0.0, update_ratio_mean=0.0)
+    plots.plot_diagnostics(records, tmp_path / "d.png")
+    (delta, update, _), _ = panels(figures[0])
+    assert texts(delta) == "2 δ norms of exactly 0 not drawn (log scale)"
+    assert "14 ratios of exactly 0 not drawn (log scale)" in texts(update)  # 7 Linear layers, epochs 2 and 3
+
+
 def test_a_network_that_overflowed_says_so_in_its_panels(sigmoid6, figures, tmp_path):
     records = copy.deepcopy(sigmoid6[:2])
     for record in records:

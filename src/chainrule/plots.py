@@ -25,7 +25,8 @@ import numpy as np
 
 from .atomic import atomic_write
 from .data.files import read_text
-from .diagnostics import DEAD_LIMIT, RELU_FAMILY, SATURATED_LIMIT, SATURATING, UPDATE_HIGH, UPDATE_LOW, UPDATE_REFERENCE
+from .diagnostics import (DEAD_LIMIT, RELU_FAMILY, SATURATED_LIMIT, SATURATING, TAIL, UPDATE_HIGH, UPDATE_LOW,
+                          UPDATE_REFERENCE)
 from .rundir import DIAGNOSTICS
 
 __all__ = ["plot_curves", "plot_confusion", "plot_weight_tiles", "confusion_matrix", "run_pictures", "plot_run",
@@ -204,9 +205,20 @@ def _figure(row: dict[str, Any], key: str, positive: bool = False) -> float:
     return float(value) if value > 0 or not positive else math.nan
 
 
-def _update_ratio(row: dict[str, Any]) -> float:
-    mean = _figure(row, "update_ratio_mean", positive=True)
-    return mean if mean == mean else _figure(row, "update_ratio", positive=True)
+def _update_ratio(row: dict[str, Any], positive: bool = True) -> float:
+    """The epoch's mean update ratio, else its last step's."""
+    mean = _figure(row, "update_ratio_mean", positive)
+    return mean if mean == mean else _figure(row, "update_ratio", positive)
+
+
+def _zeros_left_off(ax, layers, value, what: str) -> None:
+    """Say in the panel how many figures were 0 or less: a log scale cannot draw them (a δ or an update
+    of exactly 0 is a network that has stopped learning, not a missing figure)."""
+    n = sum(1 for rows in layers.values() for row in rows.values() if value(row) <= 0)
+    if n:
+        ax.text(0.01, 0.02, f"{n} {what} of exactly 0 not drawn (log scale)", fontsize=8,
+                color="tab:red", transform=ax.transAxes, va="bottom", bbox=dict(facecolor="white", alpha=0.7,
+                                                                               edgecolor="none", pad=1))
 
 
 def _say(ax, text: str) -> None:
@@ -236,16 +248,40 @@ def _histogram_panel(ax, first: dict | None, last: dict | None, labels: tuple[st
         if label is None or not counts.size or counts.sum() <= 0 or not hi > lo:
             continue
         edges = np.linspace(lo, hi, counts.size + 1)
-        ax.stairs(counts / counts.max(), edges, label=label, **style)  # each to its peak: a narrow one hides no wide one
+        # each scaled to its peak: a narrow histogram (all one value) would flatten a wide one to nothing
+        ax.stairs(counts / counts.max(), edges, label=label, **style)
         drawn = True
-    if kind in SATURATING:  # the flat tails, where the derivative is under 0.06
-        low = -1.0 if kind == "tanh" else 0.0
-        for a, b in ((low, low + 0.03 * (1 - low)), (1 - 0.03 * (1 - low), 1.0)):
+    if kind in SATURATING:  # the flat tails that count as saturated: |tanh| > TAIL, sigmoid beyond 1 − TAIL or TAIL
+        for a, b in ((-1.0, -TAIL) if kind == "tanh" else (0.0, 1 - TAIL), (TAIL, 1.0)):
             ax.axvspan(a, b, color="tab:red", alpha=0.12, linewidth=0)
     if not drawn:
         _say(ax, "no finite activations")
     ax.tick_params(labelsize=7)
     ax.set_yticks([])
+
+
+def _histograms(subfig, records, shown, kinds, rows: int, cols: int) -> None:
+    """The activation histogram of each layer in ``shown`` ((name, label) pairs) at the first and the last epoch."""
+    first, last = records[0], records[-1]
+    first_rows = {str(row.get("name")): row for row in first["layers"]}
+    last_rows = {str(row.get("name")): row for row in last["layers"]}
+    labels = (f"epoch {first['epoch']}", None if first is last else f"epoch {last['epoch']}")
+    axes = subfig.subplots(rows, cols, squeeze=False)
+    for ax in axes.flat[len(shown):]:
+        ax.axis("off")
+    if not shown:
+        _say(axes[0, 0], "no activation histograms recorded")
+        return
+    key = {}
+    for (name, label), ax in zip(shown, axes.flat):
+        _histogram_panel(ax, first_rows.get(name, {}).get("histogram"), last_rows.get(name, {}).get("histogram"),
+                         labels, kinds[name])
+        ax.set_title(label, fontsize=8)
+        for h, epoch in zip(*ax.get_legend_handles_labels()):
+            key.setdefault(epoch, h)
+    if key:
+        order = [epoch for epoch in labels if epoch in key]
+        subfig.legend([key[e] for e in order], order, loc="outside upper right", fontsize=8, ncols=2, frameon=False)
 
 
 def plot_diagnostics(records: Sequence[dict[str, Any]], path: str | os.PathLike, title: str = "") -> None:
@@ -261,7 +297,7 @@ def plot_diagnostics(records: Sequence[dict[str, Any]], path: str | os.PathLike,
     plt = _pyplot()
     from matplotlib.ticker import MaxNLocator
 
-    epochs = [r["epoch"] for r in records]
+    epochs = sorted({r["epoch"] for r in records})  # a record written again for an epoch replaces the first
     layers: dict[tuple[str, str], dict[int, dict]] = {}  # (name, label) -> {epoch: row}, in network order
     kinds: dict[str, str] = {}
     for r in records:
@@ -274,7 +310,7 @@ def plot_diagnostics(records: Sequence[dict[str, Any]], path: str | os.PathLike,
     colours = {n: cmap(0.88 * i / max(1, len(names) - 1)) for i, n in enumerate(names)}  # depth as colour
     of = lambda wanted: {k: v for k, v in layers.items() if kinds[k[0]] in wanted}  # noqa: E731
     linear = of({"linear"}) or layers  # δ of the pre-activations; every layer's for a net without Linear
-    single = len(set(epochs)) == 1
+    single = len(epochs) == 1
     marker = "o" if single else ("." if len(epochs) < 30 else None)
 
     with_hist = [k for k, v in layers.items() if any(isinstance(row.get("histogram"), dict) for row in v.values())]
@@ -290,6 +326,7 @@ def plot_diagnostics(records: Sequence[dict[str, Any]], path: str | os.PathLike,
 
     if _layer_lines(ax_delta, epochs, linear, lambda row: _figure(row, "grad_norm", True), colours, marker=marker):
         ax_delta.set_yscale("log")
+        _zeros_left_off(ax_delta, linear, lambda row: _figure(row, "grad_norm"), "δ norms")
     else:
         _say(ax_delta, "no δ norms recorded\n(diagnostics without labels, or an overflowed network)")
     ax_delta.set(xlabel="epoch", ylabel="mean ‖δ‖ per example", title="δ norm per layer" + note)
@@ -307,12 +344,14 @@ def plot_diagnostics(records: Sequence[dict[str, Any]], path: str | os.PathLike,
                                (min(low, UPDATE_LOW), UPDATE_LOW, f"stalled below {UPDATE_LOW:g}", 0.02)):
             ax_update.axhspan(a, b, color="tab:red", alpha=0.08, linewidth=0)
             if low < (a if y > 0.5 else b) < high:
-                ax_update.text(0.99, y, where, fontsize=8, color="tab:red", ha="right", va="top" if y > 0.5 else "bottom",
-                               transform=ax_update.transAxes, bbox=box)
+                ax_update.text(0.99, y, where, fontsize=8, color="tab:red", ha="right",
+                               va="top" if y > 0.5 else "bottom", transform=ax_update.transAxes, bbox=box)
         ax_update.set_ylim(low, high)
+        _zeros_left_off(ax_update, of({"linear"}), lambda row: _update_ratio(row, positive=False), "ratios")
     else:
         _say(ax_update, "no update ratios recorded")
-    ax_update.set(xlabel="epoch", ylabel="‖Δθ‖ / ‖θ‖ per step (epoch mean)", title="update ratio of the weights" + note)
+    ax_update.set(xlabel="epoch", ylabel="‖Δθ‖ / ‖θ‖ per step (epoch mean)",
+                  title="update ratio of the weights" + note)
 
     saturating, relu = of(SATURATING), of(RELU_FAMILY)
     drawn = _layer_lines(ax_frac, epochs, saturating, lambda row: _figure(row, "saturated"), colours, marker=marker)
@@ -345,40 +384,18 @@ def plot_diagnostics(records: Sequence[dict[str, Any]], path: str | os.PathLike,
         ax_key.legend([handles[k] for k in order], order, loc="upper left", title="layer", frameon=False,
                       fontsize=8 if len(order) <= 16 else 6.5, ncols=1 if len(order) <= 20 else 2, borderaxespad=0)
 
-    first, last = records[0], records[-1]
-    first_rows = {str(row.get("name")): row for row in first["layers"]}
-    last_rows = {str(row.get("name")): row for row in last["layers"]}
-    labels = (f"epoch {first['epoch']}", None if single else f"epoch {last['epoch']}")
-    axes = bottom.subplots(rows, cols, squeeze=False)
-    for k, ax in enumerate(axes.flat):
-        if k >= len(shown):
-            ax.axis("off")
-            continue
-        name, label = shown[k]
-        _histogram_panel(ax, first_rows.get(name, {}).get("histogram"), last_rows.get(name, {}).get("histogram"),
-                         labels, kinds[name])
-        ax.set_title(label, fontsize=8)
-    if shown:
-        h, l = axes.flat[0].get_legend_handles_labels()
-        for ax in axes.flat[1:len(shown)]:  # the first panel with both epochs gives the key
-            if len(l) == (1 if single else 2):
-                break
-            h, l = ax.get_legend_handles_labels()
-        if h:
-            bottom.legend(h, l, loc="outside upper right", fontsize=8, ncols=2, frameon=False)
-    else:
-        _say(axes[0, 0], "no activation histograms recorded")
-        for ax in axes.flat:
-            ax.axis("off")
+    _histograms(bottom, records, shown, kinds, rows, cols)
     left_out = len(with_hist) - len(shown)
-    more = f"; {left_out} of {len(with_hist)} layers left out{'' if hidden else ', the Linear ones'}" if left_out else ""
+    more = f"; {left_out} of {len(with_hist)} layers left out" + ("" if hidden else ", the Linear ones")
+    more = more if left_out else ""
     which = f"epoch {epochs[0]}" if single else "first and last epoch"
     tails = "; red: the flat tails" if any(kinds[k[0]] in SATURATING for k in shown) else ""
     bottom.suptitle(f"activations per layer, {which} (each scaled to its peak{tails}){more}", fontsize=10)
     probe = records[-1].get("probe_size")
     rates = [r.get("lr") for r in records if isinstance(r.get("lr"), (int, float))]
-    notes = [f"probe of {probe:,} examples" if isinstance(probe, int) else "",
-             (f"lr={rates[0]:.3g}" if min(rates) == max(rates) else f"lr {rates[0]:.3g} → {rates[-1]:.3g}") if rates else ""]
+    notes = [f"probe of {probe:,} examples" if isinstance(probe, int) else ""]
+    if rates:  # the rate each epoch trained with: a schedule changes it
+        notes.append(f"lr={rates[0]:.3g}" if min(rates) == max(rates) else f"lr {rates[0]:.3g} → {rates[-1]:.3g}")
     notes = ", ".join(n for n in notes if n)
     fig.suptitle(f"{title or 'diagnostics'} ({notes})" if notes else title or "diagnostics")
     _save(fig, path)
