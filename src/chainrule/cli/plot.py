@@ -1,5 +1,6 @@
 """``chainrule plot OUT``: draw a run folder's pictures again (chainrule train's or chainrule tune's: both
-hold metrics.jsonl and model.safetensors), or a bench result's bars."""
+hold metrics.jsonl and model.safetensors; diagnostics.png too where the run recorded diagnostics.jsonl),
+or a bench result's bars."""
 
 from __future__ import annotations
 
