@@ -96,6 +96,7 @@ class Recorder:
         self.steps = 0
 
     def before_step(self, step: int) -> bool:
+        """Whether step ``step`` of the epoch (from 1) is measured; if so, θ of every Linear weight is kept."""
         if step not in self.measured:
             return False
         for p, buffer in zip(self.params, self.before):
@@ -103,6 +104,7 @@ class Recorder:
         return True
 
     def after_step(self) -> None:
+        """After a measured step: ‖θ after − θ before‖ / ‖θ before‖ of every Linear weight."""
         with np.errstate(over="ignore", invalid="ignore"):
             for i, (p, buffer) in enumerate(zip(self.params, self.before)):
                 scale = float(np.linalg.norm(buffer))
