@@ -235,3 +235,13 @@ def test_a_too_large_sgd_step_kills_relus_and_saturates_tanh(capsys, tmp_path, m
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     found = {w["kind"]: w for w in summary["warnings"]}
     assert found[kind]["epoch"] == 1 and found[kind]["value"] > 0.9 and found[kind]["layer"] == "1"
+
+
+def test_the_switch_on_the_command_line_and_in_tunes_commands(capsys):
+    from chainrule.tune import train_command
+
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    assert "--diagnostics, --no-diagnostics" in " ".join(capsys.readouterr().out.split())
+    assert train_command("digits", "8tanh", {"epochs": 2, "diagnostics": True}).endswith("--epochs 2 --diagnostics")
+    assert train_command("digits", "8tanh", {"epochs": 2, "diagnostics": False}).endswith("--epochs 2")

@@ -21,7 +21,7 @@ percent; ``update_steps`` says how many steps the mean is over.
 >>> x, y = np.ones((10, 4), np.float32), np.arange(10) % 3
 >>> rec = Recorder(net, x, y, seed=0, steps_per_epoch=1)
 >>> opt = cr.optim.SGD(net.parameters(), lr=0.1)
->>> loss = cr.nn.CrossEntropyLoss(); _ = loss.fprop(net.fprop(x), y); net.bprop(loss.bprop())
+>>> loss = cr.nn.CrossEntropyLoss(); _ = loss.fprop(net.fprop(x), y); _ = net.bprop(loss.bprop())
 >>> rec.before_step(1)
 True
 >>> opt.step(); rec.after_step()
