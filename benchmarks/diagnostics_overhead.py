@@ -80,7 +80,7 @@ def blas_info() -> str:
     import numpy  # noqa: F401  (loads the BLAS threadpoolctl reports)
 
     return "; ".join(f"{p.get('internal_api')} {p.get('version')} {p.get('architecture')}, "
-                     f"{p.get('num_threads')} threads" for p in threadpool_info() if p.get("user_api") == "blas")
+                     f"{p.get('num_threads')} threads by default" for p in threadpool_info() if p.get("user_api") == "blas")
 
 
 def main() -> None:
