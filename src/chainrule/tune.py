@@ -271,6 +271,9 @@ def train_command(dataset: str, model: str, config: dict[str, Any], data_dir: st
             continue  # no clipping: the option's absence
         if key == "shift" and not value:
             continue
+        if isinstance(value, bool):  # a switch: its option alone when on
+            args += [f"--{key}"] if value else []
+            continue
         if key == "patience" and value is None:
             value = 0  # TrainConfig's spelling of "never stop early" on the command line
         args += [f"--{key.replace('_', '-')}", format_number(value) if isinstance(value, float) else str(value)]

@@ -27,7 +27,8 @@ def test_every_train_config_field_is_an_option_with_its_default_and_nothing_else
     defaults = parser.parse_args([])
     for name, f in fields.items():
         action = options[name]
-        assert action.option_strings == ["--" + name.replace("_", "-")]
+        flag = "--" + name.replace("_", "-")  # a switch also has its --no- form
+        assert action.option_strings == ([flag, "--no-" + flag[2:]] if f.type in (bool, "bool") else [flag])
         assert action.default == f.default and getattr(defaults, name) == f.default, name
         assert "(default: " in action.help, name
     assert tuple(options["optimizer"].choices) == OPTIMIZERS and tuple(options["schedule"].choices) == SCHEDULES

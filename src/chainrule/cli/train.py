@@ -13,12 +13,13 @@ import warnings
 from pathlib import Path
 
 from ..data import DATASETS
+from ..diagnostics import DiagnosticsWarning
 from ..plots import have_matplotlib
 from ..progress import count
-from ..rundir import claim, default_run_folder
+from ..rundir import DIAGNOSTICS, claim, default_run_folder
 from ..threads import limit_threads
 from ..train import DEFAULT_DATASET, DEFAULT_MODEL, Interrupted, TrainConfig, catch_signals, fit, resume
-from .errors import UserError, warn_in_one_line
+from .errors import UserError, warn_in_one_line, with_option
 from .evaluate import final_line
 from .options import add_config_options, config_from_args, given_options
 from .plot import pictures_skipped
@@ -63,11 +64,20 @@ def run(args: argparse.Namespace) -> int:
     if args.threads is not None and args.threads < 1:
         raise UserError(f"--threads must be a positive integer, got {args.threads}")
     with warnings.catch_warnings():
-        warnings.showwarning = warn_in_one_line  # a resume that will not be bitwise says so in one line
+        warnings.showwarning = _warn  # a resume that will not be bitwise says so in one line
         if args.resume:  # resume() runs with the thread count the run was saved with
             return _train(args)
         with limit_threads(args.threads):
             return _train(args)
+
+
+def _warn(message, category, filename, lineno, file=None, line=None):
+    """A warning in one line; a diagnostics remedy's settings as this command's options (lr=0.01 as --lr 0.01)."""
+    if issubclass(category, DiagnosticsWarning):
+        options = argparse.ArgumentParser(add_help=False)
+        add_config_options(options)
+        message = with_option(str(message), options, message)
+    warn_in_one_line(message, category, filename, lineno, file, line)
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -100,7 +110,8 @@ def _train(args: argparse.Namespace) -> int:
         val = "no validation split" if val is None or math.isnan(val) else f"val accuracy {val:.2%}"
         print(f"{s['dataset']}, {s['model']} ({s['parameters']:,} parameters): {count(s['epochs'], 'epoch')} in "
               f"{s['seconds']:.1f}s, best epoch {s['best_epoch']}, {val}, test accuracy {s['test_accuracy']:.2%}")
-        files = ["model.safetensors", "metrics.jsonl", "summary.json", *written]
+        files = ["model.safetensors", "metrics.jsonl", *([DIAGNOSTICS] if s["config"]["diagnostics"] else []),
+                 "summary.json", *written]
         print(f"wrote {out}/: {', '.join(files)}")
     print(final_line(s))
     return 0

@@ -51,8 +51,11 @@ def fit(dataset: str | Data = DEFAULT_DATASET, model: str = DEFAULT_MODEL, *, da
     """Train an MLP given by a SPEC on a data set; the Python face of ``chainrule train``.
 
     Keyword arguments are TrainConfig fields (epochs, batch_size, lr, optimizer,
-    weight_decay, patience, val_split, seed, schedule, clip_grad, shift); those not
-    given take TrainConfig's defaults, as ``chainrule train`` does. ``out`` must be absent,
+    weight_decay, patience, val_split, seed, schedule, clip_grad, shift, diagnostics); those not
+    given take TrainConfig's defaults, as ``chainrule train`` does. With ``diagnostics=True``,
+    every epoch's layer statistics go to ``out``/diagnostics.jsonl and each kind of finding is
+    warned of once (``chainrule.diagnostics.DiagnosticsWarning``) and listed in the summary's
+    ``warnings``. ``out`` must be absent,
     empty, or (with ``overwrite``) an old run; the run holds it until it ends, and another
     run there is refused.
 

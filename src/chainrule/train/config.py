@@ -13,7 +13,7 @@ import warnings
 from dataclasses import asdict, dataclass, fields
 
 from .. import optim
-from ..schema import Field, Int, Nullable, Num, Record, SchemaError, Str, check
+from ..schema import Bool, Field, Int, Nullable, Num, Record, SchemaError, Str, check
 
 __all__ = ["TrainConfig", "DEFAULT_MODEL", "DEFAULT_DATASET", "CONFIG_SCHEMA", "OPTIMIZERS", "SCHEDULES",
            "make_optimizer", "make_schedule"]
@@ -52,6 +52,7 @@ class TrainConfig:
     schedule: str = "cosine"
     clip_grad: float | None = None
     shift: int = 0  # augmentation: move training images by up to this many pixels
+    diagnostics: bool = False  # per-epoch layer statistics and warnings (chainrule.diagnostics.Recorder)
 
     def validate(self) -> "TrainConfig":
         """Check every field against CONFIG_SCHEMA (ValueError naming the field); a patience of 0
@@ -88,13 +89,14 @@ def _needing(field: Field, need: str) -> Field:
 
 
 # What each TrainConfig field may be: the one check of fit()'s arguments, the command line's
-# options and a checkpoint's train_config.
+# options and a checkpoint's train_config (one written before diagnostics existed lacks that field).
 CONFIG_SCHEMA = Record(
     epochs=Int(1), batch_size=Int(1), lr=Num(0, lo_open=True), optimizer=Str(OPTIMIZERS),
     momentum=Num(0, 1, hi_open=True), weight_decay=Num(0),
     patience=_needing(Nullable(Int(0)), "a non-negative integer (0: never stop early)"),
     val_split=Num(0, 1, hi_open=True), seed=Int(0), schedule=Str(SCHEDULES),
-    clip_grad=_needing(Nullable(Num(0, lo_open=True)), "a positive number"), shift=Int(0, 8))
+    clip_grad=_needing(Nullable(Num(0, lo_open=True)), "a positive number"), shift=Int(0, 8),
+    diagnostics=Bool(), optional=("diagnostics",))
 
 
 def make_optimizer(params, config: TrainConfig) -> optim.Optimizer:

@@ -188,6 +188,13 @@ def _no_validation_count(metrics: Any) -> None:
 _PCG64_STATE = Record(bit_generator=Str(("PCG64",)), state=Record(state=Int(0, 2**128 - 1), inc=Int(0, 2**128 - 1)),
                       has_uint32=Int(0, 1), uinteger=Int(0, 2**32 - 1))
 
+# With diagnostics on (chainrule.diagnostics.Recorder.state_dict): the warnings given so far, as
+# summary.json lists them, and the unfinished epoch's sums of update ratios (null: not finite).
+_DIAGNOSTICS_STATE = Record(
+    warnings=List(Record(kind=Str(max_len=100), epoch=Int(1), layer=Nullable(Str(max_len=200)),
+                         value=Nullable(Num()), message=Str(max_len=2000))),
+    sums=List(Nullable(Num(0))), steps=Int(0))
+
 # last.safetensors: a Classifier's metadata, the run's settings and everything else needed to continue.
 STATE_SCHEMA = Record(
     {**METADATA.fields, "dataset": Str(),
@@ -202,7 +209,8 @@ STATE_SCHEMA = Record(
          augment_rng=_PCG64_STATE, global_rng=_PCG64_STATE,
          fingerprint=Record(threads=Nullable(Int(1, 4096)), data_sha256=Str(pattern="[0-9a-f]{64}", need="64 hex digits"),
                             chainrule=Str(max_len=100), numpy=Str(max_len=100)),
-         optional=("fingerprint",))},
+         diagnostics=_DIAGNOSTICS_STATE,
+         optional=("fingerprint", "diagnostics"))},
     optional=("format", "image_shape", "pixel_max"), extra=True)
 
 

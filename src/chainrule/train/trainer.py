@@ -37,13 +37,14 @@ from ..atomic import atomic_write
 from ..autograd.ops import NonFiniteError
 from ..data import Data, DataError, DataLoader, load_dataset, train_val_split
 from ..data.augment import random_shift
+from ..diagnostics import Recorder
 from ..io import CheckpointError, load_weights, save_weights
 from ..model import Classifier, check_metadata, load, save
 from ..nn import CrossEntropyLoss
 from ..nn.utils import clip_grad_norm_
 from ..progress import Callback
 from ..random import default_generator
-from ..rundir import BEST, LAST, METRICS, SUMMARY, RunFileError, claim
+from ..rundir import BEST, DIAGNOSTICS, LAST, METRICS, SUMMARY, RunFileError, claim
 from .config import TrainConfig, make_optimizer, make_schedule
 from .signals import Interrupted, TrainingInterrupted, catch_signals
 from .state import (STATE_SCHEMA, ResumeWarning, _resume_threads, _upgrade_state, check_tensors, data_sha256,
@@ -133,6 +134,9 @@ class Trainer:
         self.augment_rng = np.random.default_rng([config.seed, 1])  # its own stream: shifts don't move the batches
         self.optimizer = make_optimizer(model.net.parameters(), config)
         self.schedule = make_schedule(self.optimizer, config)
+        # With diagnostics: a probe set, update ratios around some steps, layer statistics every epoch.
+        self.recorder = Recorder(model, self.x_train, self.y_train, config.seed, len(self.loader)) \
+            if config.diagnostics else None
         self.history: list[dict[str, Any]] = []
         self.best: dict[str, Any] | None = None  # metrics and a copy of the weights of the best epoch
         self.bad_epochs = 0
@@ -148,6 +152,7 @@ class Trainer:
     # ---------------------------------------------------------------- one epoch
     def train_epoch(self, epoch: int) -> dict[str, Any]:
         net, criterion, optimizer, cfg = self.model.net, self.criterion, self.optimizer, self.config
+        recorder = self.recorder
         net.train()
         sums = self.partial or {"loss": 0.0, "correct": 0, "seen": 0, "steps": 0, "seconds": 0.0}
         self.partial = None
@@ -170,7 +175,10 @@ class Trainer:
                 norm = float(clip_grad_norm_(net.parameters(), cfg.clip_grad))
                 if not math.isfinite(norm):
                     self._diverged(epoch, step, f"the gradient norm is {norm}")
+            measured = recorder is not None and recorder.before_step(step)
             optimizer.step()
+            if measured:
+                recorder.after_step()
             n = len(yb)
             sums["loss"] += loss * n
             sums["correct"] += int((z.argmax(axis=1) == yb).sum())
@@ -271,6 +279,8 @@ class Trainer:
                 self.schedule.step()
                 self.history.append(metrics)
                 improved = self._track_best(metrics)
+                if self.recorder is not None:  # the epoch's layer statistics, a warning for each new finding
+                    self.recorder.end_epoch(epoch, metrics["lr"], cfg.lr)
                 if (cfg.patience is not None and len(self.x_val) and self.bad_epochs >= cfg.patience
                         and len(self.history) < cfg.epochs):
                     self.stopped_early = True
@@ -307,7 +317,7 @@ class Trainer:
             "val_accuracy": best["val_accuracy"],
             "test_accuracy": test["accuracy"], "test_errors": test["errors"], "test_size": test["size"],
             "test_loss": test["loss"], "train_size": len(self.x_train), "val_size": len(self.x_val),
-            "config": asdict(self.config),
+            "config": asdict(self.config), "warnings": self.recorder.warnings if self.recorder is not None else [],
         }
         if self.out_dir is not None:
             with self._writing(self.out_dir / SUMMARY), atomic_write(self.out_dir / SUMMARY) as f:
@@ -327,9 +337,12 @@ class Trainer:
         return False
 
     def _rewrite_metrics(self) -> None:
-        """metrics.jsonl = the history so far (a resumed run drops lines written after ``last``)."""
-        with self._writing(self.out_dir / METRICS), atomic_write(self.out_dir / METRICS) as f:
-            f.write("".join(to_json(m) + "\n" for m in self.history).encode())
+        """metrics.jsonl = the history so far (a resumed run drops lines written after ``last``); the
+        same for diagnostics.jsonl with diagnostics on."""
+        files = {METRICS: self.history, **({DIAGNOSTICS: self.recorder.lines} if self.recorder is not None else {})}
+        for name, lines in files.items():
+            with self._writing(self.out_dir / name), atomic_write(self.out_dir / name) as f:
+                f.write("".join(to_json(m) + "\n" for m in lines).encode())
 
     # ------------------------------------------------------------ save / resume
     def save_last(self) -> None:
@@ -354,6 +367,7 @@ class Trainer:
             "schedule_epoch": self.schedule.last_epoch, "loader": self.loader.state_dict(),
             "augment_rng": self.augment_rng.bit_generator.state, "global_rng": default_generator().bit_generator.state,
             "fingerprint": self._fingerprint,
+            **({"diagnostics": self.recorder.state_dict()} if self.recorder is not None else {}),
         }
         save_weights(arrays, self.out_dir / LAST, meta)
 
@@ -414,6 +428,12 @@ class Trainer:
         except ValueError as e:  # DataError too: the saved settings do not suit this data
             raise CheckpointError(f"{name}: {e}") from None
         trainer._restore(name, state, arrays)
+        if trainer.recorder is not None:
+            try:
+                trainer.recorder.load_state_dict(state.get("diagnostics"))
+            except ValueError as e:
+                raise CheckpointError(f"{name}: training state {e}") from None
+            trainer.recorder.load_lines(out_dir / DIAGNOSTICS, len(trainer.history))
         trainer.resumed, trainer.threads, trainer._fingerprint = True, threads, saved
         return trainer
 
