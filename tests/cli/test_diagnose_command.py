@@ -72,7 +72,7 @@ def test_bad_input_is_one_line_and_exit_2(argv, message, capsys):
 def test_the_options_are_train_s_without_the_run_folder():
     train = {a.dest for a in build_parser().subparsers["train"]._actions}
     diagnose = {a.dest for a in build_parser().subparsers["diagnose"]._actions}
-    assert train - diagnose == {"out", "overwrite", "resume", "no_plots", "quiet"}
+    assert train - diagnose == {"out", "overwrite", "resume", "no_plots", "quiet", "diagnostics"}
     assert diagnose <= train
 
 

@@ -40,8 +40,9 @@ def test_tune_offers_the_fields_a_trial_does_not_draw():
     parser = build_parser().subparsers["tune"]
     defaults = parser.parse_args([])
     for f in dataclasses.fields(TrainConfig):
-        if f.name not in ("optimizer", "lr", "weight_decay", "seed"):  # drawn per trial, or the search's own
-            assert getattr(defaults, f.name) == f.default, f.name
+        if f.name not in ("optimizer", "lr", "weight_decay", "seed", "diagnostics"):  # drawn per trial, the
+            assert getattr(defaults, f.name) == f.default, f.name               # search's own, or one run's
+    assert not hasattr(defaults, "diagnostics")
 
 
 @pytest.mark.parametrize("dataset, extra", [("moons", []), ("digits", ["--lr", "0.05", "--patience", "0"])])

@@ -23,6 +23,7 @@ HELP = "check the data, the model and the learning rate before a long training"
 EXIT_FAILED = 1  # a check failed
 NAME_WIDTH = 28
 _FIELDS = {f.name for f in dataclasses.fields(TrainConfig)}
+_NOT_CHECK_OPTIONS = ("diagnostics",)  # the checks always look at the layers; nothing is recorded per epoch
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -39,7 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--model", default=DEFAULT_MODEL, metavar="SPEC", help=f"model SPEC (default: {DEFAULT_MODEL})")
     add_config_options(parser.add_argument_group(
         "training (TrainConfig's fields, as chainrule train takes them; the checks use the optimizer, lr, "
-        "momentum, weight decay, batch size, clip_grad and seed)"))
+        "momentum, weight decay, batch size, clip_grad and seed)"), skip=_NOT_CHECK_OPTIONS)
     parser.add_argument("--threads", type=int, default=None,
                         help="BLAS threads for NumPy (default: 1 where threadpoolctl is installed: the checks train "
                              "on small batches, where more threads only wait for each other)")
@@ -75,7 +76,7 @@ def run(args: argparse.Namespace, stream: TextIO | None = None) -> int:
     stream = stream or sys.stdout
     if args.threads is not None and args.threads < 1:
         raise ValueError(f"threads must be a positive integer, got {args.threads}")
-    config = config_from_args(args)
+    config = config_from_args(args, skip=_NOT_CHECK_OPTIONS)
     TrainConfig(**config).validate()  # a bad option fails before any data is read
     threads = args.threads
     if threads is None and importlib.util.find_spec("threadpoolctl") is not None:

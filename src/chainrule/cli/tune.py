@@ -27,7 +27,8 @@ __all__ = ["HELP", "add_arguments", "run", "TuneReporter"]
 
 HELP = "random search of architectures and settings on the validation split"
 # TrainConfig fields that are not options of the trials: drawn per trial, or the search's own --seed
-_NOT_TRIAL_OPTIONS = (*SEARCHED, "seed")
+# diagnostics: a per-run picture and warnings, for one run (chainrule train --diagnostics), not for every trial
+_NOT_TRIAL_OPTIONS = (*SEARCHED, "seed", "diagnostics")
 
 
 def _int_list(text: str) -> tuple[int, ...]:

@@ -45,7 +45,7 @@ import numpy as np
 from ..data.files import read_text
 from ..nn import Linear
 from .rules import check_layers, check_updates
-from .stats import _leaves, layer_stats
+from .stats import layer_stats, sequential_layers
 
 __all__ = ["Recorder", "DiagnosticsWarning", "PROBE_SIZE", "STEPS_MEASURED", "HISTOGRAM_BINS"]
 
@@ -81,7 +81,7 @@ class Recorder:
         chosen = np.sort(rng.choice(n, size=min(probe_size, n), replace=False))
         self.probe_x, self.probe_y = x[chosen], y[chosen]
         net = getattr(model, "net", model)
-        self.names = [name for name, layer in _leaves(net) if isinstance(layer, Linear)]
+        self.names = [name for name, layer in sequential_layers(net) if isinstance(layer, Linear)]
         layers = dict(net.named_modules())
         self.params = [layers[name].weight for name in self.names]
         self.before = [np.empty_like(p.data) for p in self.params]  # θ before the step, made once
