@@ -45,7 +45,7 @@ import numpy as np
 from ..data.files import read_text
 from ..nn import Linear
 from .rules import check_layers, check_updates
-from .stats import layer_stats, sequential_layers
+from .stats import _number, layer_stats, sequential_layers
 
 __all__ = ["Recorder", "DiagnosticsWarning", "PROBE_SIZE", "STEPS_MEASURED", "HISTOGRAM_BINS"]
 
@@ -57,11 +57,6 @@ HISTOGRAM_BINS = 30
 class DiagnosticsWarning(UserWarning):
     """A diagnostics finding while training (saturation, dead units, vanishing gradients, exploding or
     stalled updates), with what to do; each kind is warned once per run."""
-
-
-def _number(value: float) -> float | None:
-    """A figure as the JSON lines hold it: None when not finite."""
-    return float(value) if math.isfinite(value) else None
 
 
 class Recorder:
