@@ -261,6 +261,25 @@ def test_the_stats_are_the_eval_mode_ones_dropout_off():
     assert dropped.training  # and the caller's net is still training
 
 
+def test_a_layer_used_twice_has_a_row_at_each_use_and_both_uses_gradient():
+    cr.manual_seed(5)
+    shared = nn.Linear(4, 4)
+    net = nn.Sequential(shared, nn.Tanh(), shared, nn.Linear(4, 3))
+    apart = nn.Sequential(copy.deepcopy(shared), nn.Tanh(), copy.deepcopy(shared), copy.deepcopy(net[3]))
+    x, y = cr.randn(12, 4).numpy(), np.arange(12) % 3
+    rows, reference = layer_stats(net, x, y), layer_stats(apart, x, y)
+    assert [r["name"] for r in rows] == ["0", "1", "2", "3"]
+    # the same forward and backward pass as two separate copies: the same activations and δ norms
+    assert [(r["mean"], r["grad_norm"]) for r in rows] == [(r["mean"], r["grad_norm"]) for r in reference]
+    # the weight's gradient is the sum of its two uses', at both its rows (what the optimizer sees)
+    loss = nn.CrossEntropyLoss()
+    loss.fprop(apart.fprop(x), y)
+    apart.bprop(loss.bprop())
+    both = np.linalg.norm((apart[0].weight.grad + apart[2].weight.grad).astype(np.float64))
+    assert rows[0]["weight_grad_norm"] == rows[2]["weight_grad_norm"] == pytest.approx(both, rel=1e-6)
+    assert both > 1.2 * max(reference[0]["weight_grad_norm"], reference[2]["weight_grad_norm"])  # 0.19 vs 0.15
+
+
 # ------------------------------------------------------------------ shapes and errors
 
 

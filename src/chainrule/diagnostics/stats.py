@@ -123,7 +123,7 @@ def layer_stats(model: Any, x: np.ndarray, y: np.ndarray | None = None, *, histo
 
     probe = copy.deepcopy(net).eval()  # the caller's network, its gradients and caches stay as they are
     probe.zero_grad()
-    layers = dict(probe.named_modules())
+    layers = dict(probe.named_modules(remove_duplicate=False))  # a layer used twice is at both its names
     copies = [(name, layers[name]) for name, _ in leaves]
     rows, contexts = [], []
     a = x
@@ -169,8 +169,9 @@ def layer_stats(model: Any, x: np.ndarray, y: np.ndarray | None = None, *, histo
             rows[i]["grad_norm"] = _number(float(np.sqrt((delta * delta).sum(axis=1)).mean()))
             object.__setattr__(layer, "_ctx", contexts[i])
             g = layer.bprop(g, input_grad=i > 0)
+        for (_, layer), row in zip(copies, rows):  # after the whole pass: a layer used twice has both uses' sum
             if isinstance(layer, Linear):
                 w = layer.weight
-                rows[i]["weight_grad_norm"] = _number(float(np.linalg.norm(w.grad.astype(np.float64))))
-                rows[i]["weight_norm"] = _number(float(np.linalg.norm(w.data.astype(np.float64))))
+                row["weight_grad_norm"] = _number(float(np.linalg.norm(w.grad.astype(np.float64))))
+                row["weight_norm"] = _number(float(np.linalg.norm(w.data.astype(np.float64))))
     return rows
