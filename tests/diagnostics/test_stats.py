@@ -310,6 +310,8 @@ def test_clear_errors():
         layer_stats(net, np.ones((3, 2), np.float32), np.array([0, 1]))
     with pytest.raises(ValueError, match=r"layer 0 \(Linear\) with input shape \(3, 5\)"):
         layer_stats(net, np.ones((3, 5), np.float32))
+    with pytest.raises(ValueError, match="x must be floating-point features .* got dtype uint8"):
+        layer_stats(net, np.full((3, 2), 255, np.uint8))  # raw pixels would go in unscaled
     with pytest.raises(ValueError, match="no layers"):
         layer_stats(nn.Sequential(), np.ones((3, 5), np.float32))
 

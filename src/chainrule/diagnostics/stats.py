@@ -111,6 +111,9 @@ def layer_stats(model: Any, x: np.ndarray, y: np.ndarray | None = None, *, histo
     params = list(net.parameters())
     dtype = params[0].dtype if params else np.dtype(np.float32)
     x = np.asarray(x)
+    if x.dtype.kind not in "f":  # raw pixels (uint8) would go in unscaled: the figures of another input
+        raise ValueError(f"layer_stats: x must be floating-point features as the network takes them, got dtype "
+                         f"{x.dtype} (scale raw pixels to [0, 1] first)")
     if x.ndim > 2 and hasattr(model, "num_features"):  # images, as a Classifier takes them
         x = x.reshape(len(x), -1)
     if x.ndim < 2 or len(x) == 0:
