@@ -101,6 +101,12 @@ def layer_stats(model: Any, x: np.ndarray, y: np.ndarray | None = None, *, histo
     not finite (an overflowed network) is None.
 
     ``criterion`` is the loss whose δ is measured: CrossEntropyLoss on the logits unless given.
+
+    >>> import chainrule as cr
+    >>> net = cr.nn.Sequential(cr.nn.Linear(2, 2), cr.nn.ReLU(), cr.nn.Linear(2, 2))
+    >>> net[0].bias.data[...] = -1000  # every pre-activation negative: the ReLU never fires
+    >>> [r["dead"] for r in layer_stats(net, np.ones((4, 2), np.float32))]
+    [None, 1.0, None]
     """
     net = getattr(model, "net", model)
     if not isinstance(net, Sequential):
