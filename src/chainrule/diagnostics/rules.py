@@ -54,8 +54,9 @@ def check_layers(rows: Sequence[dict[str, Any]], lr: float | None = None) -> lis
     """Saturation, dead units and vanishing gradients in ``layer_stats`` rows (the worst layer of
     each kind; ``lr`` is named in the remedy when given).
 
-    >>> [f.message for f in check_layers([{"name": "1", "kind": "relu", "dead": 0.75}], lr=0.5)]
-    ['layer 1 (relu): 75% of its units are never active on the probe set and get no gradient; try a lower learning rate than lr=0.5, or leakyrelu units']
+    >>> [finding] = check_layers([{"name": "1", "kind": "relu", "dead": 0.75}], lr=0.5)
+    >>> finding.kind, finding.message[:36], finding.message[-57:]
+    ('dead_units', 'layer 1 (relu): 75% of its units are', 'try a lower learning rate than lr=0.5, or leakyrelu units')
     """
     found = []
     saturated = [r for r in rows if (r.get("saturated") or 0) > SATURATED_LIMIT]
