@@ -280,6 +280,30 @@ def test_a_layer_used_twice_has_a_row_at_each_use_and_both_uses_gradient():
     assert both > 1.2 * max(reference[0]["weight_grad_norm"], reference[2]["weight_grad_norm"])  # 0.19 vs 0.15
 
 
+def test_batchnorm_is_measured_in_eval_mode_as_the_affine_map_of_its_running_statistics():
+    """In eval mode BatchNorm is y = (x − running_mean)/√(running_var + eps)·γ + β, per feature: the
+    same figures as a Linear with that diagonal, and the caller's running statistics unchanged."""
+    cr.manual_seed(6)
+    bn = nn.BatchNorm1d(5, dtype=np.float64)
+    bn.running_mean.data[...] = [0.5, -1.0, 0.0, 2.0, 0.25]
+    bn.running_var.data[...] = [4.0, 0.25, 1.0, 9.0, 0.5]
+    bn.weight.data[...] = [1.0, 2.0, -0.5, 1.5, 0.75]
+    bn.bias.data[...] = [0.1, 0.0, -0.2, 0.3, 0.0]
+    scale = bn.weight.data / np.sqrt(bn.running_var.data + bn.eps)
+    diagonal = _set(nn.Linear(5, 5, dtype=np.float64), np.diag(scale), bn.bias.data - bn.running_mean.data * scale)
+    first, last = nn.Linear(3, 5, dtype=np.float64), nn.Linear(5, 2, dtype=np.float64)
+    net = nn.Sequential(first, bn, nn.Tanh(), last)  # in training mode, as a caller's net is while it trains
+    twin = nn.Sequential(copy.deepcopy(first), diagonal, nn.Tanh(), copy.deepcopy(last))
+    x, y = cr.randn(16, 3).numpy().astype(np.float64), np.arange(16) % 2
+    saved = [b.data.copy() for b in (bn.running_mean, bn.running_var)]
+    rows, expected = layer_stats(net, x, y), layer_stats(twin, x, y)
+    for key in ("mean", "std", "grad_norm"):
+        assert [r[key] for r in rows] == pytest.approx([r[key] for r in expected], rel=1e-9), key
+    assert rows[1]["kind"] == "batchnorm1d" and rows[2]["saturated"] == expected[2]["saturated"]
+    np.testing.assert_array_equal(bn.running_mean.data, saved[0])
+    np.testing.assert_array_equal(bn.running_var.data, saved[1])
+
+
 # ------------------------------------------------------------------ shapes and errors
 
 
