@@ -258,3 +258,25 @@ def test_bad_input_raises_errors_naming_the_problem():
 
 def test_data_checks_return_five_rows_in_order(digits):
     assert [c.name for c in check_data(digits)] == list(DATA_CHECKS)
+
+
+class PassReLU(nn.ReLU):
+    """A ReLU whose bprop forgets the mask: it lets every gradient through."""
+
+    def bprop(self, grad_output, input_grad=True):
+        return grad_output
+
+
+def test_the_gradient_check_skips_directions_across_a_relu_kink_but_still_catches_a_wrong_relu():
+    # xor's (0, 0) row with zero biases puts every ReLU input exactly at 0, the kink: a central
+    # difference there averages the slopes 0 and 1 and used to fail a correct ReLU
+    xor = cr.data.load_dataset("xor")
+    cr.manual_seed(0)
+    net = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 2))
+    check = check_gradients(net, xor.x_train, xor.y_train)
+    assert check.status == "pass", check.figure
+    assert "across a ReLU's kink skipped" in check.figure
+    cr.manual_seed(0)
+    bad = nn.Sequential(nn.Linear(2, 16), PassReLU(), nn.Linear(16, 2))
+    check = check_gradients(bad, xor.x_train + 0.5, xor.y_train)
+    assert check.status == "fail" and check.figure.startswith("layer 1 (PassReLU)"), check.figure
