@@ -37,6 +37,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import sys
 import warnings
 from typing import Any
 
@@ -132,7 +133,7 @@ class Recorder:
             if f.kind not in warned:
                 self.warnings.append({"kind": f.kind, "epoch": epoch, "layer": f.layer, "value": _number(f.value),
                                       "message": f.message})
-                warnings.warn(f.message, DiagnosticsWarning, stacklevel=2)
+                warnings.warn(f.message, DiagnosticsWarning, stacklevel=_caller_outside_chainrule())
         return line
 
     # ------------------------------------------------------------- resume
@@ -169,3 +170,13 @@ class Recorder:
             if len(self.lines) >= epochs or not isinstance(line, dict) or line.get("epoch") != len(self.lines) + 1:
                 return
             self.lines.append(line)
+
+
+def _caller_outside_chainrule() -> int:
+    """The ``stacklevel`` that points a warning at the first caller outside the chainrule package
+    (the user's ``fit(...)`` line, not the trainer's internals)."""
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    frame, level = sys._getframe(2), 2  # level 1 is the function that calls warnings.warn
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package + os.sep):
+        frame, level = frame.f_back, level + 1
+    return level
