@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import chainrule as cr
-from chainrule.diagnostics import DiagnosticsWarning
+from chainrule.diagnostics import DiagnosticsWarning, check_layers, layer_stats
 
 SIX_SIGMOIDS = "-".join(["64sigmoid"] * 6)
 
@@ -15,3 +15,15 @@ def test_a_diagnostics_warning_points_at_the_callers_fit_line_not_the_trainer():
         cr.fit("digits", SIX_SIGMOIDS, optimizer="sgd", lr=0.01, epochs=1, diagnostics=True, quiet=True)
     assert {w.filename for w in warned} == {__file__}
     assert "vanishing gradients" in str(warned[0].message)
+
+
+def test_saturation_from_unscaled_inputs_names_the_inputs_in_its_remedy():
+    # features a thousand times too large saturate a Glorot-initialised tanh layer at once: the
+    # learning rate is not the cause there, the inputs are
+    data = cr.data.load_dataset("digits")
+    cr.manual_seed(0)
+    net = cr.nn.Sequential(cr.nn.Linear(64, 32), cr.nn.Tanh(), cr.nn.Linear(32, 10))
+    rows = layer_stats(net, data.x_train[:500] * 1000, data.y_train[:500])
+    assert rows[1]["saturated"] > 0.9
+    [finding] = [f for f in check_layers(rows) if f.kind == "saturation"]
+    assert "standardized inputs" in finding.message

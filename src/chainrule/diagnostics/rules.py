@@ -59,8 +59,8 @@ def check_layers(rows: Sequence[dict[str, Any]], lr: float | None = None) -> lis
         r = max(saturated, key=lambda r: r["saturated"])
         found.append(Finding("saturation", r["name"], r["saturated"],
                              f"layer {r['name']} ({r['kind']}): {r['saturated']:.0%} of its activations are saturated "
-                             f"(in the flat tails, where the gradient vanishes); try {_lower_lr(lr)}, or relu units, "
-                             f"or Glorot init"))
+                             f"(in the flat tails, where the gradient vanishes); try {_lower_lr(lr)}, standardized "
+                             f"inputs, relu units, or Glorot init"))
     dead = [r for r in rows if (r.get("dead") or 0) > DEAD_LIMIT]
     if dead:
         r = max(dead, key=lambda r: r["dead"])
