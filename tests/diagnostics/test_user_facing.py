@@ -27,3 +27,12 @@ def test_saturation_from_unscaled_inputs_names_the_inputs_in_its_remedy():
     assert rows[1]["saturated"] > 0.9
     [finding] = [f for f in check_layers(rows) if f.kind == "saturation"]
     assert "standardized inputs" in finding.message
+
+
+def test_images_given_to_a_plain_sequential_say_how_to_flatten_them():
+    data = cr.data.load_dataset("digits")
+    net = cr.nn.Sequential(cr.nn.Linear(64, 8), cr.nn.ReLU(), cr.nn.Linear(8, 10))
+    images = data.x_test[:5].reshape(5, 8, 8)
+    with pytest.raises(ValueError, match=r"input has 8 features, expected 64.*flatten the images first"):
+        layer_stats(net, images)
+    assert len(layer_stats(net, images.reshape(5, -1))) == 3

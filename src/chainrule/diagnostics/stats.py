@@ -132,8 +132,9 @@ def layer_stats(model: Any, x: np.ndarray, y: np.ndarray | None = None, *, histo
             try:
                 a = layer.fprop(a)
             except (ValueError, TypeError, IndexError) as e:
+                hint = "; flatten the images first: x.reshape(len(x), -1)" if a is x and x.ndim > 2 else ""
                 raise ValueError(f"layer_stats: layer {name} ({type(layer).__name__}) with input shape "
-                                 f"{a.shape}: {e}") from None
+                                 f"{a.shape}: {e}{hint}") from None
             contexts.append(getattr(layer, "_ctx", None))  # a layer used twice keeps only its last context
             kind = type(layer).__name__.lower()
             flat = a.reshape(len(a), -1)
