@@ -36,3 +36,12 @@ def test_images_given_to_a_plain_sequential_say_how_to_flatten_them():
     with pytest.raises(ValueError, match=r"input has 8 features, expected 64.*flatten the images first"):
         layer_stats(net, images)
     assert len(layer_stats(net, images.reshape(5, -1))) == 3
+
+
+def test_train_help_says_where_the_diagnostics_go(capsys):
+    from chainrule.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "--diagnostics" in text and "OUT/diagnostics.jsonl, drawn in OUT/diagnostics.png" in text
