@@ -45,3 +45,15 @@ def test_train_help_says_where_the_diagnostics_go(capsys):
         main(["train", "--help"])
     text = " ".join(capsys.readouterr().out.split())
     assert "--diagnostics" in text and "OUT/diagnostics.jsonl, drawn in OUT/diagnostics.png" in text
+
+
+def test_the_remedies_at_init_leave_the_learning_rate_out_and_training_ones_name_it():
+    rows = [{"name": "0", "kind": "linear", "grad_norm": 0.5}, {"name": "1", "kind": "tanh", "saturated": 0.9},
+            {"name": "2", "kind": "relu", "dead": 1.0}, {"name": "3", "kind": "linear", "grad_norm": 0.5}]
+    at_init = {f.kind: f.message for f in check_layers(rows, lr=0.1, at_init=True)}
+    training = {f.kind: f.message for f in check_layers(rows, lr=0.1)}
+    assert set(at_init) == set(training) == {"saturation", "dead_units"}
+    assert not any("learning rate" in m for m in at_init.values())
+    assert at_init["saturation"].endswith("try standardized inputs, relu units, or Glorot init")
+    assert at_init["dead_units"].endswith("check the init's biases and the inputs' scale, or use leakyrelu units")
+    assert all("a lower learning rate than lr=0.1" in m for m in training.values())
