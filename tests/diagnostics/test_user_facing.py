@@ -57,3 +57,11 @@ def test_the_remedies_at_init_leave_the_learning_rate_out_and_training_ones_name
     assert at_init["saturation"].endswith("try standardized inputs, relu units, or Glorot init")
     assert at_init["dead_units"].endswith("check the init's biases and the inputs' scale, or use leakyrelu units")
     assert all("a lower learning rate than lr=0.1" in m for m in training.values())
+
+
+def test_labels_that_are_not_class_indices_are_refused_in_one_line():
+    data = cr.data.load_dataset("digits")
+    net = cr.nn.Sequential(cr.nn.Linear(64, 10))
+    with pytest.raises(ValueError, match=r"^layer_stats: y must hold class indices 0..K-1 \(integers\).*<U1$"):
+        layer_stats(net, data.x_test[:3], ["a", "b", "c"])
+    assert layer_stats(net, data.x_test[:3].tolist(), [0, 1, 2])[0]["grad_norm"] > 0  # lists are fine

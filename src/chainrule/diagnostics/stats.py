@@ -120,6 +120,9 @@ def layer_stats(model: Any, x: np.ndarray, y: np.ndarray | None = None, *, histo
         y = np.asarray(y)
         if len(y) != len(x):
             raise ValueError(f"layer_stats: {len(x)} examples but {len(y)} labels")
+        if criterion is None and y.dtype.kind not in "iu":
+            raise ValueError(f"layer_stats: y must hold class indices 0..K-1 (integers) for the cross-entropy, "
+                             f"got dtype {y.dtype}")
 
     probe = copy.deepcopy(net).eval()  # the caller's network, its gradients and caches stay as they are
     probe.zero_grad()
