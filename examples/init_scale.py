@@ -108,7 +108,7 @@ def plot(results: dict, path: Path) -> None:
                       "saturated", linewidth=1.5)
         ax.axvspan(-1, -0.97, color="gray", alpha=0.3)
         ax.axvspan(0.97, 1, color="gray", alpha=0.3)
-        ax.set_title(f"{name} init: test accuracy {r['accuracy']:.0%}", fontsize=10)
+        ax.set_title(f"{name} init: activations at init\n(test accuracy after training {r['accuracy']:.0%})", fontsize=10)
         ax.set_xlabel("activation (grey: the flat tails, |a| > 0.97)")
         ax.set_ylim(0, 1.4)  # room above the tallest bar for the legend
         ax.legend(fontsize=8, loc="upper center")
@@ -148,7 +148,7 @@ def main(argv: list[str] | None = None) -> dict:
         units = " ".join(f"{n:>2}" for n in r["distinct_units"])
         print(f"{init:<11}{init_sat:>19}{trained_sat:>16}{r['init']['ratio']:>14.2f}{units:>16}{r['accuracy']:>15.1%}")
     print("(saturated: fraction of each tanh layer's activations with |a| > 0.97; δ first/last: the first Linear "
-          "layer's δ norm over the logits'; distinct units: per tanh layer, after training)")
+          "layer's δ norm over the logits', at init; distinct units: per tanh layer, after training)")
     zero = results["zero"]
     print(f"zero init after {args.epochs} epochs: largest weight change per Linear layer "
           f"{', '.join(f'{m:g}' for m in zero['weights_moved'])}; output bias moved {zero['biases_moved'][-1]:.3f}")

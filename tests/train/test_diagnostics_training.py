@@ -257,7 +257,8 @@ def test_a_healthy_run_warns_of_nothing(capsys, tmp_path):
     ("64relu", "3", "dead_units", "of its units are never active on the probe set and get no gradient; "
                                   "try a lower learning rate than --lr 3, or leakyrelu units"),
     ("64tanh", "3", "saturation", "of its activations are saturated (in the flat tails, where the gradient "
-                                  "vanishes); try a lower learning rate than --lr 3, or relu units, or Glorot init")])
+                                  "vanishes); try a lower learning rate than --lr 3, standardized inputs, relu units, "
+                                  "or Glorot init")])
 def test_a_too_large_sgd_step_kills_relus_and_saturates_tanh(capsys, tmp_path, model, lr, kind, message):
     err = _train(capsys, tmp_path, "--model", model, "--optimizer", "sgd", "--lr", lr, "--epochs", "2")
     assert sum(message in line for line in err) == 1, err

@@ -36,8 +36,9 @@ CONFIG_HELP = {
                 "the epochs), none",
     "clip_grad": "clip the global gradient norm to this value",
     "shift": "augment: move training images by up to N pixels (image data only)",
-    "diagnostics": "record per-layer statistics every epoch (OUT/diagnostics.jsonl) and warn of saturated or "
-                   "dead units, vanishing gradients, exploding or stalled updates",
+    "diagnostics": "record per-layer statistics on up to 1,000 training examples every epoch "
+                   "(OUT/diagnostics.jsonl, drawn in OUT/diagnostics.png) and warn of saturated or dead units, "
+                   "vanishing gradients, exploding or stalled updates",
 }
 CONFIG_CHOICES = {"optimizer": OPTIMIZERS, "schedule": SCHEDULES}
 _GIVEN = "_given_options"  # the namespace attribute that lists the options given on the command line

@@ -160,4 +160,4 @@ def _model_checks(net: Sequential, data: Data, cfg: TrainConfig, done: Callable[
     pick = _subset(len(x), BASELINE_EXAMPLES, seed, 13)
     done(check_baseline(net, x[pick], y[pick], cfg))
     pick = _subset(len(x), PROBE_EXAMPLES, seed, 14)
-    done(check_layer_stats(net, x[pick], y[pick], cfg.lr))
+    done(check_layer_stats(net, x[pick], y[pick]))

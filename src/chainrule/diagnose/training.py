@@ -198,7 +198,7 @@ def check_baseline(net: Sequential, x: np.ndarray, y: np.ndarray, config: TrainC
     return Check(name, WARN if removed > 0 else FAIL, figure, advice)
 
 
-def check_layer_stats(net: Sequential, x: np.ndarray, y: np.ndarray, lr: float | None = None) -> Check:
+def check_layer_stats(net: Sequential, x: np.ndarray, y: np.ndarray) -> Check:
     """``layer_stats`` of the untrained network on the probe (x, y), judged by ``check_layers``
     (saturation, dead units, vanishing gradients); the figure gives the first/last layer δ-norm
     ratio and the largest saturated and dead fractions.
@@ -227,7 +227,7 @@ def check_layer_stats(net: Sequential, x: np.ndarray, y: np.ndarray, lr: float |
     if broken:
         return Check(name, FAIL, figure + f"; layer {broken[0]}'s figures are not finite",
                      "the untrained network overflows: scale the inputs, or use a smaller init")
-    findings = check_layers(rows, lr)
+    findings = check_layers(rows, at_init=True)  # no learning rate has acted yet: the remedies leave it out
     if findings:
         return Check(name, WARN, figure, "; ".join(f.message for f in findings))
     return Check(name, PASS, figure)

@@ -61,10 +61,15 @@ class DiagnosticsWarning(UserWarning):
 
 
 def _warn(message: str) -> None:
-    """A DiagnosticsWarning attributed to the Recorder's caller, shown in every run: the Recorder already
-    says each kind once per run, and Python's "default" filter would hide a second run's same line
-    (its registry of places that warned is per module, not per run); "ignore" and "error" still apply."""
-    caller = sys._getframe(2)
+    """A DiagnosticsWarning attributed to the first caller outside the chainrule package (the user's
+    ``fit(...)`` line, not the trainer's internals), shown in every run: the Recorder already says each
+    kind once per run, and Python's "default" filter would hide a second run's same line (its registry
+    of places that warned is per module, not per run); "ignore" and "error" still apply."""
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+    caller = frame = sys._getframe(1)
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
+        frame = frame.f_back
+    caller = frame or caller
     warnings.warn_explicit(message, DiagnosticsWarning, caller.f_code.co_filename, caller.f_lineno,
                            registry={}, module_globals=caller.f_globals)
 

@@ -50,28 +50,32 @@ def _lower_lr(lr: float | None) -> str:
     return f"a lower learning rate than lr={lr:g}" if lr is not None else "a lower learning rate"
 
 
-def check_layers(rows: Sequence[dict[str, Any]], lr: float | None = None) -> list[Finding]:
+def check_layers(rows: Sequence[dict[str, Any]], lr: float | None = None, at_init: bool = False) -> list[Finding]:
     """Saturation, dead units and vanishing gradients in ``layer_stats`` rows (the worst layer of
-    each kind; ``lr`` is named in the remedy when given).
+    each kind; ``lr`` is named in the remedy when given). ``at_init``: the rows are an untrained
+    network's, which no learning rate has touched yet, so the remedies leave the rate out.
 
     >>> [finding] = check_layers([{"name": "1", "kind": "relu", "dead": 0.75}], lr=0.5)
     >>> finding.kind, finding.message[:36], finding.message[-57:]
     ('dead_units', 'layer 1 (relu): 75% of its units are', 'try a lower learning rate than lr=0.5, or leakyrelu units')
     """
     found = []
+    lower = "" if at_init else f"{_lower_lr(lr)}, "
     saturated = [r for r in rows if (r.get("saturated") or 0) > SATURATED_LIMIT]
     if saturated:
         r = max(saturated, key=lambda r: r["saturated"])
         found.append(Finding("saturation", r["name"], r["saturated"],
                              f"layer {r['name']} ({r['kind']}): {r['saturated']:.0%} of its activations are saturated "
-                             f"(in the flat tails, where the gradient vanishes); try {_lower_lr(lr)}, or relu units, "
-                             f"or Glorot init"))
+                             f"(in the flat tails, where the gradient vanishes); try {lower}standardized inputs, "
+                             f"relu units, or Glorot init"))
     dead = [r for r in rows if (r.get("dead") or 0) > DEAD_LIMIT]
     if dead:
         r = max(dead, key=lambda r: r["dead"])
         found.append(Finding("dead_units", r["name"], r["dead"],
                              f"layer {r['name']} ({r['kind']}): {r['dead']:.0%} of its units are never active on the "
-                             f"probe set and get no gradient; try {_lower_lr(lr)}, or leakyrelu units"))
+                             f"probe set and get no gradient; "
+                             + ("check the init's biases and the inputs' scale, or use leakyrelu units" if at_init
+                                else f"try {_lower_lr(lr)}, or leakyrelu units")))
     linear = [r for r in rows if r.get("kind") == "linear" and r.get("grad_norm") is not None]
     if len(linear) >= 2:
         first, last = linear[0], linear[-1]

@@ -129,6 +129,9 @@ def layer_stats(model: Any, x: np.ndarray, y: np.ndarray | None = None, *, histo
         y = np.asarray(y)
         if len(y) != len(x):
             raise ValueError(f"layer_stats: {len(x)} examples but {len(y)} labels")
+        if criterion is None and y.dtype.kind not in "iu":
+            raise ValueError(f"layer_stats: y must hold class indices 0..K-1 (integers) for the cross-entropy, "
+                             f"got dtype {y.dtype}")
 
     probe = copy.deepcopy(net).eval()  # the caller's network, its gradients and caches stay as they are
     probe.zero_grad()
@@ -141,8 +144,9 @@ def layer_stats(model: Any, x: np.ndarray, y: np.ndarray | None = None, *, histo
             try:
                 a = layer.fprop(a)
             except (ValueError, TypeError, IndexError) as e:
+                hint = "; flatten the images first: x.reshape(len(x), -1)" if a is x and x.ndim > 2 else ""
                 raise ValueError(f"layer_stats: layer {name} ({type(layer).__name__}) with input shape "
-                                 f"{a.shape}: {e}") from None
+                                 f"{a.shape}: {e}{hint}") from None
             contexts.append(getattr(layer, "_ctx", None))  # a layer used twice keeps only its last context
             kind = type(layer).__name__.lower()
             flat = a.reshape(len(a), -1)
