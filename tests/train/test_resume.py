@@ -252,6 +252,9 @@ def test_one_run_per_folder_across_processes(tmp_path):
     out = tmp_path / "run"
     first = _start(*ARGS, "--out", out)
     _wait_for(out / "last.safetensors", first)
+    # Paused, it holds the folder for as long as the checks take (on a loaded machine, running, it
+    # could finish its six epochs before the last of them starts).
+    first.send_signal(signal.SIGSTOP)
     new = ["--out", out, "--epochs", "1", "--quiet"]
     for argv in (new, new + ["--overwrite"], ["--resume", out, "--quiet"]):
         second = subprocess.run([sys.executable, "-m", "chainrule", "train", *map(str, argv)], capture_output=True,
