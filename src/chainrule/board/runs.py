@@ -102,14 +102,15 @@ def inside(root_real: str, real: str) -> bool:
     return real == root_real or real.startswith(root_real.rstrip(os.sep) + os.sep)
 
 
-def open_inside(root_real: str, path: str, limit: int) -> tuple[int, os.stat_result] | None:
+def open_inside(root_real: str, path: str, limit: int, resolved: bool = False) -> tuple[int, os.stat_result] | None:
     """An open file descriptor (and its stat) for ``path`` if its real path (links resolved) is inside
     ``root_real`` and is a regular file of at most ``limit`` bytes; None otherwise. The caller closes it.
+    ``resolved``: ``path`` is known to be a real path (its last part is still not followed if a link).
 
     >>> open_inside("/usr", "/etc/passwd", 10**6) is None
     True
     """
-    real = os.path.realpath(path)
+    real = path if resolved else os.path.realpath(path)
     if not inside(root_real, real):
         return None
     try:
@@ -136,7 +137,7 @@ def _read(fd: int, start: int, size: int) -> bytes:
 
 
 def _read_json(root_real: str, path: str) -> Any:
-    opened = open_inside(root_real, path, MAX_JSON_BYTES)
+    opened = open_inside(root_real, path, MAX_JSON_BYTES, resolved=True)
     if opened is None:
         return None
     fd, st = opened
@@ -154,10 +155,24 @@ def _epoch_line(raw: bytes) -> dict | None:
         line = json.loads(raw)
     except (ValueError, RecursionError):
         return None
-    if not isinstance(line, dict):
-        return None
+    return line if isinstance(line, dict) and _epoch_ok(line) else None
+
+
+def _epoch_lines(data: bytes) -> list[dict]:
+    """The valid lines of complete JSONL ``data``: parsed as one JSON array when every line is valid
+    JSON (one call to the parser instead of one a line), else line by line, skipping the others."""
+    try:
+        lines = json.loads(b"[" + data.rstrip(b"\n").replace(b"\n", b",") + b"]") if data.strip() else []
+    except (ValueError, RecursionError):
+        lines = None
+    if lines is not None and all(isinstance(line, dict) for line in lines):
+        return [line for line in lines if _epoch_ok(line)]
+    return [line for raw in data.splitlines() if (line := _epoch_line(raw)) is not None]
+
+
+def _epoch_ok(line: dict) -> bool:
     epoch = line.get("epoch")
-    return line if isinstance(epoch, int) and not isinstance(epoch, bool) and epoch >= 1 else None
+    return isinstance(epoch, int) and not isinstance(epoch, bool) and epoch >= 1
 
 
 class JsonlFile:
@@ -181,7 +196,7 @@ class JsonlFile:
         path, key = entry
         if key == self.key:
             return
-        opened = open_inside(root_real, path, MAX_JSONL_BYTES)
+        opened = open_inside(root_real, path, MAX_JSONL_BYTES, resolved=True)
         if opened is None:
             self.__init__()
             return
@@ -200,10 +215,7 @@ class JsonlFile:
         finally:
             os.close(fd)
         end = data.rfind(b"\n") + 1
-        for raw in data[:end].splitlines():
-            line = _epoch_line(raw)
-            if line is not None:
-                self.lines.append(line)
+        self.lines += _epoch_lines(data[:end])
         if end:
             self.offset += end
             self.last_line = data[data.rfind(b"\n", 0, end - 1) + 1:end]
@@ -213,7 +225,7 @@ class JsonlFile:
 def _header(root_real: str, path: str) -> dict | None:
     """A safetensors file's chainrule metadata (its JSON header only, at most MAX_HEADER_BYTES), with
     ``parameters`` added: the elements of its ``model.*`` tensors."""
-    opened = open_inside(root_real, path, 1 << 62)
+    opened = open_inside(root_real, path, 1 << 62, resolved=True)
     if opened is None:
         return None
     fd, st = opened
@@ -240,7 +252,7 @@ def _header(root_real: str, path: str) -> dict | None:
 
 
 def _lock_pid(root_real: str, path: str) -> int | None:
-    opened = open_inside(root_real, path, 4096)
+    opened = open_inside(root_real, path, 4096, resolved=True)
     if opened is None:
         return None
     fd, _ = opened
@@ -256,11 +268,12 @@ def _lock_pid(root_real: str, path: str) -> int | None:
 class Run:
     """One run folder's files, parsed when they change (see the module's notes)."""
 
-    def __init__(self, run_id: str, folder: str):
-        self.id, self.folder = run_id, folder
-        self.files: dict[str, tuple] = {}  # name -> (path to open, key), regular files inside RUNS
+    def __init__(self, run_id: str, folder: str, real: str):
+        self.id, self.folder, self.real = run_id, folder, real  # real: the folder's real path
+        self.files: dict[str, tuple] = {}  # name -> (its real path, key), regular files inside RUNS
         self.metrics, self.diagnostics = JsonlFile(), JsonlFile()
         self._parsed: dict[str, tuple[tuple, Any]] = {}  # name -> (key, parsed)
+        self._row: tuple[tuple, dict] | None = None  # (the files' keys, the row but its status)
 
     def path(self, name: str) -> str | None:
         entry = self.files.get(name)
@@ -287,15 +300,17 @@ class Run:
                 continue
             try:
                 if entry.is_symlink():
-                    if not inside(root_real, os.path.realpath(entry.path)):
+                    real = os.path.realpath(entry.path)
+                    if not inside(root_real, real):
                         continue  # a link out of RUNS: not read, not served
-                    st = entry.stat(follow_symlinks=True)
+                    st = os.stat(real, follow_symlinks=False)
                 else:
+                    real = os.path.join(self.real, name)
                     st = entry.stat(follow_symlinks=False)
             except OSError:
                 continue
             if stat.S_ISREG(st.st_mode):
-                files[name] = (entry.path, (st.st_ino, st.st_size, st.st_mtime_ns))
+                files[name] = (real, (st.st_ino, st.st_size, st.st_mtime_ns))
         self.files = files
         self.metrics.update(root_real, self.files.get(METRICS))
 
@@ -336,7 +351,15 @@ class Run:
         return max((key[2] for _, key in self.files.values()), default=0) / 1e9
 
     def row(self, root_real: str) -> dict:
-        """The run as /api/runs lists it."""
+        """The run as /api/runs lists it: what its files say, made again when one of them changed,
+        and its status (a process that ended changes no file)."""
+        key = tuple((name, entry[1]) for name, entry in self.files.items())
+        if self._row is None or self._row[0] != key:
+            self._row = key, self._describe(root_real)
+        status, _ = self.status(root_real)
+        return {**self._row[1], "status": status}
+
+    def _describe(self, root_real: str) -> dict:
         summary = self.summary(root_real) or {}
         header = self.header(root_real) if not summary else None
         header = header or {}
@@ -345,7 +368,6 @@ class Run:
         lines = self.metrics.valid()
         accuracies = [v for m in lines if isinstance(v := m.get("val_accuracy"), (int, float))
                       and not isinstance(v, bool) and math.isfinite(v)]
-        status, _ = self.status(root_real)
         record = self.status_file(root_real) or {}
         started = record.get("started") if isinstance(record.get("started"), str) else None
         if started is None and LOCK in self.files:  # the lock file is written as a run starts
@@ -356,7 +378,7 @@ class Run:
             "parameters": summary.get("parameters", header.get("parameters")),
             "epochs": len(lines), "epochs_planned": config.get("epochs"),
             "best_val_accuracy": max(accuracies) if accuracies else None,
-            "test_accuracy": summary.get("test_accuracy"), "status": status, "started": started,
+            "test_accuracy": summary.get("test_accuracy"), "status": None, "started": started,
             "updated": self.updated(), "diagnostics": DIAGNOSTICS in self.files,
             "warnings": len(self.warnings(root_real)),
         })
@@ -406,11 +428,12 @@ class RunScanner:
         return os.path.realpath(self.root)
 
     def _folders(self, root_real: str):
-        """(id, folder path, its listing) for each run folder below root, without leaving root."""
+        """(id, folder path, its real path, its listing) for each run folder below root, without
+        leaving root."""
         seen: set[tuple[int, int]] = set()
-        stack = [("", self.root, 0)]
+        stack = [("", self.root, root_real, 0)]
         while stack:
-            rel, folder, depth = stack.pop()
+            rel, folder, real, depth = stack.pop()
             try:
                 st = os.stat(folder)
                 if (st.st_dev, st.st_ino) in seen:
@@ -421,7 +444,7 @@ class RunScanner:
             except OSError:  # unreadable, gone, or not a folder: skipped
                 continue
             if METRICS in entries:
-                yield (rel or os.path.basename(root_real) or "run"), folder, entries
+                yield (rel or os.path.basename(root_real) or "run"), folder, real, entries
             if depth >= MAX_DEPTH:
                 continue
             for name in sorted(entries, reverse=True):
@@ -431,11 +454,12 @@ class RunScanner:
                 try:
                     if not entry.is_dir(follow_symlinks=True):
                         continue
-                    if entry.is_symlink() and not inside(root_real, os.path.realpath(entry.path)):
+                    target = os.path.realpath(entry.path) if entry.is_symlink() else os.path.join(real, name)
+                    if not inside(root_real, target):
                         continue  # a link to a folder outside RUNS
                 except OSError:
                     continue
-                stack.append((f"{rel}/{name}" if rel else name, entry.path, depth + 1))
+                stack.append((f"{rel}/{name}" if rel else name, entry.path, target, depth + 1))
 
     def scan(self) -> list[dict]:
         """Every run's row (see Run.row), newest first; runs gone since the last scan are dropped."""
@@ -443,12 +467,12 @@ class RunScanner:
             begin = time.perf_counter()
             root_real = self.root_real()
             runs = {}
-            for run_id, folder, entries in self._folders(root_real):
+            for run_id, folder, real, entries in self._folders(root_real):
                 if run_id in runs:
                     continue
                 run = self.runs.get(run_id)
-                if run is None or run.folder != folder:
-                    run = Run(run_id, folder)
+                if run is None or run.folder != folder or run.real != real:
+                    run = Run(run_id, folder, real)
                 run.refresh(root_real, entries)
                 runs[run_id] = run
             self.runs = runs
@@ -467,6 +491,9 @@ class RunScanner:
                 if run is None:
                     return None
             try:
+                if os.path.realpath(run.folder) != run.real:  # moved, or replaced by a link: scanned again
+                    self.runs.pop(run_id, None)
+                    return self.get(run_id)
                 with os.scandir(run.folder) as it:
                     entries = {e.name: e for e in it}
             except OSError:
