@@ -132,9 +132,12 @@ def main() -> None:
         size = 0
         for _ in range(args.rounds):
             proc = subprocess.Popen([sys.executable, "-m", "chainrule", "board", root, "--port", "0"],
-                                    stdout=subprocess.PIPE, text=True)
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             try:
-                url = proc.stdout.readline().split(" at ")[-1].strip() + "api/runs"
+                line = proc.stdout.readline()
+                if not line.startswith("serving "):
+                    raise SystemExit(f"chainrule board did not start: {proc.stderr.read().strip()}")
+                url = line.split(" at ")[-1].strip() + "api/runs"
                 seconds, reply, size = _get(url)
                 assert len(reply["runs"]) == args.runs, len(reply["runs"])
                 cold.append(seconds)
@@ -154,7 +157,7 @@ def main() -> None:
                     scans["live"].append(reply["scanned_seconds"])
             finally:
                 proc.terminate()
-                proc.wait(timeout=60)
+                proc.communicate(timeout=60)
         print(f"GET /api/runs, {args.runs} runs, reply {size / 1024:.0f} kB; python {sys.version.split()[0]}, "
               f"{os.cpu_count()} CPUs")
         for name, values in (("cold", cold), ("warm", warm), ("live", appended)):

@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import sys
 import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -37,7 +38,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from ..rundir import PICTURES
 from ..tune import train_command
-from .runs import RunScanner, clean_json, inside, open_inside
+from .files import inside, open_inside
+from .runs import RunScanner, clean_json
 
 __all__ = ["STATIC", "LOOPBACK", "BoardServer", "make_server", "run_detail", "run_metrics"]
 
@@ -185,6 +187,11 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
         except UnicodeDecodeError:
             self._send_json(400, {"error": "the path is not UTF-8"})
+        except Exception as e:  # a bug: the page gets one line, the server keeps serving
+            if os.environ.get("CHAINRULE_DEBUG"):
+                raise
+            self.close_connection = True
+            self._send_json(500, {"error": f"the board failed on this request ({type(e).__name__}: {e})"[:1000]})
 
     def _check_host(self) -> None:
         if not self.server.loopback_only:
@@ -306,6 +313,11 @@ class BoardServer(ThreadingHTTPServer):
                 except OSError:
                     pass
         self.server_close()  # joins the request threads
+
+    def handle_error(self, request, client_address) -> None:
+        """A client that went away is not worth a traceback; anything else is (socketserver's default)."""
+        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            super().handle_error(request, client_address)
 
     def __enter__(self) -> "BoardServer":
         return self
