@@ -159,11 +159,12 @@ class Handler(BaseHTTPRequestHandler):
         self._send_json(405, {"error": f"{self.command} is not allowed: the board is read-only (GET only)"},
                         {"Allow": "GET"})
 
-    def _send(self, status: int, body: bytes, content_type: str, extra: dict | None = None) -> None:
+    def _send(self, status: int, body: bytes, content_type: str, extra: dict | None = None,
+              cache: str = "no-store") -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
-        self.send_header("Cache-Control", "no-store")
+        self.send_header("Cache-Control", cache)  # no-store: the runs change; no-cache: a file, checked each time
         self.send_header("X-Content-Type-Options", "nosniff")
         self.send_header("Referrer-Policy", "no-referrer")
         for key, value in (extra or {}).items():
@@ -269,8 +270,7 @@ class Handler(BaseHTTPRequestHandler):
         fd, st = opened
         with os.fdopen(fd, "rb") as f:
             body = f.read(st.st_size)
-        self._send(200, body, CONTENT_TYPES.get(path.suffix.lower(), "application/octet-stream"),
-                   {"Cache-Control": "no-cache"})
+        self._send(200, body, CONTENT_TYPES.get(path.suffix.lower(), "application/octet-stream"), cache="no-cache")
 
 
 class BoardServer(ThreadingHTTPServer):
