@@ -37,14 +37,13 @@ import time
 from datetime import datetime, timezone
 from typing import Any
 
-from ..rundir import BEST, DIAGNOSTICS, LAST, LOCK, METRICS, PICTURES, SUMMARY
+from ..rundir import BEST, DIAGNOSTICS, LAST, LOCK, METRICS, PICTURES, STATUS, SUMMARY
+from ..train.status import STATUSES
 from . import files
 from .files import inside
 
 __all__ = ["STATUS", "STATUSES", "Run", "RunScanner", "pid_alive", "clean_json", "iso_utc"]
 
-STATUS = "status.json"  # {"status", "pid", "started", "updated", "message"}, written at a run's start and end
-STATUSES = ("running", "finished", "diverged", "interrupted")
 MAX_DEPTH = 32  # folders below RUNS; a deeper tree is not searched further
 _WATCHED = (METRICS, SUMMARY, DIAGNOSTICS, STATUS, LAST, BEST, LOCK, *PICTURES)
 
