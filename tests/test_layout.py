@@ -24,8 +24,9 @@ RANK = {
     "model": 5, "diagnostics": 5,
     "train": 6, "bench": 6,
     "tune": 7, "plots": 7, "diagnose": 7,
-    "cli": 8,
-    "__main__": 9, "": 9,  # "": the package's __init__, which re-exports
+    "board": 8,
+    "cli": 9,
+    "__main__": 10, "": 10,  # "": the package's __init__, which re-exports
 }
 
 
