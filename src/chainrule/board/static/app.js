@@ -173,6 +173,7 @@ async function refreshRuns() {
   board.runs = answer.runs;
   board.byId = new Map(answer.runs.map((r) => [r.id, r]));
   board.loaded = true;
+  board.listPolls = (board.listPolls || 0) + 1;
   $("root").textContent = `RUNS: ${answer.root}`;
   const gone = board.selected.filter((id) => !board.byId.has(id));
   for (const id of gone) toggleSelected(id, false);
