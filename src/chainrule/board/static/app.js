@@ -7,8 +7,8 @@ const RUN_POLL_MS = 2000;      // /api/runs: new runs appear, statuses change
 const METRICS_POLL_MS = 1000;  // /api/metrics for the runs shown: a new epoch within 2 s
 const PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf",
                  "#7f7f7f", "#bcbd22"];
-// viridis, sampled: a layer's colour says its depth, as in diagnostics.png
-const DEPTH = ["#440154", "#472d7b", "#3b528b", "#2c728e", "#21918c", "#28ae80", "#5ec962", "#addc30", "#d5e21a"];
+// plasma, sampled from 0 to 0.85 (its last yellows are too light on white): a layer's colour says its depth
+const DEPTH = ["#0d0887", "#5302a3", "#8b0aa5", "#b83289", "#db5c68", "#f48849", "#f89540"];
 const SATURATING = new Set(["tanh", "sigmoid"]);
 const RELU_FAMILY = new Set(["relu", "leakyrelu", "elu", "gelu"]);
 const UPDATE_REFERENCE = 1e-3;  // chainrule.diagnostics.rules.UPDATE_REFERENCE
@@ -249,7 +249,8 @@ function place(name, node, series, data, {height = 200, log = false, range = nul
   const old = board.charts[name];
   if (old && board.chartKeys[name] === key) { old.setData(data); return old; }
   if (old) old.destroy();
-  node.replaceChildren();
+  const readout = el("div", {class: "readout"});  // the values under the cursor, one line
+  node.replaceChildren(readout);
   const y = log ? {distr: 3} : {};
   if (range) y.range = range;
   const yAxis = {size: 50, values: (u, vals) => vals.map((v) => (v === null ? "" : yFormat(v)))};
@@ -259,8 +260,32 @@ function place(name, node, series, data, {height = 200, log = false, range = nul
       for (let p = Math.floor(Math.log10(min)); p <= Math.ceil(Math.log10(max)); p++) out.push(10 ** p);
       return out.filter((v) => v >= min * 0.999 && v <= max * 1.001);
     };
-    yAxis.values = (u, vals) => vals.map((v) => `1e${Math.round(Math.log10(v))}`.replace("1e0", "1"));
+    yAxis.filter = (u, splits) => splits;
+    yAxis.values = (u, vals) => vals.map((v) => (v > 0 ? `1e${Math.round(Math.log10(v))}`.replace(/^1e0$/, "1") : ""));
   }
+  const refs = series.map((s, i) => [s.ref, i + 1]).filter(([ref]) => ref);
+  const drawRefs = (u) => {  // a reference line's name, written on the plot just above it at the left
+    const ctx = u.ctx;
+    ctx.save();
+    ctx.font = `${Math.round(11 * devicePixelRatio)}px system-ui, sans-serif`;
+    ctx.textAlign = "left";
+    ctx.textBaseline = "bottom";
+    for (const [ref, i] of refs) {
+      const value = u.data[i].find((v) => v !== null);
+      if (value === undefined) continue;
+      ctx.fillStyle = u.series[i].stroke();
+      ctx.fillText(ref, u.bbox.left + 4 * devicePixelRatio, u.valToPos(value, "y", true) - 3 * devicePixelRatio);
+    }
+    ctx.restore();
+  };
+  const showCursor = (u) => {
+    const i = u.cursor.idx;
+    if (i === null || i === undefined) { readout.textContent = ""; return; }
+    const parts = u.series.slice(1).map((s, k) => [s.label, u.data[k + 1][i]])
+      .filter(([label, v], k) => v !== null && v !== undefined && !series[k].ref)
+      .map(([label, v]) => `${label} ${short(v)}`);
+    readout.textContent = `epoch ${u.data[0][i]}: ${parts.join(" · ")}`;
+  };
   const chart = new uPlot({
     width: chartWidth(node), height,
     legend: {show: false},
@@ -270,7 +295,8 @@ function place(name, node, series, data, {height = 200, log = false, range = nul
       {label: "epoch", size: 36, labelSize: 16, values: (u, vals) => vals.map((v) => (Number.isInteger(v) ? v : ""))},
       yAxis,
     ],
-    series: [{label: "epoch"}, ...series.map((s) => ({spanGaps: true, width: 1.6, points: {size: 5}, ...s}))],
+    hooks: {draw: [drawRefs], setCursor: [showCursor]},
+    series: [{label: "epoch"}, ...series.map(({ref, ...s}) => ({spanGaps: true, width: 1.6, points: {size: 5}, ...s}))],
   }, data, node);
   board.charts[name] = chart;
   board.chartKeys[name] = key;
@@ -294,9 +320,9 @@ function drawComparison() {
     {label: `${id} train ${what}`, stroke: board.colours.get(id)},
     {label: `${id} val ${what}`, stroke: board.colours.get(id), dash: [6, 4]},
   ]);
-  place("loss", $("chart-loss"), lines("loss"), aligned(ids, ["train_loss", "val_loss"]), {height: 210});
+  place("loss", $("chart-loss"), lines("loss"), aligned(ids, ["train_loss", "val_loss"]), {height: 240});
   place("acc", $("chart-acc"), lines("accuracy"), aligned(ids, ["train_accuracy", "val_accuracy"]),
-        {height: 210, yFormat: (v) => +(100 * v).toFixed(1) + "%"});
+        {height: 240, yFormat: (v) => +(100 * v).toFixed(1) + "%"});
 }
 
 function layerTable(records) {  // name -> {kind, units, byEpoch}, in network order
@@ -327,7 +353,8 @@ function diagChart(name, node, layers, epochs, value, opts, extra) {
   }
   const empty = !series.length;
   if (!empty && extra) {
-    series.push({label: extra.label, stroke: extra.colour, dash: [4, 4], width: 1.2, points: {show: false}});
+    series.push({label: extra.label, ref: extra.label, stroke: extra.colour, dash: [4, 4], width: 1.2,
+                 points: {show: false}});
     data.push(epochs.map(() => extra.value));
   }
   node.parentNode.classList.toggle("empty", empty);
@@ -352,14 +379,14 @@ function drawDiagnostics() {
             {log: true, none: "no δ norms recorded"});
   diagChart("update", $("chart-update"), linear, epochs,
             (row) => (isNum(row.update_ratio_mean) ? row.update_ratio_mean : row.update_ratio),
-            {log: true, none: "no update ratios recorded"}, {label: "1e-3", value: UPDATE_REFERENCE, colour: "#000"});
+            {log: true, none: "no update ratios recorded"}, {label: "1e-3: healthy", value: UPDATE_REFERENCE, colour: "#000"});
   const acts = all.filter((l) => SATURATING.has(l.kind) || RELU_FAMILY.has(l.kind))
     .map((l) => ({...l, dash: RELU_FAMILY.has(l.kind) ? [6, 4] : undefined}));
   diagChart("frac", $("chart-frac"), acts, epochs,
             (row, l) => (SATURATING.has(l.kind) ? row.saturated : row.dead),
             {range: [0, 1], none: "no sigmoid, tanh or ReLU-family layers",
              yFormat: (v) => String(+v.toFixed(2))},
-            {label: "limit 0.5", value: FRACTION_LIMIT, colour: "#d62728"});
+            {label: "warning above 0.5", value: FRACTION_LIMIT, colour: "#d62728"});
   const shown = [...new Set([...linear, ...acts].map((l) => l.label))].map((label) => all.find((l) => l.label === label));
   legend($("d-diag-legend"), [
     ...shown.map((l) => ({colour: l.colour, label: l.label + (RELU_FAMILY.has(l.kind) ? " (dead)" : SATURATING.has(l.kind)
