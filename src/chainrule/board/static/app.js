@@ -60,8 +60,9 @@ function showDate(ms) {
   return d.getFullYear() === new Date().getFullYear() ? day : `${d.getFullYear()}-${day}`;
 }
 
-function fileUrl(id, name) {
-  return "/files/" + id.split("/").map(encodeURIComponent).join("/") + "/" + encodeURIComponent(name);
+function fileUrl(id, name, version) {  // version: the run's last change, so that a redrawn picture is fetched again
+  const path = "/files/" + id.split("/").map(encodeURIComponent).join("/") + "/" + encodeURIComponent(name);
+  return isNum(version) ? `${path}?v=${version}` : path;
 }
 
 async function getJSON(path, params) {
@@ -139,7 +140,7 @@ function renderTable() {
     if (r.status !== "finished") state.append(el("span", {class: "muted", text: ` ${epochs}`, title: "epochs done"}));
     const tr = el("tr", {class: r.id === board.detail ? "open" : "", title: `${r.id}: click for details`},
       el("td", {class: "pick"}, box), name,
-      el("td", {text: r.dataset ?? "–"}), el("td", {text: r.model ?? "–"}),
+      el("td", {text: r.dataset ?? "–"}), el("td", {class: "model", text: r.model ?? "–"}),
       el("td", {class: "num", text: num(r.parameters)}),
       el("td", {class: "num", text: pct(r.best_val_accuracy)}), el("td", {class: "num", text: pct(r.test_accuracy)}),
       state, el("td", {class: "date", text: showDate(runDate(r))}));
@@ -179,8 +180,12 @@ async function refreshRuns() {
   for (const id of gone) toggleSelected(id, false);
   if (board.detail && !board.byId.has(board.detail)) closeDetail();
   renderTable();
+  // The open run's details again when its files changed: the epochs so far and the warnings saved
+  // with its state while it runs; its summary, then its pictures one by one, at the end.
   const open = board.detail && board.byId.get(board.detail);
-  if (open && board.detailInfo && open.status !== board.detailInfo.status) await loadDetail(board.detail);
+  if (open && board.detailInfo && (open.status !== board.detailInfo.status || open.updated !== board.detailUpdated)) {
+    await loadDetail(board.detail);
+  }
   heartbeat(null);
 }
 
@@ -243,6 +248,8 @@ function chartWidth(node) {
   return Math.max(180, Math.floor(node.getBoundingClientRect().width || node.parentNode.clientWidth || 400));
 }
 
+const fewPoints = (u) => u.data[0].length <= 20;  // a dot per epoch while they stay apart
+
 function place(name, node, series, data, {height = 200, log = false, range = null, yFormat = short} = {}) {
   // Builds a uPlot chart, or hands the new data to the one already there when its series are the same.
   const key = JSON.stringify(series.map((s) => [s.label, s.stroke, s.dash])) + log + range;
@@ -264,7 +271,7 @@ function place(name, node, series, data, {height = 200, log = false, range = nul
     yAxis.values = (u, vals) => vals.map((v) => (v > 0 ? `1e${Math.round(Math.log10(v))}`.replace(/^1e0$/, "1") : ""));
   }
   const refs = series.map((s, i) => [s.ref, i + 1]).filter(([ref]) => ref);
-  const drawRefs = (u) => {  // a reference line's name, written on the plot just above it at the left
+  const drawRefs = (u) => {  // a reference line's name, written on the plot just above it at the right
     const ctx = u.ctx;
     ctx.save();
     ctx.font = `${Math.round(11 * devicePixelRatio)}px system-ui, sans-serif`;
@@ -273,8 +280,14 @@ function place(name, node, series, data, {height = 200, log = false, range = nul
     for (const [ref, i] of refs) {
       const value = u.data[i].find((v) => v !== null);
       if (value === undefined) continue;
+      const w = ctx.measureText(ref).width, h = 12 * devicePixelRatio;
+      const x = u.bbox.left + u.bbox.width - w - 4 * devicePixelRatio;
+      const y = u.valToPos(value, "y", true) - 3 * devicePixelRatio;
+      ctx.globalAlpha = 1;
+      ctx.fillStyle = "rgba(255, 255, 255, 0.8)";  // readable over the lines it crosses
+      ctx.fillRect(x - 2, y - h, w + 4, h);
       ctx.fillStyle = u.series[i].stroke();
-      ctx.fillText(ref, u.bbox.left + 4 * devicePixelRatio, u.valToPos(value, "y", true) - 3 * devicePixelRatio);
+      ctx.fillText(ref, x, y);
     }
     ctx.restore();
   };
@@ -296,7 +309,8 @@ function place(name, node, series, data, {height = 200, log = false, range = nul
       yAxis,
     ],
     hooks: {draw: [drawRefs], setCursor: [showCursor]},
-    series: [{label: "epoch"}, ...series.map(({ref, ...s}) => ({spanGaps: true, width: 1.6, points: {size: 5}, ...s}))],
+    series: [{label: "epoch"},
+             ...series.map(({ref, ...s}) => ({spanGaps: true, width: 1.6, points: {size: 5, show: fewPoints}, ...s}))],
   }, data, node);
   board.charts[name] = chart;
   board.chartKeys[name] = key;
@@ -441,9 +455,10 @@ function renderDetail(info) {
                               el("td", {text: show(w.layer)}), el("td", {text: show(w.message)}))));
   const pictures = (info.pictures || []).filter((p) => PICTURE_NAMES.includes(p));
   $("d-pictures-box").hidden = !pictures.length;
+  const version = board.byId.get(info.id)?.updated;
   $("d-pictures").replaceChildren(...pictures.map((p) => el("figure", {},
-    el("a", {href: fileUrl(info.id, p), target: "_blank", rel: "noopener"},
-       el("img", {src: fileUrl(info.id, p), alt: `${p} of ${info.id}`, loading: "eager"})),
+    el("a", {href: fileUrl(info.id, p, version), target: "_blank", rel: "noopener"},
+       el("img", {src: fileUrl(info.id, p, version), alt: `${p} of ${info.id}`, loading: "eager"})),
     el("figcaption", {text: p}))));
 }
 
@@ -451,6 +466,7 @@ async function loadDetail(id) {
   const info = await getJSON("/api/run", {id});
   if (board.detail !== id) return;
   board.detailInfo = info;
+  board.detailUpdated = board.byId.get(id)?.updated;
   const entry = board.data.get(id) || {busy: false};
   Object.assign(entry, {metrics: merge([], info.metrics || []), diagnostics: merge([], info.diagnostics || []),
                         status: info.status, updated: board.byId.get(id)?.updated ?? 0});
