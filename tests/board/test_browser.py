@@ -143,6 +143,8 @@ def test_two_ticked_runs_draw_two_curves_in_each_chart(driver, server):
                                                                                                            TANH]
     assert all(box.is_selected() for box in driver.find_elements(By.CSS_SELECTOR, "#runs tbody input"))
     assert driver.execute_script("return board.charts.loss.series.length") == 5
+    driver.find_element(By.ID, "loss-log").click()  # the loss on a log scale: the same curves, redrawn
+    assert driver.execute_script("const c = board.charts.loss; return c.scales.y.distr === 3 && c.series.length") == 5
 
 
 def test_a_new_epoch_of_a_running_run_appears_within_2_seconds(driver, server, runs):

@@ -45,6 +45,12 @@ function el(tag, props, ...children) {
 const isNum = (v) => typeof v === "number" && Number.isFinite(v);
 const pct = (v) => (isNum(v) ? (100 * v).toFixed(1) + "%" : "–");
 const num = (v) => (isNum(v) ? v.toLocaleString("en-US") : "–");
+const tick = (v) => {  // an axis label: at most 5 characters or so
+  if (!isNum(v) || v === 0) return isNum(v) ? "0" : "";
+  const a = Math.abs(v);
+  if (a >= 1e4 || a < 1e-3) return v.toExponential(a >= 1e4 ? 1 : 0).replace(".0e", "e").replace("e+", "e");
+  return String(+v.toPrecision(3));
+};
 const short = (v) => (isNum(v) ? (Math.abs(v) >= 1e4 || (v !== 0 && Math.abs(v) < 1e-3) ? v.toExponential(2)
                                                                                       : String(+v.toPrecision(4))) : "–");
 
@@ -250,7 +256,7 @@ function chartWidth(node) {
 
 const fewPoints = (u) => u.data[0].length <= 20;  // a dot per epoch while they stay apart
 
-function place(name, node, series, data, {height = 200, log = false, range = null, yFormat = short} = {}) {
+function place(name, node, series, data, {height = 200, log = false, range = null, yFormat = tick} = {}) {
   // Builds a uPlot chart, or hands the new data to the one already there when its series are the same.
   const key = JSON.stringify(series.map((s) => [s.label, s.stroke, s.dash])) + log + range;
   const old = board.charts[name];
@@ -334,7 +340,8 @@ function drawComparison() {
     {label: `${id} train ${what}`, stroke: board.colours.get(id)},
     {label: `${id} val ${what}`, stroke: board.colours.get(id), dash: [6, 4]},
   ]);
-  place("loss", $("chart-loss"), lines("loss"), aligned(ids, ["train_loss", "val_loss"]), {height: 240});
+  place("loss", $("chart-loss"), lines("loss"), aligned(ids, ["train_loss", "val_loss"]),
+        {height: 240, log: $("loss-log").checked});
   place("acc", $("chart-acc"), lines("accuracy"), aligned(ids, ["train_accuracy", "val_accuracy"]),
         {height: 240, yFormat: (v) => +(100 * v).toFixed(1) + "%"});
 }
@@ -398,8 +405,7 @@ function drawDiagnostics() {
     .map((l) => ({...l, dash: RELU_FAMILY.has(l.kind) ? [6, 4] : undefined}));
   diagChart("frac", $("chart-frac"), acts, epochs,
             (row, l) => (SATURATING.has(l.kind) ? row.saturated : row.dead),
-            {range: [0, 1], none: "no sigmoid, tanh or ReLU-family layers",
-             yFormat: (v) => String(+v.toFixed(2))},
+            {range: [0, 1], none: "no sigmoid, tanh or ReLU-family layers"},
             {label: "warning above 0.5", value: FRACTION_LIMIT, colour: "#d62728"});
   const shown = [...new Set([...linear, ...acts].map((l) => l.label))].map((label) => all.find((l) => l.label === label));
   legend($("d-diag-legend"), [
@@ -515,6 +521,7 @@ function start() {
   }
   $("filter").addEventListener("input", () => { board.filter = $("filter").value; renderTable(); });
   $("d-copy").addEventListener("click", copyCommand);
+  $("loss-log").addEventListener("change", drawComparison);
   let resizing = null;
   window.addEventListener("resize", () => {
     clearTimeout(resizing);
