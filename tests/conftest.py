@@ -56,3 +56,17 @@ def peak_memory():
             result.append(tracemalloc.get_traced_memory()[1])
             tracemalloc.stop()
     return traced
+
+
+@pytest.fixture
+def figures(monkeypatch):
+    """The figures chainrule.plots would save, kept open for inspection instead (closed afterwards)."""
+    from chainrule import plots
+
+    kept = []
+    monkeypatch.setattr(plots, "_save", lambda fig, path: kept.append(fig))
+    yield kept
+    import matplotlib.pyplot as plt
+
+    for fig in kept:
+        plt.close(fig)

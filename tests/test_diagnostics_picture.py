@@ -60,18 +60,6 @@ def sigmoid6():
     return train_records(SIGMOID6, 3)
 
 
-@pytest.fixture
-def figures(monkeypatch):
-    """The figures plot_diagnostics would save, kept open for inspection instead."""
-    kept = []
-    monkeypatch.setattr(plots, "_save", lambda fig, path: kept.append(fig))
-    yield kept
-    import matplotlib.pyplot as plt
-
-    for fig in kept:
-        plt.close(fig)
-
-
 def panels(fig):
     """(δ norm, update ratio, fractions) axes and the histogram axes that show a layer."""
     by_title = {ax.get_title().split(" (")[0]: ax for ax in fig.axes}

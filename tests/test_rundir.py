@@ -110,7 +110,7 @@ def test_a_run_without_its_lock_file_is_still_a_run_to_overwrite(tmp_path, capsy
     out = tmp_path / "run"
     assert main(["train", *TINY, "--epochs", "1", "--out", str(out), "--no-plots"]) == 0
     (out / rundir.LOCK).unlink()
-    assert rundir.survey(out)[0] == [rundir.BEST, rundir.LAST, rundir.METRICS, rundir.SUMMARY]
+    assert rundir.survey(out)[0] == [rundir.BEST, rundir.LAST, rundir.METRICS, rundir.SUMMARY, rundir.STATUS]
     assert main(["train", *TINY, "--epochs", "1", "--out", str(out), "--no-plots", "--overwrite"]) == 0
 
 

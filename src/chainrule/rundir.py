@@ -32,7 +32,7 @@ try:
 except ImportError:  # pragma: no cover - Windows: no advisory locks; the folder checks still apply
     fcntl = None
 
-__all__ = ["LAST", "BEST", "METRICS", "SUMMARY", "TUNE", "DIAGNOSTICS", "RUN_FILES", "PICTURES", "LOCK", "RunFolderError",
+__all__ = ["LAST", "BEST", "METRICS", "SUMMARY", "TUNE", "DIAGNOSTICS", "STATUS", "RUN_FILES", "PICTURES", "LOCK", "RunFolderError",
            "RunFolderBusy", "RunFileError", "survey", "lock", "claim", "prepare_out", "default_run_folder",
            "checkpoint_in"]
 
@@ -40,7 +40,8 @@ LAST = "last.safetensors"  # the whole training state, written every epoch and o
 BEST = "model.safetensors"  # the best-validation weights, a Classifier checkpoint
 METRICS, SUMMARY, TUNE = "metrics.jsonl", "summary.json", "tune.json"
 DIAGNOSTICS = "diagnostics.jsonl"  # per-epoch layer statistics, with diagnostics on
-RUN_FILES = (BEST, LAST, METRICS, SUMMARY, TUNE, DIAGNOSTICS)  # what a run writes (see survey for what makes a folder one)
+STATUS = "status.json"  # running, finished, diverged or interrupted: what a viewer of the folder shows
+RUN_FILES = (BEST, LAST, METRICS, SUMMARY, TUNE, DIAGNOSTICS, STATUS)  # what a run writes (see survey for what makes a folder one)
 PICTURES = ("curves.png", "confusion.png", "weights.png", "diagnostics.png")  # chainrule's only in a folder that holds a run
 LOCK = ".chainrule.lock"
 

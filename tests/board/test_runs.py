@@ -11,8 +11,9 @@ import sys
 import pytest
 
 import chainrule as cr
-from chainrule.board import runs as board_runs
-from chainrule.board.runs import JsonlFile, RunScanner, open_inside
+from chainrule.board import files as board_files
+from chainrule.board.files import JsonlFile, open_inside
+from chainrule.board.runs import RunScanner
 
 
 def epoch(n: int, val_accuracy: float | None = 0.5) -> dict:
@@ -100,8 +101,11 @@ def test_appended_lines_are_read_and_a_rewritten_file_is_read_again(tmp_path):
     assert (row["epochs"], row["best_val_accuracy"]) == (5, 0.25)
 
 
-def test_jsonl_keeps_an_unterminated_last_line_apart():
-    assert board_runs._epoch_line(b'{"epoch": 0}') is None and board_runs._epoch_line(b'{"epoch": true}') is None
+def test_a_line_needs_a_positive_integer_epoch(tmp_path):
+    write_run(tmp_path / "a", epochs=1, extra='{"epoch": 0}\n{"epoch": true}\n{"epoch": 2.0}\n{"epoch": 2}\n')
+    scanner = RunScanner(tmp_path)
+    scanner.scan()
+    assert [m["epoch"] for m in scanner.get("a").metrics.valid()] == [1, 2]
     assert JsonlFile().valid() == []
 
 
@@ -111,9 +115,8 @@ def test_an_unchanged_run_is_not_parsed_again(tmp_path, monkeypatch):
     scanner = RunScanner(tmp_path)
     first = scanner.scan()
     calls = []
-    real = board_runs._epoch_line
-    monkeypatch.setattr(board_runs, "_epoch_line", lambda raw: calls.append(raw) or real(raw))
-    monkeypatch.setattr(board_runs, "_read_json", lambda *a: calls.append(a))
+    monkeypatch.setattr(board_files, "json", None)  # any parse would fail
+    monkeypatch.setattr(board_files, "read_json", lambda *a: calls.append(a))
     assert scanner.scan() == first and calls == []
 
 

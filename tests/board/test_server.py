@@ -235,3 +235,24 @@ def test_every_picture_name_is_served_when_present(tree, name, tmp_path):
     with make_server(runs, port=0).start() as server:
         assert get(server, f"/files/a/{name}")[:1] == (200,)
         assert api(server, "/api/run?id=a")["pictures"] == [name]
+
+
+def test_a_training_run_is_followed_live(tmp_path):
+    """A real run, watched through the API at each epoch's end (the metrics and state are saved by then):
+    listed as running with its epochs so far, every new epoch served by /api/metrics; finished at the end."""
+    runs = tmp_path / "runs"
+    seen = []
+
+    class Watch(cr.progress.Callback):
+        def on_epoch_end(self, metrics):
+            row = {r["id"]: r for r in api(server, "/api/runs")["runs"]}["live"]
+            after = api(server, f"/api/metrics?id=live&after={metrics['epoch'] - 1}")
+            seen.append((row["status"], row["epochs"], row["epochs_planned"], [m["epoch"] for m in after["metrics"]],
+                         [d["epoch"] for d in after["diagnostics"]]))
+
+    with make_server(runs, port=0).start() as server:
+        assert api(server, "/api/runs")["runs"] == []  # RUNS does not exist yet
+        cr.fit("digits", model="8tanh", epochs=3, out=runs / "live", diagnostics=True, callback=Watch())
+        final = api(server, "/api/run?id=live")
+    assert seen == [("running", n, 3, [n], [n]) for n in (1, 2, 3)]
+    assert final["status"] == "finished" and final["message"] is None and len(final["metrics"]) == 3

@@ -23,18 +23,6 @@ def no_extras(monkeypatch):
         monkeypatch.setitem(sys.modules, name, None)
 
 
-@pytest.fixture
-def figures(monkeypatch):
-    """The figures the plots module would save, kept open for inspection instead."""
-    kept = []
-    monkeypatch.setattr(plots, "_save", lambda fig, path: kept.append(fig))
-    yield kept
-    import matplotlib.pyplot as plt
-
-    for fig in kept:
-        plt.close(fig)
-
-
 def test_train_without_matplotlib_or_tqdm_finishes_and_says_so_in_one_line(no_extras, tmp_path, capsys):
     out = tmp_path / "run"
     assert main(["train", "--dataset", "moons", "--epochs", "1", "--out", str(out)]) == 0

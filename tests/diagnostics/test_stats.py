@@ -261,6 +261,49 @@ def test_the_stats_are_the_eval_mode_ones_dropout_off():
     assert dropped.training  # and the caller's net is still training
 
 
+def test_a_layer_used_twice_has_a_row_at_each_use_and_both_uses_gradient():
+    cr.manual_seed(5)
+    shared = nn.Linear(4, 4)
+    net = nn.Sequential(shared, nn.Tanh(), shared, nn.Linear(4, 3))
+    apart = nn.Sequential(copy.deepcopy(shared), nn.Tanh(), copy.deepcopy(shared), copy.deepcopy(net[3]))
+    x, y = cr.randn(12, 4).numpy(), np.arange(12) % 3
+    rows, reference = layer_stats(net, x, y), layer_stats(apart, x, y)
+    assert [r["name"] for r in rows] == ["0", "1", "2", "3"]
+    # the same forward and backward pass as two separate copies: the same activations and δ norms
+    assert [(r["mean"], r["grad_norm"]) for r in rows] == [(r["mean"], r["grad_norm"]) for r in reference]
+    # the weight's gradient is the sum of its two uses', at both its rows (what the optimizer sees)
+    loss = nn.CrossEntropyLoss()
+    loss.fprop(apart.fprop(x), y)
+    apart.bprop(loss.bprop())
+    both = np.linalg.norm((apart[0].weight.grad + apart[2].weight.grad).astype(np.float64))
+    assert rows[0]["weight_grad_norm"] == rows[2]["weight_grad_norm"] == pytest.approx(both, rel=1e-6)
+    assert both > 1.2 * max(reference[0]["weight_grad_norm"], reference[2]["weight_grad_norm"])  # 0.19 vs 0.15
+
+
+def test_batchnorm_is_measured_in_eval_mode_as_the_affine_map_of_its_running_statistics():
+    """In eval mode BatchNorm is y = (x − running_mean)/√(running_var + eps)·γ + β, per feature: the
+    same figures as a Linear with that diagonal, and the caller's running statistics unchanged."""
+    cr.manual_seed(6)
+    bn = nn.BatchNorm1d(5, dtype=np.float64)
+    bn.running_mean.data[...] = [0.5, -1.0, 0.0, 2.0, 0.25]
+    bn.running_var.data[...] = [4.0, 0.25, 1.0, 9.0, 0.5]
+    bn.weight.data[...] = [1.0, 2.0, -0.5, 1.5, 0.75]
+    bn.bias.data[...] = [0.1, 0.0, -0.2, 0.3, 0.0]
+    scale = bn.weight.data / np.sqrt(bn.running_var.data + bn.eps)
+    diagonal = _set(nn.Linear(5, 5, dtype=np.float64), np.diag(scale), bn.bias.data - bn.running_mean.data * scale)
+    first, last = nn.Linear(3, 5, dtype=np.float64), nn.Linear(5, 2, dtype=np.float64)
+    net = nn.Sequential(first, bn, nn.Tanh(), last)  # in training mode, as a caller's net is while it trains
+    twin = nn.Sequential(copy.deepcopy(first), diagonal, nn.Tanh(), copy.deepcopy(last))
+    x, y = cr.randn(16, 3).numpy().astype(np.float64), np.arange(16) % 2
+    saved = [b.data.copy() for b in (bn.running_mean, bn.running_var)]
+    rows, expected = layer_stats(net, x, y), layer_stats(twin, x, y)
+    for key in ("mean", "std", "grad_norm"):
+        assert [r[key] for r in rows] == pytest.approx([r[key] for r in expected], rel=1e-9), key
+    assert rows[1]["kind"] == "batchnorm1d" and rows[2]["saturated"] == expected[2]["saturated"]
+    np.testing.assert_array_equal(bn.running_mean.data, saved[0])
+    np.testing.assert_array_equal(bn.running_var.data, saved[1])
+
+
 # ------------------------------------------------------------------ shapes and errors
 
 
@@ -291,6 +334,8 @@ def test_clear_errors():
         layer_stats(net, np.ones((3, 2), np.float32), np.array([0, 1]))
     with pytest.raises(ValueError, match=r"layer 0 \(Linear\) with input shape \(3, 5\)"):
         layer_stats(net, np.ones((3, 5), np.float32))
+    with pytest.raises(ValueError, match="x must be floating-point features .* got dtype uint8"):
+        layer_stats(net, np.full((3, 2), 255, np.uint8))  # raw pixels would go in unscaled
     with pytest.raises(ValueError, match="no layers"):
         layer_stats(nn.Sequential(), np.ones((3, 5), np.float32))
 

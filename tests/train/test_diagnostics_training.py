@@ -127,6 +127,35 @@ def test_the_update_ratio_is_the_real_step_sgd_and_adam():
         assert [row["update_steps"] for row in line["layers"] if row["kind"] == "linear"] == [1, 1]
 
 
+def test_a_layer_used_twice_gets_its_update_ratio_at_both_uses():
+    cr.manual_seed(0)
+    shared = cr.nn.Linear(3, 3)
+    net = cr.nn.Sequential(shared, cr.nn.Tanh(), shared, cr.nn.Linear(3, 2))
+    x, y = np.eye(3, dtype=np.float32), np.array([0, 1, 1])
+    rec = Recorder(net, x, y, seed=0, steps_per_epoch=1)
+    before = shared.weight.data.astype(np.float64)
+    loss = cr.nn.CrossEntropyLoss()
+    loss.fprop(net.fprop(x), y)
+    net.bprop(loss.bprop())
+    assert rec.before_step(1)
+    cr.optim.SGD(net.parameters(), lr=0.1).step()
+    rec.after_step()
+    rows = rec.end_epoch(1, lr=0.1, initial_lr=0.1)["layers"]
+    expected = np.linalg.norm(shared.weight.data - before) / np.linalg.norm(before)
+    assert rows[0]["update_ratio"] == rows[2]["update_ratio"] == pytest.approx(expected, rel=1e-5)
+    assert expected > 0
+
+
+def test_each_run_warns_again_in_the_same_process():
+    """Once per kind and run: a second run's warnings are shown too, not swallowed as repeats."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")  # Python's own setting: a repeat from the same place is not shown
+        for _ in range(2):
+            cr.fit("digits", model="64relu", optimizer="sgd", lr=3.0, epochs=1, diagnostics=True)
+    shown = [str(w.message) for w in caught if issubclass(w.category, DiagnosticsWarning)]
+    assert len(shown) == 4 and shown[:2] == shown[2:]  # dead units and exploding updates, in each run
+
+
 def test_the_probe_set_is_the_seeds_and_leaves_the_global_stream_alone():
     data = cr.data.load_dataset("digits")
     net = cr.nn.Sequential(cr.nn.Linear(64, 4))

@@ -1,6 +1,7 @@
 """``chainrule board``: a local, read-only web page over the run folders under RUNS, live while runs train.
 
-    runs.py     RunScanner: the run folders under RUNS, their files read robustly and cached
+    runs.py     RunScanner: the run folders under RUNS, what each is (status included), cached by file
+    files.py    reading a run's files robustly: inside RUNS only, size-bounded, bad JSONL lines skipped
     server.py   BoardServer (the standard library's ThreadingHTTPServer): the page, the JSON API, the pictures
     static/     the page: index.html, app.js, style.css and the vendored uPlot
 

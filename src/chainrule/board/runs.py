@@ -29,25 +29,21 @@ when they resolve inside RUNS.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import stat
-import struct
 import threading
 import time
 from datetime import datetime, timezone
 from typing import Any
 
-from ..io import MAX_HEADER_BYTES
-from ..rundir import BEST, DIAGNOSTICS, LAST, LOCK, METRICS, PICTURES, SUMMARY
+from ..rundir import BEST, DIAGNOSTICS, LAST, LOCK, METRICS, PICTURES, STATUS, SUMMARY
+from ..train.status import STATUSES
+from . import files
+from .files import inside
 
-__all__ = ["STATUS", "STATUSES", "RunScanner", "pid_alive", "clean_json", "inside", "open_inside", "iso_utc"]
+__all__ = ["STATUS", "STATUSES", "Run", "RunScanner", "pid_alive", "clean_json", "iso_utc"]
 
-STATUS = "status.json"  # {"status", "pid", "started", "updated", "message"}, written at a run's start and end
-STATUSES = ("running", "finished", "diverged", "interrupted")
-MAX_JSON_BYTES = 16 * 1024 * 1024  # summary.json, status.json: a few kB as chainrule writes them
-MAX_JSONL_BYTES = 512 * 1024 * 1024  # metrics.jsonl, diagnostics.jsonl (some 10 kB a diagnostics epoch)
 MAX_DEPTH = 32  # folders below RUNS; a deeper tree is not searched further
 _WATCHED = (METRICS, SUMMARY, DIAGNOSTICS, STATUS, LAST, BEST, LOCK, *PICTURES)
 
@@ -93,174 +89,15 @@ def iso_utc(seconds: float) -> str:
     return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def inside(root_real: str, real: str) -> bool:
-    """Whether the real path ``real`` is ``root_real`` or below it.
-
-    >>> inside("/srv/runs", "/srv/runs/a/metrics.jsonl"), inside("/srv/runs", "/srv/runs2/x")
-    (True, False)
-    """
-    return real == root_real or real.startswith(root_real.rstrip(os.sep) + os.sep)
-
-
-def open_inside(root_real: str, path: str, limit: int) -> tuple[int, os.stat_result] | None:
-    """An open file descriptor (and its stat) for ``path`` if its real path (links resolved) is inside
-    ``root_real`` and is a regular file of at most ``limit`` bytes; None otherwise. The caller closes it.
-
-    >>> open_inside("/usr", "/etc/passwd", 10**6) is None
-    True
-    """
-    real = os.path.realpath(path)
-    if not inside(root_real, real):
-        return None
-    try:
-        fd = os.open(real, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
-                     | getattr(os, "O_CLOEXEC", 0))
-    except OSError:
-        return None
-    st = os.fstat(fd)
-    if not stat.S_ISREG(st.st_mode) or st.st_size > limit:
-        os.close(fd)
-        return None
-    return fd, st
-
-
-def _read(fd: int, start: int, size: int) -> bytes:
-    chunks, done = [], 0
-    while done < size:
-        chunk = os.pread(fd, min(size - done, 1 << 20), start + done)
-        if not chunk:
-            break
-        chunks.append(chunk)
-        done += len(chunk)
-    return b"".join(chunks)
-
-
-def _read_json(root_real: str, path: str) -> Any:
-    opened = open_inside(root_real, path, MAX_JSON_BYTES)
-    if opened is None:
-        return None
-    fd, st = opened
-    try:
-        return json.loads(_read(fd, 0, st.st_size))
-    except (OSError, ValueError, RecursionError):
-        return None
-    finally:
-        os.close(fd)
-
-
-def _epoch_line(raw: bytes) -> dict | None:
-    """A JSONL line as chainrule writes them: an object with a positive integer epoch."""
-    try:
-        line = json.loads(raw)
-    except (ValueError, RecursionError):
-        return None
-    if not isinstance(line, dict):
-        return None
-    epoch = line.get("epoch")
-    return line if isinstance(epoch, int) and not isinstance(epoch, bool) and epoch >= 1 else None
-
-
-class JsonlFile:
-    """The valid lines of one append-only JSONL file, read again only where it changed."""
-
-    def __init__(self):
-        self.key: tuple | None = None
-        self.offset = 0  # bytes of complete lines parsed
-        self.last_line = b""  # the last complete line's bytes, to know the file was appended to
-        self.lines: list[dict] = []
-        self.pending: dict | None = None  # a last line without its newline that parses (kept apart)
-
-    def valid(self) -> list[dict]:
-        return self.lines + ([self.pending] if self.pending is not None else [])
-
-    def update(self, root_real: str, entry: tuple | None) -> None:
-        """Read what changed; ``entry``: (path, key) as Run.files holds it, None for no file."""
-        if entry is None:
-            self.__init__()
-            return
-        path, key = entry
-        if key == self.key:
-            return
-        opened = open_inside(root_real, path, MAX_JSONL_BYTES)
-        if opened is None:
-            self.__init__()
-            return
-        fd, st = opened
-        try:
-            start = self.offset - len(self.last_line)
-            if self.offset and st.st_size >= self.offset and _read(fd, start, len(self.last_line)) == self.last_line:
-                data = _read(fd, self.offset, st.st_size - self.offset)  # appended to
-            else:
-                self.__init__()
-                data = _read(fd, 0, st.st_size)
-            self.key = key
-        except OSError:
-            self.__init__()
-            return
-        finally:
-            os.close(fd)
-        end = data.rfind(b"\n") + 1
-        for raw in data[:end].splitlines():
-            line = _epoch_line(raw)
-            if line is not None:
-                self.lines.append(line)
-        if end:
-            self.offset += end
-            self.last_line = data[data.rfind(b"\n", 0, end - 1) + 1:end]
-        self.pending = _epoch_line(data[end:]) if data[end:].strip() else None
-
-
-def _header(root_real: str, path: str) -> dict | None:
-    """A safetensors file's chainrule metadata (its JSON header only, at most MAX_HEADER_BYTES), with
-    ``parameters`` added: the elements of its ``model.*`` tensors."""
-    opened = open_inside(root_real, path, 1 << 62)
-    if opened is None:
-        return None
-    fd, st = opened
-    try:
-        head = os.pread(fd, 8, 0)
-        if len(head) < 8:
-            return None
-        (length,) = struct.unpack("<Q", head)
-        if not 2 <= length <= min(MAX_HEADER_BYTES, st.st_size - 8):
-            return None
-        header = json.loads(_read(fd, 8, length))
-        info = json.loads(header["__metadata__"]["chainrule"])
-    except (OSError, ValueError, KeyError, TypeError, RecursionError):
-        return None
-    finally:
-        os.close(fd)
-    if not isinstance(info, dict):
-        return None
-    try:
-        info["parameters"] = sum(math.prod(e["shape"]) for k, e in header.items() if k.startswith("model."))
-    except (TypeError, KeyError, AttributeError):
-        info["parameters"] = None
-    return info
-
-
-def _lock_pid(root_real: str, path: str) -> int | None:
-    opened = open_inside(root_real, path, 4096)
-    if opened is None:
-        return None
-    fd, _ = opened
-    try:
-        text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
-    return int(text) if text.isdigit() else None
-
-
 class Run:
     """One run folder's files, parsed when they change (see the module's notes)."""
 
-    def __init__(self, run_id: str, folder: str):
-        self.id, self.folder = run_id, folder
-        self.files: dict[str, tuple] = {}  # name -> (path to open, key), regular files inside RUNS
-        self.metrics, self.diagnostics = JsonlFile(), JsonlFile()
+    def __init__(self, run_id: str, folder: str, real: str):
+        self.id, self.folder, self.real = run_id, folder, real  # real: the folder's real path
+        self.files: dict[str, tuple] = {}  # name -> (its real path, key), regular files inside RUNS
+        self.metrics, self.diagnostics = files.JsonlFile(), files.JsonlFile()
         self._parsed: dict[str, tuple[tuple, Any]] = {}  # name -> (key, parsed)
+        self._row: tuple[tuple, dict] | None = None  # (the files' keys, the row but its status)
 
     def path(self, name: str) -> str | None:
         entry = self.files.get(name)
@@ -287,29 +124,31 @@ class Run:
                 continue
             try:
                 if entry.is_symlink():
-                    if not inside(root_real, os.path.realpath(entry.path)):
+                    real = os.path.realpath(entry.path)
+                    if not inside(root_real, real):
                         continue  # a link out of RUNS: not read, not served
-                    st = entry.stat(follow_symlinks=True)
+                    st = os.stat(real, follow_symlinks=False)
                 else:
+                    real = os.path.join(self.real, name)
                     st = entry.stat(follow_symlinks=False)
             except OSError:
                 continue
             if stat.S_ISREG(st.st_mode):
-                files[name] = (entry.path, (st.st_ino, st.st_size, st.st_mtime_ns))
+                files[name] = (real, (st.st_ino, st.st_size, st.st_mtime_ns))
         self.files = files
         self.metrics.update(root_real, self.files.get(METRICS))
 
     def summary(self, root_real: str) -> dict | None:
-        value = self._cached(SUMMARY, lambda p: _read_json(root_real, p))
+        value = self._cached(SUMMARY, lambda p: files.read_json(root_real, p))
         return value if isinstance(value, dict) else None
 
     def status_file(self, root_real: str) -> dict | None:
-        value = self._cached(STATUS, lambda p: _read_json(root_real, p))
+        value = self._cached(STATUS, lambda p: files.read_json(root_real, p))
         return value if isinstance(value, dict) else None
 
     def header(self, root_real: str) -> dict | None:
         for name in (LAST, BEST):
-            value = self._cached(name, lambda p: _header(root_real, p))
+            value = self._cached(name, lambda p: files.read_header_info(root_real, p))
             if value is not None:
                 return value
         return None
@@ -328,7 +167,7 @@ class Run:
             return record["status"], message
         if self.summary(root_real) is not None:
             return "finished", None
-        if pid_alive(self._cached(LOCK, lambda p: _lock_pid(root_real, p))):
+        if pid_alive(self._cached(LOCK, lambda p: files.lock_pid(root_real, p))):
             return "running", None
         return "interrupted", None
 
@@ -336,7 +175,15 @@ class Run:
         return max((key[2] for _, key in self.files.values()), default=0) / 1e9
 
     def row(self, root_real: str) -> dict:
-        """The run as /api/runs lists it."""
+        """The run as /api/runs lists it: what its files say, made again when one of them changed,
+        and its status (a process that ended changes no file)."""
+        key = tuple((name, entry[1]) for name, entry in self.files.items())
+        if self._row is None or self._row[0] != key:
+            self._row = key, self._describe(root_real)
+        status, _ = self.status(root_real)
+        return {**self._row[1], "status": status}
+
+    def _describe(self, root_real: str) -> dict:
         summary = self.summary(root_real) or {}
         header = self.header(root_real) if not summary else None
         header = header or {}
@@ -345,7 +192,6 @@ class Run:
         lines = self.metrics.valid()
         accuracies = [v for m in lines if isinstance(v := m.get("val_accuracy"), (int, float))
                       and not isinstance(v, bool) and math.isfinite(v)]
-        status, _ = self.status(root_real)
         record = self.status_file(root_real) or {}
         started = record.get("started") if isinstance(record.get("started"), str) else None
         if started is None and LOCK in self.files:  # the lock file is written as a run starts
@@ -356,7 +202,7 @@ class Run:
             "parameters": summary.get("parameters", header.get("parameters")),
             "epochs": len(lines), "epochs_planned": config.get("epochs"),
             "best_val_accuracy": max(accuracies) if accuracies else None,
-            "test_accuracy": summary.get("test_accuracy"), "status": status, "started": started,
+            "test_accuracy": summary.get("test_accuracy"), "status": None, "started": started,
             "updated": self.updated(), "diagnostics": DIAGNOSTICS in self.files,
             "warnings": len(self.warnings(root_real)),
         })
@@ -406,11 +252,12 @@ class RunScanner:
         return os.path.realpath(self.root)
 
     def _folders(self, root_real: str):
-        """(id, folder path, its listing) for each run folder below root, without leaving root."""
+        """(id, folder path, its real path, its listing) for each run folder below root, without
+        leaving root."""
         seen: set[tuple[int, int]] = set()
-        stack = [("", self.root, 0)]
+        stack = [("", self.root, root_real, 0)]
         while stack:
-            rel, folder, depth = stack.pop()
+            rel, folder, real, depth = stack.pop()
             try:
                 st = os.stat(folder)
                 if (st.st_dev, st.st_ino) in seen:
@@ -421,7 +268,7 @@ class RunScanner:
             except OSError:  # unreadable, gone, or not a folder: skipped
                 continue
             if METRICS in entries:
-                yield (rel or os.path.basename(root_real) or "run"), folder, entries
+                yield (rel or os.path.basename(root_real) or "run"), folder, real, entries
             if depth >= MAX_DEPTH:
                 continue
             for name in sorted(entries, reverse=True):
@@ -431,11 +278,12 @@ class RunScanner:
                 try:
                     if not entry.is_dir(follow_symlinks=True):
                         continue
-                    if entry.is_symlink() and not inside(root_real, os.path.realpath(entry.path)):
+                    target = os.path.realpath(entry.path) if entry.is_symlink() else os.path.join(real, name)
+                    if not inside(root_real, target):
                         continue  # a link to a folder outside RUNS
                 except OSError:
                     continue
-                stack.append((f"{rel}/{name}" if rel else name, entry.path, depth + 1))
+                stack.append((f"{rel}/{name}" if rel else name, entry.path, target, depth + 1))
 
     def scan(self) -> list[dict]:
         """Every run's row (see Run.row), newest first; runs gone since the last scan are dropped."""
@@ -443,12 +291,12 @@ class RunScanner:
             begin = time.perf_counter()
             root_real = self.root_real()
             runs = {}
-            for run_id, folder, entries in self._folders(root_real):
+            for run_id, folder, real, entries in self._folders(root_real):
                 if run_id in runs:
                     continue
                 run = self.runs.get(run_id)
-                if run is None or run.folder != folder:
-                    run = Run(run_id, folder)
+                if run is None or run.folder != folder or run.real != real:
+                    run = Run(run_id, folder, real)
                 run.refresh(root_real, entries)
                 runs[run_id] = run
             self.runs = runs
@@ -467,6 +315,9 @@ class RunScanner:
                 if run is None:
                     return None
             try:
+                if os.path.realpath(run.folder) != run.real:  # moved, or replaced by a link: scanned again
+                    self.runs.pop(run_id, None)
+                    return self.get(run_id)
                 with os.scandir(run.folder) as it:
                     entries = {e.name: e for e in it}
             except OSError:

@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import sys
 import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -37,7 +38,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from ..rundir import PICTURES
 from ..tune import train_command
-from .runs import RunScanner, clean_json, inside, open_inside
+from .files import inside, open_inside
+from .runs import RunScanner, clean_json
 
 __all__ = ["STATIC", "LOOPBACK", "BoardServer", "make_server", "run_detail", "run_metrics"]
 
@@ -157,11 +159,12 @@ class Handler(BaseHTTPRequestHandler):
         self._send_json(405, {"error": f"{self.command} is not allowed: the board is read-only (GET only)"},
                         {"Allow": "GET"})
 
-    def _send(self, status: int, body: bytes, content_type: str, extra: dict | None = None) -> None:
+    def _send(self, status: int, body: bytes, content_type: str, extra: dict | None = None,
+              cache: str = "no-store") -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
-        self.send_header("Cache-Control", "no-store")
+        self.send_header("Cache-Control", cache)  # no-store: the runs change; no-cache: a file, checked each time
         self.send_header("X-Content-Type-Options", "nosniff")
         self.send_header("Referrer-Policy", "no-referrer")
         for key, value in (extra or {}).items():
@@ -185,6 +188,11 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
         except UnicodeDecodeError:
             self._send_json(400, {"error": "the path is not UTF-8"})
+        except Exception as e:  # a bug: the page gets one line, the server keeps serving
+            if os.environ.get("CHAINRULE_DEBUG"):
+                raise
+            self.close_connection = True
+            self._send_json(500, {"error": f"the board failed on this request ({type(e).__name__}: {e})"[:1000]})
 
     def _check_host(self) -> None:
         if not self.server.loopback_only:
@@ -262,8 +270,7 @@ class Handler(BaseHTTPRequestHandler):
         fd, st = opened
         with os.fdopen(fd, "rb") as f:
             body = f.read(st.st_size)
-        self._send(200, body, CONTENT_TYPES.get(path.suffix.lower(), "application/octet-stream"),
-                   {"Cache-Control": "no-cache"})
+        self._send(200, body, CONTENT_TYPES.get(path.suffix.lower(), "application/octet-stream"), cache="no-cache")
 
 
 class BoardServer(ThreadingHTTPServer):
@@ -306,6 +313,11 @@ class BoardServer(ThreadingHTTPServer):
                 except OSError:
                     pass
         self.server_close()  # joins the request threads
+
+    def handle_error(self, request, client_address) -> None:
+        """A client that went away is not worth a traceback; anything else is (socketserver's default)."""
+        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            super().handle_error(request, client_address)
 
     def __enter__(self) -> "BoardServer":
         return self

@@ -14,8 +14,6 @@ import os
 import sys
 from typing import TextIO
 
-from ..board import make_server
-from ..board.server import LOOPBACK
 from ..train import Interrupted
 from .errors import UserError, complain
 
@@ -42,6 +40,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace, stream: TextIO | None = None) -> int:
     """``chainrule board``: print the address, then serve until a stop signal (see the module's notes)."""
+    from ..board.server import LOOPBACK, make_server  # the HTTP server only for this command
+
     stream = stream or sys.stdout
     runs = os.fspath(args.runs)
     if os.path.exists(runs) and not os.path.isdir(runs):

@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import importlib.util
-import re
 import sys
 from typing import TextIO
 
@@ -14,15 +13,16 @@ from ..data import DATASETS
 from ..diagnose import MODEL_CHECKS, Check, diagnose, failed, prepare, verdict
 from ..threads import limit_threads
 from ..train import DEFAULT_DATASET, DEFAULT_MODEL, TrainConfig
+from .errors import settings_as_options
 from .options import add_config_options, config_from_args, option_name
 from .train import SPEC_HELP
 
-__all__ = ["HELP", "EXIT_FAILED", "add_arguments", "run", "format_row", "as_options"]
+__all__ = ["HELP", "EXIT_FAILED", "add_arguments", "run", "format_row"]
 
 HELP = "check the data, the model and the learning rate before a long training"
 EXIT_FAILED = 1  # a check failed
 NAME_WIDTH = 28
-_FIELDS = {f.name for f in dataclasses.fields(TrainConfig)}
+_OPTIONS = {f.name: option_name(f.name) for f in dataclasses.fields(TrainConfig)}  # lr -> --lr, as advice names them
 _NOT_CHECK_OPTIONS = ("diagnostics",)  # the checks always look at the layers; nothing is recorded per epoch
 
 
@@ -48,16 +48,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     return parser
 
 
-def as_options(text: str) -> str:
-    """A library hint's settings (``lr=0.1``) as the command line's options (``--lr 0.1``).
-
-    >>> as_options("try a lower learning rate than lr=1e+06, or clip_grad=1.0")
-    'try a lower learning rate than --lr 1e+06, or --clip-grad 1.0'
-    """
-    return re.sub(r"(?<![\w/.=-])(\w+)=([^\s,;)/=]+)",
-                  lambda m: f"{option_name(m.group(1))} {m.group(2)}" if m.group(1) in _FIELDS else m.group(0), text)
-
-
 def format_row(check: Check, width: int = NAME_WIDTH) -> str:
     """One check as a row: status, name, figure and, on a warning or a failure, what to do.
 
@@ -66,7 +56,7 @@ def format_row(check: Check, width: int = NAME_WIDTH) -> str:
     """
     row = f"{check.status:<4}  {check.name:<{width}}  {check.figure}"
     if check.advice and check.status != "pass":
-        row += f" -> {as_options(check.advice)}"
+        row += f" -> {settings_as_options(check.advice, _OPTIONS)}"
     return row
 
 

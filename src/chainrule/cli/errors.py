@@ -17,7 +17,7 @@ import re
 import shlex
 import signal
 import sys
-from typing import Callable
+from typing import Callable, Mapping
 
 from ..data import DataError
 from ..io import CheckpointError
@@ -26,7 +26,7 @@ from ..spec import SpecError
 from ..train import Interrupted, MetricsError, TrainingDiverged, catch_signals
 
 __all__ = ["EXIT_USAGE", "EXIT_DIVERGED", "EXIT_SIGNAL", "MAX_MESSAGE_CHARS", "UserError", "one_line",
-           "complain", "warn_in_one_line", "with_option", "run_command"]
+           "complain", "warn_in_one_line", "with_option", "settings_as_options", "run_command"]
 
 EXIT_USAGE = 2
 EXIT_DIVERGED = 3
@@ -83,10 +83,7 @@ def with_option(message: str, parser: argparse.ArgumentParser | None, e: BaseExc
                                          if a.option_strings and a.option_strings[-1].startswith("--")}
     if match and match.group(1) in options:
         message = options[match.group(1)] + message[match.end(1):]
-    # a hint that spells a setting as a keyword argument (clip_grad=1.0) reads as the option (--clip-grad 1.0)
-    # (not inside a path such as runs/lr=0.1/model.safetensors)
-    message = re.sub(r"(?<![\w/.=-])(\w+)=([^\s,;)/=]+)(?=[\s,;)]|$)",
-                     lambda m: f"{options[m.group(1)]} {m.group(2)}" if m.group(1) in options else m.group(0), message)
+    message = settings_as_options(message, options)
     if isinstance(e, RunFolderError) and e.remedies and parser is not None:
         flags = {"resume": f"chainrule train --resume {e.folder} continues it",
                  "overwrite": "--overwrite replaces it"}
@@ -94,6 +91,19 @@ def with_option(message: str, parser: argparse.ArgumentParser | None, e: BaseExc
         if shown:
             message += f" ({'; '.join(shown)})"
     return as_command(message)
+
+
+def settings_as_options(message: str, options: Mapping[str, str]) -> str:
+    """A hint that spells a setting as a keyword argument (``clip_grad=1.0``) with the command's option
+    for it (``--clip-grad 1.0``); ``options`` maps names to options. Not inside a path such as
+    runs/lr=0.1/model.safetensors.
+
+    >>> settings_as_options("try a lower learning rate than lr=1e+06, or clip_grad=1.0 (runs/lr=1/a)",
+    ...                     {"lr": "--lr", "clip_grad": "--clip-grad"})
+    'try a lower learning rate than --lr 1e+06, or --clip-grad 1.0 (runs/lr=1/a)'
+    """
+    return re.sub(r"(?<![\w/.=-])(\w+)=([^\s,;)/=]+)(?=[\s,;)]|$)",
+                  lambda m: f"{options[m.group(1)]} {m.group(2)}" if m.group(1) in options else m.group(0), message)
 
 
 # The library's hint for continuing a run, and the same as a command (repr quotes with ' unless the path has one)

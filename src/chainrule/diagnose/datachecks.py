@@ -193,5 +193,10 @@ def check_scale(data: Data) -> Check:
 
 def check_data(data: Data) -> list[Check]:
     """The data checks, in order: class balance, constant features, non-finite features,
-    train/test duplicates, feature scale."""
+    train/test duplicates, feature scale.
+
+    >>> x = np.array([[0, 1], [1, 0]], np.float32)
+    >>> [(c.name, c.status) for c in check_data(Data(x, np.array([0, 1]), x + 2, np.array([0, 1])))][:2]
+    [('data: class balance', 'pass'), ('data: constant features', 'pass')]
+    """
     return [check_balance(data), check_constant(data), check_finite(data), check_duplicates(data), check_scale(data)]

@@ -201,7 +201,14 @@ def check_baseline(net: Sequential, x: np.ndarray, y: np.ndarray, config: TrainC
 def check_layer_stats(net: Sequential, x: np.ndarray, y: np.ndarray, lr: float | None = None) -> Check:
     """``layer_stats`` of the untrained network on the probe (x, y), judged by ``check_layers``
     (saturation, dead units, vanishing gradients); the figure gives the first/last layer δ-norm
-    ratio and the largest saturated and dead fractions."""
+    ratio and the largest saturated and dead fractions.
+
+    >>> import chainrule as cr
+    >>> _ = cr.manual_seed(0); net = cr.nn.Sequential(cr.nn.Linear(4, 8), cr.nn.Tanh(), cr.nn.Linear(8, 2))
+    >>> check = check_layer_stats(net, np.ones((6, 4), np.float32), np.arange(6) % 2)
+    >>> check.status, check.figure.split(":")[0]
+    ('pass', '6 examples')
+    """
     rows = layer_stats(net, x, y)
     linear = [r for r in rows if r["kind"] == "linear" and r.get("grad_norm") is not None]
     parts = []

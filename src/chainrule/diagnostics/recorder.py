@@ -37,6 +37,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import sys
 import warnings
 from typing import Any
 
@@ -59,6 +60,15 @@ class DiagnosticsWarning(UserWarning):
     stalled updates), with what to do; each kind is warned once per run."""
 
 
+def _warn(message: str) -> None:
+    """A DiagnosticsWarning attributed to the Recorder's caller, shown in every run: the Recorder already
+    says each kind once per run, and Python's "default" filter would hide a second run's same line
+    (its registry of places that warned is per module, not per run); "ignore" and "error" still apply."""
+    caller = sys._getframe(2)
+    warnings.warn_explicit(message, DiagnosticsWarning, caller.f_code.co_filename, caller.f_lineno,
+                           registry={}, module_globals=caller.f_globals)
+
+
 class Recorder:
     """Per-epoch diagnostics of ``model`` (a Classifier or a Sequential) trained on (x, y).
 
@@ -77,7 +87,7 @@ class Recorder:
         self.probe_x, self.probe_y = x[chosen], y[chosen]
         net = getattr(model, "net", model)
         self.names = [name for name, layer in sequential_layers(net) if isinstance(layer, Linear)]
-        layers = dict(net.named_modules())
+        layers = dict(net.named_modules(remove_duplicate=False))  # a layer used twice is at both its names
         self.params = [layers[name].weight for name in self.names]
         self.before = [np.empty_like(p.data) for p in self.params]  # θ before the step, made once
         k = STEPS_MEASURED if steps_measured is None else steps_measured
@@ -132,7 +142,7 @@ class Recorder:
             if f.kind not in warned:
                 self.warnings.append({"kind": f.kind, "epoch": epoch, "layer": f.layer, "value": _number(f.value),
                                       "message": f.message})
-                warnings.warn(f.message, DiagnosticsWarning, stacklevel=2)
+                _warn(f.message)
         return line
 
     # ------------------------------------------------------------- resume

@@ -52,7 +52,12 @@ def _lower_lr(lr: float | None) -> str:
 
 def check_layers(rows: Sequence[dict[str, Any]], lr: float | None = None) -> list[Finding]:
     """Saturation, dead units and vanishing gradients in ``layer_stats`` rows (the worst layer of
-    each kind; ``lr`` is named in the remedy when given)."""
+    each kind; ``lr`` is named in the remedy when given).
+
+    >>> [finding] = check_layers([{"name": "1", "kind": "relu", "dead": 0.75}], lr=0.5)
+    >>> finding.kind, finding.message[:36], finding.message[-57:]
+    ('dead_units', 'layer 1 (relu): 75% of its units are', 'try a lower learning rate than lr=0.5, or leakyrelu units')
+    """
     found = []
     saturated = [r for r in rows if (r.get("saturated") or 0) > SATURATED_LIMIT]
     if saturated:
@@ -85,6 +90,12 @@ def check_updates(rows: Sequence[dict[str, Any]], lr: float | None = None, lr_fr
 
     ``lr_fraction`` is the learning rate now over the initial one: updates are only called stalled
     while a schedule has not lowered the rate below half (a cosine schedule ends near zero on purpose).
+
+    >>> rows = [{"name": "0", "update_ratio": 0.3, "update_ratio_mean": 0.2}, {"name": "2", "update_ratio": 1e-6}]
+    >>> [(f.kind, f.layer, f.value) for f in check_updates(rows)]
+    [('exploding_updates', '0', 0.2), ('stalled_updates', '2', 1e-06)]
+    >>> check_updates(rows[1:], lr_fraction=0.1)  # a schedule near its end: a small step is on purpose
+    []
     """
     found = []
     ratios = [(r, r.get("update_ratio_mean", r.get("update_ratio"))) for r in rows]

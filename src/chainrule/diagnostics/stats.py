@@ -101,6 +101,12 @@ def layer_stats(model: Any, x: np.ndarray, y: np.ndarray | None = None, *, histo
     not finite (an overflowed network) is None.
 
     ``criterion`` is the loss whose δ is measured: CrossEntropyLoss on the logits unless given.
+
+    >>> import chainrule as cr
+    >>> net = cr.nn.Sequential(cr.nn.Linear(2, 2), cr.nn.ReLU(), cr.nn.Linear(2, 2))
+    >>> net[0].bias.data[...] = -1000  # every pre-activation negative: the ReLU never fires
+    >>> [r["dead"] for r in layer_stats(net, np.ones((4, 2), np.float32))]
+    [None, 1.0, None]
     """
     net = getattr(model, "net", model)
     if not isinstance(net, Sequential):
@@ -111,6 +117,9 @@ def layer_stats(model: Any, x: np.ndarray, y: np.ndarray | None = None, *, histo
     params = list(net.parameters())
     dtype = params[0].dtype if params else np.dtype(np.float32)
     x = np.asarray(x)
+    if x.dtype.kind not in "f":  # raw pixels (uint8) would go in unscaled: the figures of another input
+        raise ValueError(f"layer_stats: x must be floating-point features as the network takes them, got dtype "
+                         f"{x.dtype} (scale raw pixels to [0, 1] first)")
     if x.ndim > 2 and hasattr(model, "num_features"):  # images, as a Classifier takes them
         x = x.reshape(len(x), -1)
     if x.ndim < 2 or len(x) == 0:
@@ -123,7 +132,7 @@ def layer_stats(model: Any, x: np.ndarray, y: np.ndarray | None = None, *, histo
 
     probe = copy.deepcopy(net).eval()  # the caller's network, its gradients and caches stay as they are
     probe.zero_grad()
-    layers = dict(probe.named_modules())
+    layers = dict(probe.named_modules(remove_duplicate=False))  # a layer used twice is at both its names
     copies = [(name, layers[name]) for name, _ in leaves]
     rows, contexts = [], []
     a = x
@@ -169,8 +178,9 @@ def layer_stats(model: Any, x: np.ndarray, y: np.ndarray | None = None, *, histo
             rows[i]["grad_norm"] = _number(float(np.sqrt((delta * delta).sum(axis=1)).mean()))
             object.__setattr__(layer, "_ctx", contexts[i])
             g = layer.bprop(g, input_grad=i > 0)
+        for (_, layer), row in zip(copies, rows):  # after the whole pass: a layer used twice has both uses' sum
             if isinstance(layer, Linear):
                 w = layer.weight
-                rows[i]["weight_grad_norm"] = _number(float(np.linalg.norm(w.grad.astype(np.float64))))
-                rows[i]["weight_norm"] = _number(float(np.linalg.norm(w.data.astype(np.float64))))
+                row["weight_grad_norm"] = _number(float(np.linalg.norm(w.grad.astype(np.float64))))
+                row["weight_norm"] = _number(float(np.linalg.norm(w.data.astype(np.float64))))
     return rows

@@ -47,6 +47,7 @@ from ..random import default_generator
 from ..rundir import BEST, DIAGNOSTICS, LAST, METRICS, SUMMARY, RunFileError, claim
 from .config import TrainConfig, make_optimizer, make_schedule
 from .signals import Interrupted, TrainingInterrupted, catch_signals
+from .status import run_status
 from .state import (STATE_SCHEMA, ResumeWarning, _resume_threads, _upgrade_state, check_tensors, data_sha256,
                     fingerprint, to_json)
 
@@ -252,7 +253,8 @@ class Trainer:
         files current. A stop signal (SIGINT, SIGTERM, SIGHUP) finishes the step, saves ``last``
         and raises TrainingInterrupted; a second one raises it at once."""
         holding = claim(self.out_dir, resume=self.resumed) if self.out_dir is not None else contextlib.nullcontext()
-        with holding, catch_signals(on_first=self._ask_to_stop):
+        status = run_status(self.out_dir, diverged=TrainingDiverged, resumed=self.resumed)  # status.json, for viewers
+        with holding, status, catch_signals(on_first=self._ask_to_stop):
             try:
                 return self._fit()
             except TrainingInterrupted:
