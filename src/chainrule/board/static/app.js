@@ -151,7 +151,9 @@ function renderTable() {
       el("td", {class: "num", text: pct(r.best_val_accuracy)}), el("td", {class: "num", text: pct(r.test_accuracy)}),
       state, el("td", {class: "date", text: showDate(runDate(r))}));
     tr.dataset.id = r.id;
+    tr.tabIndex = 0;  // reachable with Tab; Enter opens it as a click does
     tr.addEventListener("click", () => openDetail(r.id));
+    tr.addEventListener("keydown", (e) => { if (e.key === "Enter" && e.target === tr) openDetail(r.id); });
     return tr;
   });
   if (!rows.length && board.runs.length) {
