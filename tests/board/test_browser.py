@@ -113,6 +113,10 @@ def test_the_page_lists_the_runs_and_shows_names_as_text(driver, server):
     assert ODD in row(driver, ODD).text  # the markup in the name is text, not an element
     assert not driver.execute_script("return document.querySelector('#runs img') || window.pwned")
     assert driver.find_element(By.ID, "blank").get_attribute("hidden") is not None
+    row(driver, ODD).click()  # its details too: the name as the heading's text, its command quoted
+    wait_for(driver, "return board.detailInfo && board.detailInfo.id === arguments[0]", ODD)
+    assert driver.find_element(By.ID, "d-id").text == ODD
+    assert not driver.execute_script("return document.querySelector('#details img') || window.pwned")
 
 
 def test_an_empty_folder_says_how_to_start(driver, tmp_path):
