@@ -40,6 +40,8 @@ function el(tag, props, ...children) {
 const isNum = (v) => typeof v === "number" && Number.isFinite(v);
 const pct = (v) => (isNum(v) ? (100 * v).toFixed(1) + "%" : "–");
 const num = (v) => (isNum(v) ? v.toLocaleString("en-US") : "–");
+const compact = (v) => (!isNum(v) ? "–" : v >= 1e6 ? +(v / 1e6).toPrecision(3) + "M"
+                        : v >= 1e4 ? +(v / 1e3).toPrecision(3) + "k" : num(v));
 const short = (v) => (isNum(v) ? (Math.abs(v) >= 1e4 || (v !== 0 && Math.abs(v) < 1e-3) ? v.toExponential(2)
                                                                                       : String(+v.toPrecision(4))) : "–");
 
@@ -48,11 +50,13 @@ function runDate(run) {
   return isNum(run.updated) ? run.updated * 1000 : null;
 }
 
-function showDate(ms) {
+function showDate(ms, full = false) {  // today's runs by their time, older ones by their day; full: both
   if (ms === null) return "–";
   const d = new Date(ms), p = (n) => String(n).padStart(2, "0");
-  const day = `${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`;
-  return d.getFullYear() === new Date().getFullYear() ? day : `${d.getFullYear()}-${day}`;
+  const day = `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`;
+  const time = `${p(d.getHours())}:${p(d.getMinutes())}`;
+  if (full) return `${day} ${time}`;
+  return day === showDate(Date.now(), true).slice(0, 10) ? time : day;
 }
 
 function fileUrl(id, name, version) {  // version: the run's last change, so that a redrawn picture is fetched again
@@ -113,13 +117,13 @@ function buildRow(r, picked) {  // one run's row of the table: its tick, name, f
   if (r.warnings) name.append(el("span", {class: "tag warn", text: `⚠ ${r.warnings}`, title: "warnings"}));
   const epochs = isNum(r.epochs_planned) ? `${num(r.epochs)}/${num(r.epochs_planned)}` : num(r.epochs);
   const state = el("td", {class: "state"}, badge(r.status));
-  if (r.status !== "finished") state.append(el("span", {class: "muted", text: ` ${epochs}`, title: "epochs done"}));
+  if (r.status !== "finished") state.append(el("span", {class: "progress", text: `epoch ${epochs}`}));
   const tr = el("tr", {class: r.id === board.detail ? "open" : "", title: `${r.id}: click for details`},
     el("td", {class: "pick"}, box), name,
     el("td", {text: r.dataset ?? "–"}), el("td", {class: "model", text: r.model ?? "–"}),
-    el("td", {class: "num", text: num(r.parameters)}),
+    el("td", {class: "num", text: compact(r.parameters), title: `${num(r.parameters)} parameters`}),
     el("td", {class: "num", text: pct(r.best_val_accuracy)}), el("td", {class: "num", text: pct(r.test_accuracy)}),
-    state, el("td", {class: "date", text: showDate(runDate(r))}));
+    state, el("td", {class: "date", text: showDate(runDate(r)), title: showDate(runDate(r), true)}));
   tr.dataset.id = r.id;
   tr.tabIndex = 0;  // reachable with Tab; Enter opens it as a click does
   tr.addEventListener("click", () => openDetail(r.id));

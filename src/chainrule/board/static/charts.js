@@ -109,6 +109,7 @@ function legend(node, items) {
 function drawComparison() {
   const ids = board.selected.filter((id) => board.byId.has(id));
   $("compare-hint").hidden = ids.length > 0;
+  document.querySelector(".charts").hidden = !ids.length;  // shown before drawing: uPlot takes its width
   legend($("legend"), [
     ...ids.map((id) => ({colour: board.colours.get(id), label: id})),
     ...(ids.length ? [{colour: "#555", label: "train"}, {colour: "#555", label: "val", dash: true}] : []),
