@@ -7,8 +7,9 @@ import hashlib
 import http.client
 import json
 import os
+import subprocess
+import sys
 import threading
-import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -256,3 +257,30 @@ def test_a_training_run_is_followed_live(tmp_path):
         final = api(server, "/api/run?id=live")
     assert seen == [("running", n, 3, [n], [n]) for n in (1, 2, 3)]
     assert final["status"] == "finished" and final["message"] is None and len(final["metrics"]) == 3
+
+
+def test_the_status_rules_through_the_api(tmp_path):
+    """finished (summary.json), running (a live pid: this process's), interrupted (a pid that has ended),
+    diverged (status.json), and a status.json saying running whose process has ended: interrupted."""
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait()
+    now = "2026-11-29T14:00:00Z"
+    folders = {"finished": {"summary.json": json.dumps({"dataset": "digits", "test_accuracy": 0.9})},
+               "running": {".chainrule.lock": f"{os.getpid()}\n"},
+               "interrupted": {".chainrule.lock": f"{ended.pid}\n"},
+               "diverged": {"status.json": json.dumps({"status": "diverged", "pid": ended.pid, "started": now,
+                                                       "updated": now, "message": "training diverged at epoch 1"})},
+               "killed": {"status.json": json.dumps({"status": "running", "pid": ended.pid, "started": now,
+                                                     "updated": now, "message": None})}}
+    for name, files in folders.items():
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "metrics.jsonl").write_text(epoch_line(1))
+        for file, text in files.items():
+            (tmp_path / name / file).write_text(text)
+    with make_server(tmp_path, port=0).start() as server:
+        statuses = {run["id"]: run["status"] for run in api(server, "/api/runs")["runs"]}
+        diverged, killed = api(server, "/api/run?id=diverged"), api(server, "/api/metrics?id=killed&after=0")
+    assert statuses == {"finished": "finished", "running": "running", "interrupted": "interrupted",
+                        "diverged": "diverged", "killed": "interrupted"}
+    assert (diverged["status"], diverged["message"]) == ("diverged", "training diverged at epoch 1")
+    assert killed["status"] == "interrupted"

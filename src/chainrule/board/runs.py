@@ -56,6 +56,8 @@ def pid_alive(pid: Any) -> bool:
     """
     if isinstance(pid, bool) or not isinstance(pid, int) or pid <= 0:
         return False
+    if os.name == "nt":  # pragma: no cover - there os.kill(pid, 0) would end the process (TerminateProcess)
+        return _windows_pid_alive(pid)
     try:
         os.kill(pid, 0)
     except PermissionError:  # someone else's process: it exists
@@ -63,6 +65,20 @@ def pid_alive(pid: Any) -> bool:
     except (OSError, OverflowError):
         return False
     return True
+
+
+def _windows_pid_alive(pid: int) -> bool:  # pragma: no cover - Windows only
+    import ctypes
+
+    kernel32 = ctypes.windll.kernel32
+    handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
+    if not handle:
+        return kernel32.GetLastError() == 5  # ERROR_ACCESS_DENIED: it exists, someone else's
+    try:
+        code = ctypes.c_ulong()
+        return bool(kernel32.GetExitCodeProcess(handle, ctypes.byref(code))) and code.value == 259  # STILL_ACTIVE
+    finally:
+        kernel32.CloseHandle(handle)
 
 
 def clean_json(value: Any) -> Any:
