@@ -179,8 +179,10 @@ def test_details_show_the_command_the_pictures_and_the_diagnostics(driver, serve
     open_page(driver, server)
     row(driver, TANH).click()
     command = wait_for(driver, "return board.detailInfo && document.getElementById('d-command').textContent")
-    assert command.startswith(f"chainrule train --dataset digits --model 32tanh --epochs 3 --batch-size 64")
+    assert command.startswith("chainrule train --dataset digits --model 32tanh --epochs 3 --batch-size 64")
     assert command.endswith("--diagnostics")
+    driver.find_element(By.ID, "d-copy").click()  # to the clipboard, or selected where that is refused
+    wait_for(driver, "return document.getElementById('d-copy').textContent === 'copied'")
     summary = driver.find_element(By.ID, "d-summary").text
     assert "test accuracy" in summary and "32tanh" in summary
     for name in ("delta", "update", "frac"):  # one line per Linear layer (two) or activation layer (one), + a limit
