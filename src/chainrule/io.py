@@ -102,9 +102,9 @@ def read_header(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, Any]
         raise CheckpointError(f"{name}: not a safetensors file (header is not a JSON object)")
     meta = header.pop("__metadata__", None)
     if isinstance(meta, dict) and meta.get("format") == "pt" and "chainrule" not in meta:
-        raise CheckpointError(f"{name}: a PyTorch state_dict in safetensors (PyTorch's key names and layout), "
-                              f"not a chainrule checkpoint; read it with safetensors.torch.load_file into a "
-                              f"torch module, then chainrule.interop.from_torch")
+        raise CheckpointError(f"{name}: a safetensors file, but not one chainrule wrote: PyTorch weights (metadata "
+                              f"format 'pt'); load them into a torch module with load_file from safetensors.torch, "
+                              f"then convert it with chainrule.interop.from_torch")
     if not isinstance(meta, dict) or not isinstance(meta.get("chainrule"), str):
         raise CheckpointError(f"{name}: a safetensors file, but not one chainrule wrote (no 'chainrule' metadata)")
     try:

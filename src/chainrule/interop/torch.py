@@ -163,8 +163,9 @@ def to_torch_state_dict(model: Classifier | nn.Sequential) -> dict[str, np.ndarr
 
 def save_torch(model: Classifier | nn.Sequential, path: str | os.PathLike) -> None:
     """Write ``to_torch_state_dict(model)`` to a safetensors file (atomically, metadata
-    ``{"format": "pt"}``), which ``torch_net.load_state_dict(safetensors.torch.load_file(path),
-    strict=True)`` accepts for ``torch_net = to_torch(model)`` or the same layers built by hand.
+    ``{"format": "pt"}``), which ``torch_net.load_state_dict(load_file(path), strict=True)``
+    accepts (``load_file`` from ``safetensors.torch``) for ``torch_net = to_torch(model)``
+    or the same layers built by hand.
 
     >>> import os, tempfile, chainrule as cr
     >>> path = os.path.join(tempfile.mkdtemp(), "net.safetensors")
