@@ -275,11 +275,12 @@ def _classifier(net: nn.Sequential, classes: list, num_features: int | None) -> 
     layers = list(net)
     spec_parts, i = [], 0
     while i < len(layers) - 1:
-        linear, act = layers[i], layers[i + 1] if i + 1 < len(layers) else None
+        linear, act = layers[i], layers[i + 1]
         name = next((k for k, c in ACTIVATIONS.items() if type(act) is c), None)
-        if (type(linear) is not nn.Linear or linear.bias is None or name is None
-                or (name == "leakyrelu" and act.negative_slope != nn.LeakyReLU().negative_slope)):
+        if type(linear) is not nn.Linear or linear.bias is None:
             raise ValueError(_no_spec(layers, i))
+        if name is None or (name == "leakyrelu" and act.negative_slope != nn.LeakyReLU().negative_slope):
+            raise ValueError(_no_spec(layers, i + 1))
         spec_parts.append(f"{linear.out_features}{name}")
         i += 2
         if i < len(layers) - 1 and type(layers[i]) is nn.Dropout:
