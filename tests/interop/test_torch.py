@@ -98,7 +98,7 @@ def randomise(torch, net):
         for p in net.parameters():
             p.copy_(torch.randn(p.shape, generator=g) * 0.5)
         for m in net.modules():
-            if isinstance(m, torch.nn.BatchNorm1d):
+            if isinstance(m, torch.nn.BatchNorm1d) and m.track_running_stats:
                 m.running_mean.copy_(torch.randn(m.num_features, generator=g))
                 m.running_var.copy_(torch.rand(m.num_features, generator=g) + 0.5)
                 m.num_batches_tracked.fill_(7)
@@ -314,3 +314,20 @@ def test_embedding_both_ways(torch):
     assert to_torch(ours)[0].padding_idx == 2
     with pytest.raises(ValueError, match=r"layer 0 \(Embedding\).*max_norm"):
         from_torch(nn.Sequential(nn.Embedding(10, 4, max_norm=1.0)))
+
+
+@pytest.mark.parametrize("options", [dict(affine=False), dict(track_running_stats=False), dict(momentum=None)])
+@pytest.mark.parametrize("train", [True, False])
+def test_batch_norm_options_both_ways(torch, options, train):
+    nn = torch.nn
+    net = randomise(torch, nn.Sequential(nn.Linear(5, 4), nn.BatchNorm1d(4, **options))).train(train)
+    ours = from_torch(net)
+    back = to_torch(ours)
+    assert list(back.state_dict()) == list(net.state_dict())
+    x = np.random.default_rng(5).standard_normal((8, 5), dtype=np.float32)
+    expected = torch_outputs(torch, net, x)
+    assert np.abs(ours.fprop(x) - expected).max() <= 1e-5
+    assert np.abs(torch_outputs(torch, back, x) - expected).max() <= 1e-5
+    mine = to_torch_state_dict(ours)
+    for key, value in net.state_dict().items():  # the running statistics moved the same way (in train mode)
+        np.testing.assert_allclose(mine[key], value.numpy(), rtol=1e-5, atol=1e-6, err_msg=key)
