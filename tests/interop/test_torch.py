@@ -259,6 +259,12 @@ def test_from_torch_with_classes_gives_a_classifier_that_saves_and_loads(torch, 
         from_torch(nn.Sequential(nn.Linear(4, 3), nn.LeakyReLU(0.2), nn.Linear(3, 2)), classes=["a", "b"])
     with pytest.raises(ValueError, match="3 classes given but the last Linear layer has 2 outputs"):
         from_torch(nn.Sequential(nn.Linear(4, 2)), classes=["a", "b", "c"])
+    with pytest.raises(ValueError, match="Linear layer 0 has 3 outputs but the next one takes 5 inputs"):
+        from_torch(nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(5, 2)), classes=["a", "b"])
+    with pytest.raises(ValueError, match="the Sequential is empty"):
+        from_torch(nn.Sequential(), classes=["a", "b"])
+    with pytest.raises(ValueError, match="num_features is for a Classifier; give classes too"):
+        from_torch(nn.Sequential(nn.Linear(4, 2)), num_features=4)
     with pytest.raises(ValueError, match="num_features is 5 but the first Linear layer takes 4"):
         from_torch(nn.Sequential(nn.Linear(4, 2)), classes=["a", "b"], num_features=5)
 

@@ -194,11 +194,11 @@ def to_torch(model: Classifier | nn.Sequential):
     torch = _torch("to_torch")
     from collections import OrderedDict
 
-    def build(chain: nn.Sequential, prefix: str):
+    def build(chain: nn.Sequential):
         children = OrderedDict()
         for name, m in chain.named_children():
             if type(m) is nn.Sequential:
-                children[name] = build(m, f"{prefix}{name}.")
+                children[name] = build(m)
                 continue
             cls, options = _TO_TORCH[type(m)]
             options = options(m)
@@ -213,7 +213,7 @@ def to_torch(model: Classifier | nn.Sequential):
         built.training = chain.training  # its own flag only: each child's was set above
         return built
 
-    net = build(seq, "")
+    net = build(seq)
     net.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()}, strict=True)
     return net
 
@@ -273,6 +273,8 @@ def _convert(torch, module, prefix: str) -> nn.Sequential:
 
 def _classifier(net: nn.Sequential, classes: list, num_features: int | None) -> Classifier:
     layers = list(net)
+    if not layers:
+        raise ValueError("from_torch: a Classifier needs layers; the Sequential is empty")
     spec_parts, i = [], 0
     while i < len(layers) - 1:
         linear, act = layers[i], layers[i + 1]
@@ -290,6 +292,11 @@ def _classifier(net: nn.Sequential, classes: list, num_features: int | None) -> 
     if type(last) is not nn.Linear or last.bias is None or i != len(layers) - 1:
         raise ValueError(_no_spec(layers, len(layers) - 1))
     spec = "-".join(spec_parts) or "linear"
+    linears = [m for m in layers if type(m) is nn.Linear]
+    for k, (a, b) in enumerate(zip(linears, linears[1:])):
+        if a.out_features != b.in_features:
+            raise ValueError(f"from_torch: Linear layer {k} has {a.out_features} outputs but the next one takes "
+                             f"{b.in_features} inputs")
     inputs = layers[0].in_features
     if num_features is not None and num_features != inputs:
         raise ValueError(f"from_torch: num_features is {num_features} but the first Linear layer takes {inputs}")
