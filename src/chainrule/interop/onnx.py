@@ -35,7 +35,9 @@ from ..version import __version__
 
 __all__ = ["to_onnx", "OPSET", "IR_VERSION", "MIN_OPSET", "MAX_OPSET", "INPUT", "BATCH"]
 
-OPSET = 21  # ONNX 1.16's opset: has Gelu (20) and LayerNormalization (17); onnxruntime 1.18 and later run it
+# ONNX 1.16's opset, not onnx 1.23.2's newest (28): it has every operator the exporter writes (Gelu came in 20),
+# and runtimes older than the pinned onnxruntime 1.32.0 load it too.
+OPSET = 21
 IR_VERSION = 10  # the IR version onnx pairs with opset 21 (onnx.helper.VERSION_TABLE)
 MIN_OPSET = 17  # LayerNormalization; below 20 GELU is written with Erf or Tanh
 MAX_OPSET = 28  # the newest onnx 1.23.2 writes and onnxruntime 1.32.0 loads
@@ -268,7 +270,7 @@ def to_onnx(model: Classifier | Module, path: str | os.PathLike, *, opset: int |
     """
     opset = OPSET if opset is None else opset
     if isinstance(opset, bool) or not isinstance(opset, (int, np.integer)) or not MIN_OPSET <= opset <= MAX_OPSET:
-        raise ValueError(f"to_onnx: opset must be an integer from {MIN_OPSET} to {MAX_OPSET}, got {opset!r}")
+        raise ValueError(f"opset must be an integer from {MIN_OPSET} to {MAX_OPSET}, got {opset!r}")
     if isinstance(model, Classifier):
         net, shape = model.net, (model.num_features,)
     elif isinstance(model, Module):
