@@ -272,6 +272,9 @@ def to_onnx(model: Classifier | Module, path: str | os.PathLike, *, opset: int |
     if isinstance(opset, bool) or not isinstance(opset, (int, np.integer)) or not MIN_OPSET <= opset <= MAX_OPSET:
         raise ValueError(f"opset must be an integer from {MIN_OPSET} to {MAX_OPSET}, got {opset!r}")
     if isinstance(model, Classifier):
+        if input_shape is not None and _input_shape(model.net, input_shape) != (model.num_features,):
+            raise ValueError(f"to_onnx: a Classifier takes (batch, num_features={model.num_features}); "
+                             f"input_shape {input_shape!r} does not fit it")
         net, shape = model.net, (model.num_features,)
     elif isinstance(model, Module):
         net, shape = model, _input_shape(model, input_shape)
@@ -303,7 +306,8 @@ def to_onnx(model: Classifier | Module, path: str | os.PathLike, *, opset: int |
                             f"and probabilities over {model.num_classes} classes")
         helper.set_model_props(proto, _metadata(model))
     else:
-        proto.doc_string = f"chainrule network: {type(model).__name__} of {len(list(model.modules())) - 1} modules"
+        proto.doc_string = (f"chainrule network ({type(model).__name__}): float32 input {_shown((BATCH, *shape))} "
+                            f"-> output {_shown(out_shape)}")
     with atomic_write(path) as f:
         f.write(proto.SerializeToString())
     return proto
