@@ -87,9 +87,9 @@ def test_the_model_describes_itself(trained, tmp_path):
     assert json.loads(props["num_features"]) == 64 and json.loads(props["image_shape"]) == [8, 8]
     assert json.loads(props["pixel_max"]) == 16.0 and proto.producer_name == "chainrule"
     assert trained.spec in proto.doc_string
-    (given,) = proto.graph.input
-    assert given.name == "input" and given.type.tensor_type.elem_type == onnx.TensorProto.FLOAT
-    assert [d.dim_param or d.dim_value for d in given.type.tensor_type.shape.dim] == ["batch", 64]
+    (entry,) = proto.graph.input
+    assert entry.name == "input" and entry.type.tensor_type.elem_type == onnx.TensorProto.FLOAT
+    assert [d.dim_param or d.dim_value for d in entry.type.tensor_type.shape.dim] == ["batch", 64]
     assert [o.name for o in proto.graph.output] == ["logits", "probabilities"]
     assert not [n for n in proto.graph.node if n.op_type == "Dropout"]
 
