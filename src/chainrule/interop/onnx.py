@@ -11,6 +11,8 @@ runtimes that load it, and onnx writes by default the newest IR version it knows
 runtimes refuse ("Unsupported model IR version"). onnxruntime 1.32.0, the pinned one, loads IR
 versions up to 14 and opsets up to 28 (tried: IR 15 and opset 29 are refused).
 
+>>> OPSET, IR_VERSION
+(21, 10)
 >>> import chainrule as cr
 >>> clf = cr.Classifier.from_spec("8relu", num_features=4, classes=["a", "b"])
 >>> proto = to_onnx(clf, "clf.onnx")  # doctest: +SKIP
