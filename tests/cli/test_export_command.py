@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 
 import numpy as np
@@ -85,8 +84,22 @@ def test_without_onnx_it_is_one_line_naming_the_extra(run_folder, tmp_path, caps
     assert not (tmp_path / "x.onnx").exists()
 
 
-@pytest.mark.skipif(importlib.util.find_spec("chainrule.interop.torch") is not None,
-                    reason="the PyTorch exporter is here: its own tests cover --format torch")
-def test_format_torch_without_the_torch_exporter_is_one_line(run_folder, tmp_path, capsys):
-    line = one_line_error(capsys, ["export", str(run_folder), str(tmp_path / "w.safetensors"), "--format", "torch"])
-    assert "--format torch is not available" in line
+def test_format_torch_writes_what_a_torch_sequential_loads_strictly(run_folder, tmp_path, capsys):
+    out = tmp_path / "w.safetensors"
+    capsys.readouterr()
+    assert main(["export", str(run_folder), str(out), "--format", "torch"]) == 0
+    assert capsys.readouterr().out.startswith(f"wrote {out}: PyTorch state_dict")
+    torch = pytest.importorskip("torch")
+    from safetensors.torch import load_file
+
+    from chainrule.interop import to_torch
+
+    clf = cr.load(run_folder / "model.safetensors")
+    net = to_torch(clf).eval()
+    for p in net.parameters():
+        torch.nn.init.zeros_(p)
+    net.load_state_dict(load_file(out), strict=True)
+    x = cr.data.load_dataset("digits").x_test[:37]
+    with torch.no_grad():
+        logits = net(torch.from_numpy(x)).numpy()
+    assert np.abs(logits - clf.logits(x)).max() <= 1e-5

@@ -63,16 +63,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     return parser
 
 
-def _save_torch(model, out: str) -> None:
-    try:
-        from ..interop.torch import save_torch
-    except ModuleNotFoundError as e:
-        if e.name != "chainrule.interop.torch":  # torch itself missing: errors.py's one line naming it
-            raise
-        raise UserError("--format torch is not available in this version of chainrule") from None
-    save_torch(model, out)
-
-
 def run(args: argparse.Namespace) -> int:
     """``chainrule export``: write the file, print one line naming it; returns 0."""
     fmt = format_for(args.out, args.format)
@@ -92,6 +82,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"wrote {args.out}: ONNX opset {args.opset or OPSET}, input 'input' float32 [batch, "
               f"{model.num_features}], outputs 'logits' and 'probabilities' [batch, {model.num_classes}]")
     else:
-        _save_torch(model, args.out)
+        from ..interop.torch import save_torch  # NumPy and safetensors only: torch is not needed to write it
+
+        save_torch(model, args.out)
         print(f"wrote {args.out}: PyTorch state_dict ({model.spec}) in safetensors")
     return 0
