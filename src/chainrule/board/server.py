@@ -1,4 +1,4 @@
-"""The board's HTTP server: the standard library's ThreadingHTTPServer, read-only, GET only.
+"""The board's HTTP server: the standard library's ThreadingHTTPServer, read-only, GET and HEAD only.
 
 Routes (JSON unless said otherwise; errors are ``{"error": "one line"}`` with 400, 403, 404, 405):
 
@@ -126,7 +126,8 @@ def _segments(path: str) -> list[str]:
 
 
 class Handler(BaseHTTPRequestHandler):
-    """One request: GET routes as the module says, any other method 405."""
+    """One request: GET routes as the module says, HEAD as GET without the body (RFC 9110 9.3.2),
+    any other method 405."""
 
     server: "BoardServer"
     server_version = "chainrule-board"
@@ -150,14 +151,14 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
     def __getattr__(self, name: str):
-        if name.startswith("do_"):  # POST, PUT, DELETE, HEAD, ...: BaseHTTPRequestHandler looks them up by name
+        if name.startswith("do_"):  # POST, PUT, DELETE, ...: BaseHTTPRequestHandler looks them up by name
             return self._not_allowed
         raise AttributeError(name)
 
     def _not_allowed(self) -> None:
         self.close_connection = True  # the request's body, if any, is not read
-        self._send_json(405, {"error": f"{self.command} is not allowed: the board is read-only (GET only)"},
-                        {"Allow": "GET"})
+        self._send_json(405, {"error": f"{self.command} is not allowed: the board is read-only (GET and HEAD only)"},
+                        {"Allow": "GET, HEAD"})
 
     def _send(self, status: int, body: bytes, content_type: str, extra: dict | None = None,
               cache: str = "no-store") -> None:
@@ -172,7 +173,8 @@ class Handler(BaseHTTPRequestHandler):
         if self.close_connection:
             self.send_header("Connection", "close")
         self.end_headers()
-        self.wfile.write(body)
+        if self.command != "HEAD":
+            self.wfile.write(body)
 
     def _send_json(self, status: int, value: Any, extra: dict | None = None) -> None:
         body = json.dumps(value, allow_nan=False, separators=(",", ":")).encode()
@@ -193,6 +195,11 @@ class Handler(BaseHTTPRequestHandler):
                 raise
             self.close_connection = True
             self._send_json(500, {"error": f"the board failed on this request ({type(e).__name__}: {e})"[:1000]})
+
+    do_HEAD = do_GET  # _send leaves the body out
+
+    def version_string(self) -> str:  # the Server header, without the Python version's empty place
+        return self.server_version
 
     def _check_host(self) -> None:
         if not self.server.loopback_only:
