@@ -289,3 +289,17 @@ def test_the_status_rules_through_the_api(tmp_path):
                         "diverged": "diverged", "killed": "interrupted"}
     assert (diverged["status"], diverged["message"]) == ("diverged", "training diverged at epoch 1")
     assert killed["status"] == "interrupted"
+
+
+def test_a_metrics_file_over_the_bound_is_said_so(tmp_path, monkeypatch):
+    from chainrule.board import files as board_files
+
+    (tmp_path / "big").mkdir()
+    (tmp_path / "big" / "metrics.jsonl").write_text(epoch_line(1) + epoch_line(2))
+    (tmp_path / "big" / "diagnostics.jsonl").write_text(epoch_line(1))
+    monkeypatch.setattr(board_files, "MAX_JSONL_BYTES", len(epoch_line(1)) + 1)
+    with make_server(tmp_path, port=0).start() as server:
+        detail = api(server, "/api/run?id=big")
+    assert detail["metrics"] == [] and [d["epoch"] for d in detail["diagnostics"]] == [1]
+    size = 2 * len(epoch_line(1))
+    assert detail["message"].startswith(f"metrics.jsonl is {size:,} bytes, more than the board reads")

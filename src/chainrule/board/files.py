@@ -126,6 +126,7 @@ class JsonlFile:
         self.last_line = b""  # the last complete line's bytes, to know the file was appended to
         self.lines: list[dict] = []
         self.pending: dict | None = None  # a last line without its newline that parses (kept apart)
+        self.too_large: int | None = None  # the file's size when it is over MAX_JSONL_BYTES (left unread)
 
     def valid(self) -> list[dict]:
         return self.lines + ([self.pending] if self.pending is not None else [])
@@ -137,6 +138,10 @@ class JsonlFile:
             return
         path, key = entry
         if key == self.key:
+            return
+        if key[1] > MAX_JSONL_BYTES:  # key: (inode, size, mtime)
+            self.__init__()
+            self.key, self.too_large = key, key[1]
             return
         opened = open_inside(root_real, path, MAX_JSONL_BYTES, resolved=True)
         if opened is None:

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from ..rundir import PICTURES
+from ..rundir import DIAGNOSTICS, METRICS, PICTURES
 from ..tune import train_command
 from .files import inside, open_inside
 from .runs import RunScanner, clean_json
@@ -88,13 +88,18 @@ def run_detail(scanner: RunScanner, run_id: str) -> dict | None:
             return None
         root_real = scanner.root_real()
         status, message = run.status(root_real)
+        diagnostics = run.diagnostic_lines(root_real)
+        for name, jsonl in ((METRICS, run.metrics), (DIAGNOSTICS, run.diagnostics)):
+            if jsonl.too_large is not None:  # said on the page, else the run looks empty for no reason
+                message = (f"{name} is {jsonl.too_large:,} bytes, more than the board reads (MAX_JSONL_BYTES): its "
+                           f"epochs are not shown" + (f"; {message}" if message else ""))
         config = run.config(root_real)
         return clean_json({
             "id": run.id, "status": status, "message": message, "summary": run.summary(root_real),
             "config": config, "command": _command(run, root_real, config),
             "pictures": [name for name in PICTURES if name in run.files],
             "metrics": run.metrics.valid(),
-            "diagnostics": [_without_histograms(line) for line in run.diagnostic_lines(root_real)],
+            "diagnostics": [_without_histograms(line) for line in diagnostics],
             "warnings": run.warnings(root_real), "run": run.row(root_real),
         })
 
