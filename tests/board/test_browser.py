@@ -119,6 +119,27 @@ def test_the_page_lists_the_runs_and_shows_names_as_text(driver, server):
     assert not driver.execute_script("return document.querySelector('#details img') || window.pwned")
 
 
+def shown_ids(driver):
+    return driver.execute_script("return [...document.querySelectorAll('#runs tbody tr')].map(tr => tr.dataset.id)")
+
+
+def test_the_table_is_filtered_and_sorted(driver, server):
+    open_page(driver, server)
+    wait_for(driver, "return document.querySelectorAll('#runs tbody tr').length === 3")
+    driver.find_element(By.ID, "filter").send_keys("TANH")  # any case; matches the name and the model
+    assert wait_for(driver, "return document.getElementById('count').textContent === '1 of 3 runs'")
+    assert shown_ids(driver) == [TANH]
+    driver.find_element(By.ID, "filter").send_keys("-nothing")
+    assert wait_for(driver, "return document.querySelector('#runs tbody td.muted')").text == "no run matches the filter"
+    driver.find_element(By.ID, "filter").clear()
+    driver.execute_script("document.getElementById('filter').dispatchEvent(new Event('input'))")
+    name = driver.find_element(By.CSS_SELECTOR, "#runs th[data-key=id]")
+    name.click()  # by name, A to Z; again, Z to A
+    assert shown_ids(driver) == [RELU, TANH, ODD]
+    name.click()
+    assert shown_ids(driver) == [ODD, TANH, RELU]
+
+
 def test_an_empty_folder_says_how_to_start(driver, tmp_path):
     with make_server(tmp_path, port=0).start() as empty:
         open_page(driver, empty)

@@ -209,3 +209,30 @@ def test_runs_itself_may_be_a_run_folder_and_may_not_exist_yet(tmp_path):
     assert scanner.scan() == [] and scanner.get("x") is None
     write_run(tmp_path / "later" / "x")
     assert scanner.get("x") is not None
+
+
+def test_a_jsonl_file_over_the_bound_is_left_unread(tmp_path, monkeypatch):
+    """A metrics.jsonl larger than MAX_JSONL_BYTES (a 200 MB one took 1 GB and 4 s to parse) lists its
+    run with no epochs instead of being parsed; under the bound it is read."""
+    write_run(tmp_path / "a", epochs=3)
+    size = (tmp_path / "a" / "metrics.jsonl").stat().st_size
+    monkeypatch.setattr(board_files, "MAX_JSONL_BYTES", size - 1)
+    assert rows(tmp_path)["a"]["epochs"] == 0
+    monkeypatch.setattr(board_files, "MAX_JSONL_BYTES", size)
+    assert rows(tmp_path)["a"]["epochs"] == 3
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_a_fifo_or_a_link_out_named_metrics_jsonl_is_not_read(tmp_path, no_hang):
+    """A FIFO would block a reader until a writer comes; a link to /etc/passwd would be read as a run."""
+    os.makedirs(tmp_path / "fifo")
+    os.mkfifo(tmp_path / "fifo" / "metrics.jsonl")
+    os.makedirs(tmp_path / "link")
+    outside = tmp_path.parent / f"{tmp_path.name}-outside.jsonl"
+    outside.write_text(json.dumps(epoch(1)) + "\n")
+    (tmp_path / "link" / "metrics.jsonl").symlink_to(outside)
+    scanner = RunScanner(tmp_path)
+    with no_hang(20):
+        found = {row["id"]: row for row in scanner.scan()}
+        assert found["fifo"]["epochs"] == 0 and found["link"]["epochs"] == 0
+        assert scanner.get("fifo").metrics.valid() == [] and scanner.get("link").path("metrics.jsonl") is None

@@ -174,12 +174,17 @@ def test_only_get_is_allowed_and_nothing_changes(server, tree):
     before = _snapshot(tree)
     targets = ["/", "/api/runs", "/api/run?id=tanh", "/api/metrics?id=tanh&after=0", "/files/tanh/curves.png",
                "/static/index.html", "/files/tanh/metrics.jsonl"]
-    for method in ("POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "TRACE"):
+    for method in ("POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE"):
         for target in targets:
             status, headers, body = get(server, target, method=method)
-            assert status == 405 and headers["Allow"] == "GET", (method, target, status)
-    for target in targets:  # and GETs, including one that writes nothing even for a cache
-        get(server, target)
+            assert status == 405 and headers["Allow"] == "GET, HEAD", (method, target, status)
+    for target in targets:  # GETs, including one that writes nothing even for a cache, and HEADs: GET's answer
+        status, headers, body = get(server, target)
+        head_status, head_headers, head_body = get(server, target, method="HEAD")
+        assert (head_status, head_body) == (status, b"") and head_headers["Server"] == "chainrule-board", target
+        assert head_headers["Content-Type"] == headers["Content-Type"], target
+        if "/api/" not in target:  # the runs' JSON carries the time of its scan
+            assert head_headers["Content-Length"] == str(len(body)), target
     assert _snapshot(tree) == before
 
 
@@ -284,3 +289,17 @@ def test_the_status_rules_through_the_api(tmp_path):
                         "diverged": "diverged", "killed": "interrupted"}
     assert (diverged["status"], diverged["message"]) == ("diverged", "training diverged at epoch 1")
     assert killed["status"] == "interrupted"
+
+
+def test_a_metrics_file_over_the_bound_is_said_so(tmp_path, monkeypatch):
+    from chainrule.board import files as board_files
+
+    (tmp_path / "big").mkdir()
+    (tmp_path / "big" / "metrics.jsonl").write_text(epoch_line(1) + epoch_line(2))
+    (tmp_path / "big" / "diagnostics.jsonl").write_text(epoch_line(1))
+    monkeypatch.setattr(board_files, "MAX_JSONL_BYTES", len(epoch_line(1)) + 1)
+    with make_server(tmp_path, port=0).start() as server:
+        detail = api(server, "/api/run?id=big")
+    assert detail["metrics"] == [] and [d["epoch"] for d in detail["diagnostics"]] == [1]
+    size = 2 * len(epoch_line(1))
+    assert detail["message"].startswith(f"metrics.jsonl is {size:,} bytes, more than the board reads")

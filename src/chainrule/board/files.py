@@ -20,7 +20,10 @@ __all__ = ["MAX_JSON_BYTES", "MAX_JSONL_BYTES", "inside", "open_inside", "read_j
            "lock_pid"]
 
 MAX_JSON_BYTES = 16 * 1024 * 1024  # summary.json, status.json: a few kB as chainrule writes them
-MAX_JSONL_BYTES = 512 * 1024 * 1024  # metrics.jsonl, diagnostics.jsonl (some 10 kB a diagnostics epoch)
+# metrics.jsonl, diagnostics.jsonl: some 250 B a metrics epoch (130,000 epochs), some 10 kB a diagnostics
+# epoch (3,000 epochs). Parsed, a file takes some 5 times its size in memory and holds the scan while it
+# is read (200 MB: 1 GB and 4 s, measured), so a larger file is left unread: its run lists no epochs.
+MAX_JSONL_BYTES = 32 * 1024 * 1024
 
 
 def inside(root_real: str, real: str) -> bool:
@@ -123,6 +126,7 @@ class JsonlFile:
         self.last_line = b""  # the last complete line's bytes, to know the file was appended to
         self.lines: list[dict] = []
         self.pending: dict | None = None  # a last line without its newline that parses (kept apart)
+        self.too_large: int | None = None  # the file's size when it is over MAX_JSONL_BYTES (left unread)
 
     def valid(self) -> list[dict]:
         return self.lines + ([self.pending] if self.pending is not None else [])
@@ -134,6 +138,10 @@ class JsonlFile:
             return
         path, key = entry
         if key == self.key:
+            return
+        if key[1] > MAX_JSONL_BYTES:  # key: (inode, size, mtime)
+            self.__init__()
+            self.key, self.too_large = key, key[1]
             return
         opened = open_inside(root_real, path, MAX_JSONL_BYTES, resolved=True)
         if opened is None:
@@ -162,8 +170,13 @@ class JsonlFile:
 
 
 def read_header_info(root_real: str, path: str) -> dict | None:
-    """The chainrule metadata of the safetensors file's chainrule metadata (its JSON header only, at most MAX_HEADER_BYTES), with
-    ``parameters`` added: the elements of its ``model.*`` tensors."""
+    """The chainrule metadata in the safetensors file at the real path ``path`` (its JSON header only,
+    at most MAX_HEADER_BYTES), with ``parameters`` added: the elements of its ``model.*`` tensors;
+    None when it is not one.
+
+    >>> read_header_info("/", "/nonexistent.safetensors") is None
+    True
+    """
     opened = open_inside(root_real, path, 1 << 62, resolved=True)
     if opened is None:
         return None

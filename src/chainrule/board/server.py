@@ -1,4 +1,4 @@
-"""The board's HTTP server: the standard library's ThreadingHTTPServer, read-only, GET only.
+"""The board's HTTP server: the standard library's ThreadingHTTPServer, read-only, GET and HEAD only.
 
 Routes (JSON unless said otherwise; errors are ``{"error": "one line"}`` with 400, 403, 404, 405):
 
@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from ..rundir import PICTURES
+from ..rundir import DIAGNOSTICS, METRICS, PICTURES
 from ..tune import train_command
 from .files import inside, open_inside
 from .runs import RunScanner, clean_json
@@ -88,13 +88,18 @@ def run_detail(scanner: RunScanner, run_id: str) -> dict | None:
             return None
         root_real = scanner.root_real()
         status, message = run.status(root_real)
+        diagnostics = run.diagnostic_lines(root_real)
+        for name, jsonl in ((METRICS, run.metrics), (DIAGNOSTICS, run.diagnostics)):
+            if jsonl.too_large is not None:  # said on the page, else the run looks empty for no reason
+                message = (f"{name} is {jsonl.too_large:,} bytes, more than the board reads (MAX_JSONL_BYTES): its "
+                           f"epochs are not shown" + (f"; {message}" if message else ""))
         config = run.config(root_real)
         return clean_json({
             "id": run.id, "status": status, "message": message, "summary": run.summary(root_real),
             "config": config, "command": _command(run, root_real, config),
             "pictures": [name for name in PICTURES if name in run.files],
             "metrics": run.metrics.valid(),
-            "diagnostics": [_without_histograms(line) for line in run.diagnostic_lines(root_real)],
+            "diagnostics": [_without_histograms(line) for line in diagnostics],
             "warnings": run.warnings(root_real), "run": run.row(root_real),
         })
 
@@ -126,7 +131,8 @@ def _segments(path: str) -> list[str]:
 
 
 class Handler(BaseHTTPRequestHandler):
-    """One request: GET routes as the module says, any other method 405."""
+    """One request: GET routes as the module says, HEAD as GET without the body (RFC 9110 9.3.2),
+    any other method 405."""
 
     server: "BoardServer"
     server_version = "chainrule-board"
@@ -150,14 +156,14 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
     def __getattr__(self, name: str):
-        if name.startswith("do_"):  # POST, PUT, DELETE, HEAD, ...: BaseHTTPRequestHandler looks them up by name
+        if name.startswith("do_"):  # POST, PUT, DELETE, ...: BaseHTTPRequestHandler looks them up by name
             return self._not_allowed
         raise AttributeError(name)
 
     def _not_allowed(self) -> None:
         self.close_connection = True  # the request's body, if any, is not read
-        self._send_json(405, {"error": f"{self.command} is not allowed: the board is read-only (GET only)"},
-                        {"Allow": "GET"})
+        self._send_json(405, {"error": f"{self.command} is not allowed: the board is read-only (GET and HEAD only)"},
+                        {"Allow": "GET, HEAD"})
 
     def _send(self, status: int, body: bytes, content_type: str, extra: dict | None = None,
               cache: str = "no-store") -> None:
@@ -172,7 +178,8 @@ class Handler(BaseHTTPRequestHandler):
         if self.close_connection:
             self.send_header("Connection", "close")
         self.end_headers()
-        self.wfile.write(body)
+        if self.command != "HEAD":
+            self.wfile.write(body)
 
     def _send_json(self, status: int, value: Any, extra: dict | None = None) -> None:
         body = json.dumps(value, allow_nan=False, separators=(",", ":")).encode()
@@ -193,6 +200,11 @@ class Handler(BaseHTTPRequestHandler):
                 raise
             self.close_connection = True
             self._send_json(500, {"error": f"the board failed on this request ({type(e).__name__}: {e})"[:1000]})
+
+    do_HEAD = do_GET  # _send leaves the body out
+
+    def version_string(self) -> str:  # the Server header, without the Python version's empty place
+        return self.server_version
 
     def _check_host(self) -> None:
         if not self.server.loopback_only:
