@@ -23,7 +23,7 @@ RANK = {
     "optim": 4, "spec": 4,
     "model": 5, "diagnostics": 5,
     "train": 6, "bench": 6,
-    "tune": 7, "plots": 7, "diagnose": 7,
+    "tune": 7, "plots": 7, "diagnose": 7, "interop": 7, "sklearn": 7,
     "board": 8,
     "cli": 9,
     "__main__": 10, "": 10,  # "": the package's __init__, which re-exports
