@@ -241,6 +241,11 @@ class MLPRegressor(RegressorMixin, _MLP):
     True
     """
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True  # one output unit per column of y
+        return tags
+
     def fit(self, X, y) -> "MLPRegressor":
         """Train a new network on (X, y), y of shape (n,) or (n, targets)."""
         X, y = validate_data(self, X, y, dtype=np.float32, multi_output=True, y_numeric=True)
