@@ -236,7 +236,7 @@ class MLPRegressor(RegressorMixin, _MLP):
 
     >>> import numpy as np
     >>> X = np.linspace(-1, 1, 64, dtype=np.float32)[:, None]
-    >>> reg = MLPRegressor(model="16tanh", epochs=100, random_state=0).fit(X, 3 * X[:, 0] + 1)
+    >>> reg = MLPRegressor(model="16tanh", epochs=100, lr=0.01, random_state=0).fit(X, 3 * X[:, 0] + 1)
     >>> bool(reg.score(X, 3 * X[:, 0] + 1) > 0.99)
     True
     """
