@@ -1,6 +1,8 @@
 """chainrule.sklearn: scikit-learn's own estimator checks, pipelines, model selection, saving."""
 
 import pickle
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -175,3 +177,21 @@ def test_regressor_two_targets_partial_fit_and_save_load(tmp_path):
     assert np.array_equal(again.predict(X), reg.predict(X)) and again.get_params() == reg.get_params()
     back = pickle.loads(pickle.dumps(reg))
     assert np.array_equal(back.predict(X), reg.predict(X))
+
+
+def test_verbose_prints_a_line_per_epoch(capsys):
+    X, y = blobs()
+    MLPClassifier(model="4relu", epochs=3, verbose=True).fit(X, y)
+    MLPRegressor(model="4relu", epochs=2, val_split=0.2, verbose=True).fit(X, y.astype(float))
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 5 and lines[-1].startswith("epoch 2/2: loss ") and "val loss" in lines[-1]
+    MLPClassifier(model="4relu", epochs=3).fit(X, y)
+    assert capsys.readouterr().out == ""
+
+
+def test_without_scikit_learn_the_error_names_the_extra():
+    script = ("import sys; sys.modules['sklearn'] = None\n"
+              "try:\n    import chainrule.sklearn\n"
+              "except ModuleNotFoundError as e:\n    print(e.name, '|', e)")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "sklearn | chainrule.sklearn needs scikit-learn: pip install 'chainrule[sklearn]'"

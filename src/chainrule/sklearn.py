@@ -91,9 +91,6 @@ class _MLP(BaseEstimator):
             return int(self.random_state)
         return int(check_random_state(self.random_state).randint(0, 2**31 - 1))
 
-    def _callback(self) -> Callback:
-        return LineReporter() if self.verbose else Callback()
-
     def _start(self, seed: int) -> None:
         """Seed chainrule's generator (initial weights, dropout masks) and forget the last fit."""
         manual_seed(seed)
@@ -181,7 +178,7 @@ class MLPClassifier(ClassifierMixin, _MLP):
 
     def _train(self, X: np.ndarray, labels: np.ndarray, config: TrainConfig) -> "MLPClassifier":
         data = Data(X, labels, X[:0], labels[:0], name="the training data", classes=self.model_.classes)
-        trainer = Trainer(self.model_, data, config, callback=self._callback())
+        trainer = Trainer(self.model_, data, config, callback=LineReporter() if self.verbose else Callback())
         if self._optimizer is not None:  # partial_fit: Adam's moments carry on, at the rate asked for
             trainer.optimizer = self._optimizer
             trainer.optimizer.lr = config.lr
@@ -284,7 +281,7 @@ class MLPRegressor(RegressorMixin, _MLP):
     def _train(self, X: np.ndarray, targets: np.ndarray, config: TrainConfig) -> "MLPRegressor":
         """The Trainer's loop (chainrule.train.trainer) with MSELoss: shuffled batches, the configured
         optimizer and schedule, early stopping on a held-out share when val_split > 0, best weights kept."""
-        net, callback = self.model_, self._callback()
+        net, reporter = self.model_, LineReporter() if self.verbose else None
         scaled = (targets - self.y_mean_) / self.y_scale_
         n_val = round(config.val_split * len(X))
         order = np.random.default_rng(config.seed).permutation(len(X)) if n_val else np.arange(len(X))
@@ -317,9 +314,9 @@ class MLPRegressor(RegressorMixin, _MLP):
                 self.loss_curve_.append(total / len(train))
                 self.n_iter_ += 1
                 score = self._val_loss(X[val], scaled[val]) if n_val else -epoch
-                metrics = {"epoch": epoch, "train_loss": self.loss_curve_[-1], "val_loss": score if n_val else math.nan}
-                callback.on_epoch_end({**metrics, "train_accuracy": math.nan, "train_errors": 0, "lr": optimizer.lr,
-                                       "seconds": 0.0})
+                if reporter is not None:
+                    reporter.say(f"epoch {epoch}/{config.epochs}: loss {self.loss_curve_[-1]:.4f}"
+                                 + (f", val loss {score:.4f}" if n_val else ""))
                 if math.isfinite(score) and (best is None or score < best[0]):
                     best, bad_epochs = (score, {k: v.copy() for k, v in net.state_dict().items()}), 0
                 else:
