@@ -195,3 +195,11 @@ def test_without_scikit_learn_the_error_names_the_extra():
               "except ModuleNotFoundError as e:\n    print(e.name, '|', e)")
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "sklearn | chainrule.sklearn needs scikit-learn: pip install 'chainrule[sklearn]'"
+
+
+def test_numpy_parameters_save_as_json(tmp_path):
+    X, y = blobs()
+    est = MLPClassifier(model="4relu", epochs=np.int64(3), lr=np.float64(0.01), random_state=np.int64(0)).fit(X, y)
+    est.save(tmp_path / "clf.safetensors")
+    again = MLPClassifier.load(tmp_path / "clf.safetensors")
+    assert (again.epochs, again.lr, again.random_state) == (3, 0.01, 0)
