@@ -203,3 +203,13 @@ def test_numpy_parameters_save_as_json(tmp_path):
     est.save(tmp_path / "clf.safetensors")
     again = MLPClassifier.load(tmp_path / "clf.safetensors")
     assert (again.epochs, again.lr, again.random_state) == (3, 0.01, 0)
+
+
+def test_feature_names_in_from_a_dataframe(tmp_path):
+    pd = pytest.importorskip("pandas")
+    X, y = blobs()
+    frame = pd.DataFrame(X, columns=["width", "height"])
+    est = MLPClassifier(**SMALL).fit(frame, y)
+    assert est.feature_names_in_.tolist() == ["width", "height"]
+    est.save(tmp_path / "clf.safetensors")
+    assert MLPClassifier.load(tmp_path / "clf.safetensors").feature_names_in_.tolist() == ["width", "height"]
