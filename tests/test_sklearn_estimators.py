@@ -213,3 +213,12 @@ def test_feature_names_in_from_a_dataframe(tmp_path):
     assert est.feature_names_in_.tolist() == ["width", "height"]
     est.save(tmp_path / "clf.safetensors")
     assert MLPClassifier.load(tmp_path / "clf.safetensors").feature_names_in_.tolist() == ["width", "height"]
+
+
+@pytest.mark.parametrize("Estimator", [MLPClassifier, MLPRegressor])
+def test_partial_fit_checks_parameters_before_building_a_network(Estimator):
+    X, y = blobs()
+    est = Estimator(batch_size=0)
+    with pytest.raises(ValueError, match="batch_size must be a positive integer"):
+        est.partial_fit(X, y, classes=[0, 1, 2]) if Estimator is MLPClassifier else est.partial_fit(X, y)
+    assert not hasattr(est, "model_")

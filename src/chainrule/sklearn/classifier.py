@@ -58,6 +58,7 @@ class MLPClassifier(ClassifierMixin, MLPBase):
             if classes is None:
                 raise ValueError("classes must be given to the first partial_fit (every label there will be)")
             seed = self._seed()
+            self._config(seed, epochs=1)  # the parameters are checked before the network is built
             self.classes_ = np.unique(np.asarray(classes))
             self._start(seed)
             self.model_ = Classifier.from_spec(self.model, X.shape[1], [str(c) for c in self.classes_])

@@ -65,8 +65,9 @@ class MLPRegressor(RegressorMixin, MLPBase):
         first = not hasattr(self, "model_")
         if first:
             X, y = validate_data(self, X, y, dtype=np.float32, multi_output=True, y_numeric=True)
-            targets = self._targets(y)
-            self._begin(X, targets, self._seed())
+            targets, seed = self._targets(y), self._seed()
+            self._config(seed, epochs=1)  # the parameters are checked before the network is built
+            self._begin(X, targets, seed)
         else:
             X, y = validate_data(self, X, y, dtype=np.float32, multi_output=True, y_numeric=True, reset=False)
             targets = self._targets(y)
