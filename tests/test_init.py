@@ -10,7 +10,7 @@ import pytest
 
 import chainrule as cr
 
-EXTRAS = ("matplotlib", "tqdm", "torch", "sklearn", "graphviz", "PIL", "threadpoolctl")
+EXTRAS = ("matplotlib", "tqdm", "torch", "sklearn", "graphviz", "PIL", "threadpoolctl", "onnx", "onnxruntime", "selenium")
 
 
 def _run(code: str) -> str:

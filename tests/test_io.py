@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import struct
 
 import numpy as np
@@ -142,7 +143,8 @@ def test_no_pickle_anywhere_in_the_package():
     for source in root.rglob("*.py"):
         text = source.read_text()
         assert "import pickle" not in text and "allow_pickle=True" not in text, source
-        assert "torch.load" not in text, source
+        # torch.load unpickles; safetensors.torch.load_file (what chainrule's torch-layout files are for) does not
+        assert not re.search(r"(?<![\w.])torch\.load\(", text), source
 
 
 def test_hostile_metadata_and_paths_are_one_checkpoint_error(tmp_path):

@@ -106,8 +106,8 @@ __all__ = [
 # plain ``import chainrule`` and matplotlib (plots) loads only when wanted. ``cr.gradcheck``
 # is the function; its module is ``chainrule.gradcheck`` in sys.modules.
 _SUBMODULES = frozenset({
-    "atomic", "bench", "diagnose", "diagnostics", "dtypes", "io", "model", "plots", "progress", "random", "rundir", "schema", "spec",
-    "threads", "train", "tune", "viz", "sklearn", "interop",
+    "atomic", "bench", "diagnose", "diagnostics", "dtypes", "interop", "io", "model", "plots", "progress",
+    "random", "rundir", "schema", "sklearn", "spec", "threads", "train", "tune", "viz",
 })
 
 

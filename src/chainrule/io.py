@@ -29,7 +29,8 @@ import numpy as np
 from .data import files
 from .atomic import atomic_write
 
-__all__ = ["CheckpointError", "save_weights", "load_weights", "read_header", "MAX_HEADER_BYTES"]
+__all__ = ["CheckpointError", "save_weights", "load_weights", "read_header", "write_safetensors", "contiguous",
+           "MAX_HEADER_BYTES"]
 
 MAX_HEADER_BYTES = 16 * 1024 * 1024  # safetensors itself refuses headers over 100 MB
 _DTYPES = {"F32": np.float32, "F64": np.float64, "F16": np.float16, "I64": np.int64, "I32": np.int32,
@@ -40,20 +41,38 @@ class CheckpointError(ValueError):
     """A checkpoint that is missing, damaged, not safetensors, or not chainrule's."""
 
 
-def save_weights(arrays: dict[str, np.ndarray], path: str | os.PathLike, metadata: dict[str, Any] | None = None) -> None:
-    """Write arrays (and JSON-able metadata) to a safetensors file atomically.
+def contiguous(array) -> np.ndarray:
+    """``array`` as a C-contiguous NumPy array (a copy only when it is not one already).
+
+    safetensors 0.8's NumPy ``save`` copies an array's memory as it lies, so a transposed
+    or sliced view is written with the wrong values and no error; every writer passes
+    its arrays through here first. ``np.asarray(order="C")``, not ``np.ascontiguousarray``,
+    which turns a 0-d array (a step count) into shape (1,).
+
+    >>> w = np.arange(6, dtype=np.float32).reshape(2, 3).T
+    >>> w.flags["C_CONTIGUOUS"], contiguous(w).flags["C_CONTIGUOUS"], contiguous(np.int64(3)).shape
+    (False, True, ())
+    """
+    return np.asarray(array, order="C")
+
+
+def write_safetensors(arrays: dict[str, np.ndarray], path: str | os.PathLike, metadata: dict[str, str]) -> None:
+    """Write arrays, made C-contiguous, and string ``metadata`` to a safetensors file atomically.
 
     The file appears complete or not at all: a temporary file in the same folder
     is written, flushed, fsynced and renamed over ``path``.
     """
     from safetensors.numpy import save
 
-    # asarray(order="C"), not ascontiguousarray, which turns a 0-d array (a step count) into shape (1,)
-    payload = save({k: np.asarray(v, order="C") for k, v in arrays.items()},
-                   metadata={"chainrule": json.dumps(metadata or {}, sort_keys=True)})
+    payload = save({k: contiguous(v) for k, v in arrays.items()}, metadata=metadata)
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     with atomic_write(path) as f:
         f.write(payload)
+
+
+def save_weights(arrays: dict[str, np.ndarray], path: str | os.PathLike, metadata: dict[str, Any] | None = None) -> None:
+    """Write arrays (and JSON-able metadata) to a chainrule checkpoint, atomically (write_safetensors)."""
+    write_safetensors(arrays, path, {"chainrule": json.dumps(metadata or {}, sort_keys=True)})
 
 
 def read_header(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, Any], int]:
@@ -82,6 +101,10 @@ def read_header(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, Any]
     if not isinstance(header, dict):
         raise CheckpointError(f"{name}: not a safetensors file (header is not a JSON object)")
     meta = header.pop("__metadata__", None)
+    if isinstance(meta, dict) and meta.get("format") == "pt" and "chainrule" not in meta:
+        raise CheckpointError(f"{name}: a safetensors file, but not one chainrule wrote: PyTorch weights (metadata "
+                              f"format 'pt'); load them into a torch module with load_file from safetensors.torch, "
+                              f"then convert it with chainrule.interop.from_torch")
     if not isinstance(meta, dict) or not isinstance(meta.get("chainrule"), str):
         raise CheckpointError(f"{name}: a safetensors file, but not one chainrule wrote (no 'chainrule' metadata)")
     try:

@@ -1,4 +1,4 @@
-"""The ``chainrule`` command: train, evaluate, predict, tune, bench, plot, diagnose, board.
+"""The ``chainrule`` command: train, evaluate, predict, export, tune, bench, plot, diagnose, board.
 
 One module per command, each with ``add_arguments(parser)`` and ``run(args) -> int``;
 errors.py maps what a command raises to one line on stderr and an exit status (2 a
@@ -18,7 +18,7 @@ import warnings
 from typing import Sequence
 
 from ..version import __version__
-from . import bench, board, diagnose, evaluate, plot, predict, train, tune
+from . import bench, board, diagnose, evaluate, export, plot, predict, train, tune
 from ._parser import ArgumentParser
 from .errors import (EXIT_DIVERGED, EXIT_SIGNAL, EXIT_USAGE, MAX_MESSAGE_CHARS, UserError, one_line, run_command,
                      warn_in_one_line)
@@ -27,15 +27,15 @@ __all__ = ["main", "build_parser", "COMMANDS", "UserError", "EXIT_USAGE", "EXIT_
            "MAX_MESSAGE_CHARS", "one_line"]
 
 # name -> the command's module, in the order --help lists them
-COMMANDS = {"train": train, "evaluate": evaluate, "predict": predict, "tune": tune, "bench": bench, "plot": plot,
-            "diagnose": diagnose, "board": board}
+COMMANDS = {"train": train, "evaluate": evaluate, "predict": predict, "export": export, "tune": tune, "bench": bench,
+            "plot": plot, "diagnose": diagnose, "board": board}
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``chainrule`` parser, with a subparser per command (``parser.subparsers``: name -> parser).
 
     >>> sorted(build_parser().subparsers)
-    ['bench', 'board', 'diagnose', 'evaluate', 'plot', 'predict', 'train', 'tune']
+    ['bench', 'board', 'diagnose', 'evaluate', 'export', 'plot', 'predict', 'train', 'tune']
     """
     parser = ArgumentParser(
         prog="chainrule", description="Train, evaluate and use small neural networks on NumPy.",
