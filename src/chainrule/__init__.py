@@ -107,7 +107,7 @@ __all__ = [
 # is the function; its module is ``chainrule.gradcheck`` in sys.modules.
 _SUBMODULES = frozenset({
     "atomic", "bench", "diagnose", "diagnostics", "dtypes", "interop", "io", "model", "plots", "progress",
-    "random", "rundir", "schema", "spec", "threads", "train", "tune", "viz",
+    "random", "rundir", "schema", "sklearn", "spec", "threads", "train", "tune", "viz",
 })
 
 
