@@ -276,7 +276,11 @@ def test_the_status_rules_through_the_api(tmp_path):
                "diverged": {"status.json": json.dumps({"status": "diverged", "pid": ended.pid, "started": now,
                                                        "updated": now, "message": "training diverged at epoch 1"})},
                "killed": {"status.json": json.dumps({"status": "running", "pid": ended.pid, "started": now,
-                                                     "updated": now, "message": None})}}
+                                                     "updated": now, "message": None})},
+               "stopped": {"status.json": json.dumps({
+                   "status": "interrupted", "pid": ended.pid, "started": now, "updated": now,
+                   "message": "interrupted at epoch 1, step 3; saved runs/a b/last.safetensors; continue with: "
+                              "chainrule.train.resume('runs/a b')"})}}
     for name, files in folders.items():
         (tmp_path / name).mkdir()
         (tmp_path / name / "metrics.jsonl").write_text(epoch_line(1))
@@ -285,8 +289,11 @@ def test_the_status_rules_through_the_api(tmp_path):
     with make_server(tmp_path, port=0).start() as server:
         statuses = {run["id"]: run["status"] for run in api(server, "/api/runs")["runs"]}
         diverged, killed = api(server, "/api/run?id=diverged"), api(server, "/api/metrics?id=killed&after=0")
+        stopped = api(server, "/api/run?id=stopped")
     assert statuses == {"finished": "finished", "running": "running", "interrupted": "interrupted",
-                        "diverged": "diverged", "killed": "interrupted"}
+                        "diverged": "diverged", "killed": "interrupted", "stopped": "interrupted"}
+    # the library's hint for continuing, as the command that does it (as the command line says it)
+    assert stopped["message"].endswith("continue with: chainrule train --resume 'runs/a b'")
     assert (diverged["status"], diverged["message"]) == ("diverged", "training diverged at epoch 1")
     assert killed["status"] == "interrupted"
 

@@ -37,6 +37,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from ..rundir import DIAGNOSTICS, METRICS, PICTURES
+from ..train.signals import as_command
 from ..tune import train_command
 from .files import inside, open_inside
 from .runs import RunScanner, clean_json
@@ -88,6 +89,7 @@ def run_detail(scanner: RunScanner, run_id: str) -> dict | None:
             return None
         root_real = scanner.root_real()
         status, message = run.status(root_real)
+        message = as_command(message) if message else message  # "continue with: chainrule train --resume ..."
         diagnostics = run.diagnostic_lines(root_real)
         for name, jsonl in ((METRICS, run.metrics), (DIAGNOSTICS, run.diagnostics)):
             if jsonl.too_large is not None:  # said on the page, else the run looks empty for no reason

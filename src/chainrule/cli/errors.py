@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import shlex
 import signal
 import sys
 from typing import Callable, Mapping
@@ -24,6 +23,7 @@ from ..io import CheckpointError
 from ..rundir import RunFolderError
 from ..spec import SpecError
 from ..train import Interrupted, MetricsError, TrainingDiverged, catch_signals
+from ..train.signals import as_command
 
 __all__ = ["EXIT_USAGE", "EXIT_DIVERGED", "EXIT_SIGNAL", "MAX_MESSAGE_CHARS", "UserError", "one_line",
            "complain", "warn_in_one_line", "with_option", "settings_as_options", "run_command"]
@@ -104,19 +104,6 @@ def settings_as_options(message: str, options: Mapping[str, str]) -> str:
     """
     return re.sub(r"(?<![\w/.=-])(\w+)=([^\s,;)/=]+)(?=[\s,;)]|$)",
                   lambda m: f"{options[m.group(1)]} {m.group(2)}" if m.group(1) in options else m.group(0), message)
-
-
-# The library's hint for continuing a run, and the same as a command (repr quotes with ' unless the path has one)
-_RESUME_CALL = re.compile(r"""chainrule\.train\.resume\((?:'([^']*)'|"([^"]*)")\)""")
-
-
-def as_command(message: str) -> str:
-    """A library message with its Python hints as the command line's commands.
-
-    >>> as_command("saved; continue with: chainrule.train.resume('runs/a')")
-    'saved; continue with: chainrule train --resume runs/a'
-    """
-    return _RESUME_CALL.sub(lambda m: f"chainrule train --resume {shlex.quote(m.group(1) or m.group(2))}", message)
 
 
 def warn_in_one_line(message, category, filename, lineno, file=None, line=None):

@@ -12,13 +12,15 @@ True
 
 from __future__ import annotations
 
+import re
+import shlex
 import signal
 import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["STOP_SIGNALS", "Interrupted", "TrainingInterrupted", "catch_signals"]
+__all__ = ["STOP_SIGNALS", "Interrupted", "TrainingInterrupted", "catch_signals", "as_command"]
 
 # The signals that ask a run to stop: Ctrl-C, and what batch schedulers, `docker stop`, `timeout`
 # (SIGTERM) and a closed terminal (SIGHUP) send. Windows has no SIGHUP.
@@ -88,3 +90,15 @@ class catch_signals:
             signal.signal(s, signal.SIG_DFL if handler is None else handler)  # None: set outside Python
         return False
 
+
+# The library's hint for continuing a run, and the same as a command (repr quotes with ' unless the path has one)
+_RESUME_CALL = re.compile(r"""chainrule\.train\.resume\((?:'([^']*)'|"([^"]*)")\)""")
+
+
+def as_command(message: str) -> str:
+    """A library message with its Python hints as the command line's commands.
+
+    >>> as_command("saved; continue with: chainrule.train.resume('runs/a')")
+    'saved; continue with: chainrule train --resume runs/a'
+    """
+    return _RESUME_CALL.sub(lambda m: f"chainrule train --resume {shlex.quote(m.group(1) or m.group(2))}", message)
