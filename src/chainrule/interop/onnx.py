@@ -34,6 +34,7 @@ from ..model import Classifier
 from ..nn import (ELU, GELU, BatchNorm1d, Dropout, Flatten, Identity, LayerNorm, LeakyReLU, Linear, LogSoftmax, Module,
                   ReLU, Sequential, Sigmoid, Softmax, Softplus, Tanh)
 from ..version import __version__
+from .refusal import wrong_model
 
 __all__ = ["to_onnx", "OPSET", "IR_VERSION", "MIN_OPSET", "MAX_OPSET", "INPUT", "BATCH"]
 
@@ -281,8 +282,7 @@ def to_onnx(model: Classifier | Module, path: str | os.PathLike, *, opset: int |
     elif isinstance(model, Module):
         net, shape = model, _input_shape(model, input_shape)
     else:
-        raise TypeError(f"to_onnx: model must be a chainrule.Classifier or a chainrule.nn.Module, got "
-                        f"{type(model).__name__}")
+        raise wrong_model("to_onnx", model, "a chainrule.Classifier or a chainrule.nn.Module")
     onnx = _onnx()
     helper, float32 = onnx.helper, onnx.TensorProto.FLOAT
     g = _Graph(onnx, int(opset))
