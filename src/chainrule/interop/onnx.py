@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from ..atomic import atomic_write
+from ..io import contiguous
 from ..model import Classifier
 from ..nn import (ELU, GELU, BatchNorm1d, Dropout, Flatten, Identity, LayerNorm, LeakyReLU, Linear, LogSoftmax, Module,
                   ReLU, Sequential, Sigmoid, Softmax, Softplus, Tanh)
@@ -71,8 +72,8 @@ class _Graph:
         return f"{hint}_{self.count}"
 
     def constant(self, name: str, array: np.ndarray) -> str:
-        """An initializer holding a contiguous float32 (or int64) copy of ``array``."""
-        array = np.ascontiguousarray(array)
+        """An initializer holding ``array`` (float32, or int64 for a shape), C-contiguous, a 0-d one a scalar."""
+        array = contiguous(array)
         self.initializers.append(self.onnx.numpy_helper.from_array(array, name))
         return name
 
