@@ -163,6 +163,9 @@ def test_regressor_fits_a_sine():
     assert reg.score(Xt, yt) > 0.99  # measured: 0.998 on held-out points
     assert reg.predict(Xt).shape == (200,) and reg.predict(Xt).dtype == np.float64
     assert all(p.data.dtype == np.float32 for p in reg.model_.parameters())
+    x32 = Xt.astype(np.float32)  # float32 in, float32 out, as scikit-learn's MLPRegressor: no upcast
+    assert reg.predict(x32).dtype == np.float32 and reg.predict(Xt.tolist()).dtype == np.float64
+    assert np.array_equal(reg.predict(x32), reg.predict(Xt).astype(np.float32))
 
 
 def test_regressor_two_targets_partial_fit_and_save_load(tmp_path):

@@ -61,6 +61,13 @@ def write_safetensors(arrays: dict[str, np.ndarray], path: str | os.PathLike, me
 
     The file appears complete or not at all: a temporary file in the same folder
     is written, flushed, fsynced and renamed over ``path``.
+
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "t.safetensors"
+    >>> write_safetensors({"w": np.arange(6, dtype=np.float32).reshape(2, 3).T}, path, {"format": "pt"})
+    >>> from safetensors.numpy import load_file
+    >>> load_file(path)["w"].tolist()  # the transposed values, not the memory order
+    [[0.0, 3.0], [1.0, 4.0], [2.0, 5.0]]
     """
     from safetensors.numpy import save
 

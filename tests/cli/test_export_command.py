@@ -103,3 +103,12 @@ def test_format_torch_writes_what_a_torch_sequential_loads_strictly(run_folder, 
     with torch.no_grad():
         logits = net(torch.from_numpy(x)).numpy()
     assert np.abs(logits - clf.logits(x)).max() <= 1e-5
+
+
+def test_help_says_what_each_format_is(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["export", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert exit_.value.code == 0
+    assert "OUT.onnx is ONNX" in text and "features scaled as in training" in text
+    assert "--format torch is PyTorch's state_dict" in text and "No pickle is written." in text

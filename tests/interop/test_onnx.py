@@ -245,3 +245,12 @@ def test_importing_the_package_loads_neither_onnx_nor_onnxruntime():
             "print(sorted(m for m in ('onnx', 'onnxruntime', 'torch') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_constants_are_scalars_and_weights_keep_their_shape(tmp_path):
+    net = nn.Sequential(nn.Linear(3, 4), nn.GELU(approximate="tanh"), nn.Softplus(beta=2.0))
+    proto = to_onnx(net, tmp_path / "c.onnx", opset=MIN_OPSET)  # opset 17: GELU as Mul, Add, Tanh with constants
+    dims = {t.name: list(t.dims) for t in proto.graph.initializer}
+    assert dims.pop("0.weight") == [3, 4] and dims.pop("0.bias") == [4]
+    assert len(dims) >= 5 and all(d == [] for d in dims.values()), dims  # 0.5, 0.044715, √(2/π), 1, β, threshold
+    check_network(net, (3,), tmp_path, opset=MIN_OPSET)

@@ -48,6 +48,11 @@ def format_for(out: str, fmt: str | None) -> str:
 
 def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """The options of ``chainrule export``."""
+    parser.description = (
+        "Write a model saved by chainrule train in another tool's format: OUT.onnx is ONNX (for onnxruntime; "
+        "input 'input', float32 features scaled as in training, outputs 'logits' and 'probabilities'); "
+        "OUT.safetensors with --format torch is PyTorch's state_dict (key names and (out, in) layout) for a "
+        "torch.nn.Sequential of the same layers. No pickle is written.")
     parser.add_argument("checkpoint", help="a model.safetensors written by chainrule train, or the run folder "
                                            "that holds it")
     parser.add_argument("out", metavar="OUT", help="the file to write: OUT.onnx for ONNX, OUT.safetensors with "

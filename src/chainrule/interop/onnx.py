@@ -30,10 +30,12 @@ from typing import Any
 import numpy as np
 
 from ..atomic import atomic_write
+from ..io import contiguous
 from ..model import Classifier
 from ..nn import (ELU, GELU, BatchNorm1d, Dropout, Flatten, Identity, LayerNorm, LeakyReLU, Linear, LogSoftmax, Module,
                   ReLU, Sequential, Sigmoid, Softmax, Softplus, Tanh)
 from ..version import __version__
+from .refusal import wrong_model
 
 __all__ = ["to_onnx", "OPSET", "IR_VERSION", "MIN_OPSET", "MAX_OPSET", "INPUT", "BATCH"]
 
@@ -70,8 +72,8 @@ class _Graph:
         return f"{hint}_{self.count}"
 
     def constant(self, name: str, array: np.ndarray) -> str:
-        """An initializer holding a contiguous float32 (or int64) copy of ``array``."""
-        array = np.ascontiguousarray(array)
+        """An initializer holding ``array`` (float32, or int64 for a shape), C-contiguous, a 0-d one a scalar."""
+        array = contiguous(array)
         self.initializers.append(self.onnx.numpy_helper.from_array(array, name))
         return name
 
@@ -281,8 +283,7 @@ def to_onnx(model: Classifier | Module, path: str | os.PathLike, *, opset: int |
     elif isinstance(model, Module):
         net, shape = model, _input_shape(model, input_shape)
     else:
-        raise TypeError(f"to_onnx: model must be a chainrule.Classifier or a chainrule.nn.Module, got "
-                        f"{type(model).__name__}")
+        raise wrong_model("to_onnx", model, "a chainrule.Classifier or a chainrule.nn.Module")
     onnx = _onnx()
     helper, float32 = onnx.helper, onnx.TensorProto.FLOAT
     g = _Graph(onnx, int(opset))

@@ -30,6 +30,7 @@ from .. import nn
 from ..io import contiguous, write_safetensors
 from ..model import Classifier
 from ..spec import ACTIVATIONS, SpecError, parse_spec
+from .refusal import wrong_model
 
 __all__ = ["to_torch", "from_torch", "to_torch_state_dict", "save_torch"]
 
@@ -124,8 +125,7 @@ def _sequential(model: Any, what: str) -> nn.Sequential:
     if isinstance(model, Classifier):
         model = model.net
     if not isinstance(model, nn.Sequential):
-        raise TypeError(f"{what}: model must be a chainrule.Classifier or chainrule.nn.Sequential, "
-                        f"got {type(model).__name__}")
+        raise wrong_model(what, model, "a chainrule.Classifier or chainrule.nn.Sequential")
     return model
 
 

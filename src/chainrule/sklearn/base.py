@@ -122,7 +122,12 @@ SAVED = Record(params=Record(model=Str(), extra=True), n_features_in=Int(1), los
 
 
 def check_saved(path, saved, **more) -> dict[str, Any]:
-    """The metadata's 'sklearn' record, checked (CheckpointError naming the file and the field)."""
+    """The metadata's 'sklearn' record, checked (CheckpointError naming the file and the field).
+
+    >>> check_saved("m.safetensors", None)
+    Traceback (most recent call last):
+    chainrule.io.CheckpointError: m.safetensors: a chainrule checkpoint, but not a saved scikit-learn estimator (no 'sklearn' metadata): chainrule.load reads it
+    """
     if not isinstance(saved, dict):
         raise CheckpointError(f"{os.fspath(path)}: a chainrule checkpoint, but not a saved scikit-learn estimator "
                               f"(no 'sklearn' metadata): chainrule.load reads it")

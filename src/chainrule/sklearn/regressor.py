@@ -28,9 +28,10 @@ class MLPRegressor(RegressorMixin, MLPBase):
 
     Parameters as MLPClassifier's. Targets are standardized for training (each column to mean 0,
     variance 1, so that ``lr`` means the same whatever their units) and predictions mapped back;
-    ``loss_curve_`` is the training loss on that scale. Predictions are float64, as scikit-learn's
-    regressors give them; the network itself computes in float32. fit seeds chainrule's generator,
-    as MLPClassifier's does.
+    ``loss_curve_`` is the training loss on that scale. The network computes in float32;
+    predictions are float32 for float32 X and float64 otherwise, as scikit-learn's own
+    MLPRegressor gives them (its ``check_estimator`` expects float64 for float64 X). fit seeds
+    chainrule's generator, as MLPClassifier's does.
 
     >>> import numpy as np
     >>> X = np.linspace(-1, 1, 64, dtype=np.float32)[:, None]
@@ -140,8 +141,10 @@ class MLPRegressor(RegressorMixin, MLPBase):
             net.train()
 
     def predict(self, X) -> np.ndarray:
-        """Predicted targets, shape (n,) for a 1-D y at fit, else (n, targets); float64."""
+        """Predicted targets, shape (n,) for a 1-D y at fit, else (n, targets); float32 for float32 X,
+        else float64 (the values are float32's either way)."""
         check_is_fitted(self)
+        dtype = np.float32 if getattr(X, "dtype", None) == np.float32 else np.float64
         X = self._x(X, reset=False)
         net = self.model_
         was_training = net.training
@@ -151,7 +154,7 @@ class MLPRegressor(RegressorMixin, MLPBase):
                 np.zeros((0, len(self.y_mean_)), np.float32)
         finally:
             net.train(was_training)
-        out = (out * self.y_scale_ + self.y_mean_).astype(np.float64)
+        out = (out * self.y_scale_ + self.y_mean_).astype(dtype, copy=False)
         return out[:, 0] if self._one_target else out
 
     def save(self, path: str | os.PathLike) -> None:
