@@ -15,29 +15,12 @@ from chainrule.cli import main
 from chainrule.diagnostics import STEPS_MEASURED, DiagnosticsWarning, Recorder
 from chainrule.io import CheckpointError, load_weights, save_weights
 from chainrule.random import default_generator
+from training_callbacks import InterruptAt  # tests/training_callbacks.py
 
 LINE_KEYS = {"epoch", "lr", "probe_size", "layers"}
 ROW_KEYS = {"name", "kind", "units", "mean", "std", "saturated", "dead", "grad_norm", "histogram"}
 LINEAR_KEYS = ROW_KEYS | {"weight_grad_norm", "weight_norm", "update_ratio", "update_ratio_mean", "update_steps"}
 SIX_SIGMOIDS = "-".join(["64sigmoid"] * 6)
-
-
-class _InterruptAt(cr.progress.Callback):
-    """Sets the Ctrl-C flag after a given step of a given epoch, as the SIGINT handler does."""
-
-    def __init__(self, epoch: int, step: int | None):  # None: the epoch's last step
-        self.epoch, self.step, self.trainer, self.fired = epoch, step, None, False
-
-    def on_train_begin(self, trainer):
-        self.trainer = trainer
-
-    def on_epoch_begin(self, epoch, steps):
-        self.current, self.steps, self.done = epoch, steps, 0
-
-    def on_batch_end(self, loss, size):
-        self.done += 1
-        if not self.fired and self.current == self.epoch and self.done == (self.step or self.steps):
-            self.trainer._interrupted = self.fired = True
 
 
 def _run_state(out):
@@ -181,7 +164,7 @@ def test_resume_keeps_the_lines_of_the_epochs_done_and_the_warnings_given(tmp_pa
     assert [w["kind"] for w in straight.summary["warnings"]] == ["vanishing_gradients", "stalled_updates"]
     assert len(straight_warned) == 2
     with pytest.raises(cr.train.TrainingInterrupted), pytest.warns(DiagnosticsWarning):
-        cr.fit("digits", out=tmp_path / "cut", callback=_InterruptAt(2, step), **kw)
+        cr.fit("digits", out=tmp_path / "cut", callback=InterruptAt(2, step), **kw)
     done = 2 if step is None else 1
     assert len(_lines(tmp_path / "cut")) == done
     with open(tmp_path / "cut" / "diagnostics.jsonl", "a") as f:  # a line written after the state was saved
@@ -200,7 +183,7 @@ def test_resume_keeps_the_lines_of_the_epochs_done_and_the_warnings_given(tmp_pa
 def test_states_written_before_diagnostics_still_resume(tmp_path):
     kw = dict(model="16tanh", epochs=2, quiet=True)
     with pytest.raises(cr.train.TrainingInterrupted):
-        cr.fit("digits", out=tmp_path / "old", callback=_InterruptAt(1, 5), **kw)
+        cr.fit("digits", out=tmp_path / "old", callback=InterruptAt(1, 5), **kw)
     arrays, info = load_weights(tmp_path / "old" / "last.safetensors")
     del info["train_config"]["diagnostics"]  # as an earlier chainrule wrote it
     assert "diagnostics" not in info["resume"]
@@ -212,7 +195,7 @@ def test_states_written_before_diagnostics_still_resume(tmp_path):
 def test_a_state_whose_diagnostics_do_not_fit_is_refused(tmp_path):
     with pytest.raises(cr.train.TrainingInterrupted):
         cr.fit("digits", model="16tanh", epochs=2, diagnostics=True, out=tmp_path, quiet=True,
-               callback=_InterruptAt(1, 5))
+               callback=InterruptAt(1, 5))
     arrays, info = load_weights(tmp_path / "last.safetensors")
     assert info["resume"]["diagnostics"]["steps"] == 3  # of the 41 steps' 32 measured, 2, 3 and 4 were done
     info["resume"]["diagnostics"]["sums"].append(0.5)

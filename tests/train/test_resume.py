@@ -19,6 +19,7 @@ import pytest
 import chainrule as cr
 from chainrule.io import load_weights
 from chainrule.rundir import RunFolderBusy
+from training_callbacks import InterruptAt  # tests/training_callbacks.py
 
 # Slow enough per epoch (~0.3 s) to be interrupted mid-epoch; dropout and shifts
 # exercise every random stream that resume must restore.
@@ -153,24 +154,6 @@ def test_divergent_run_on_the_command_line(tmp_path):
     assert "Traceback" not in proc.stderr
 
 
-class _InterruptAt(cr.progress.Callback):
-    """Sets the Ctrl-C flag after a given step of a given epoch, as the SIGINT handler does."""
-
-    def __init__(self, epoch: int, step: int | None):  # None: the epoch's last step
-        self.epoch, self.step, self.trainer, self.fired = epoch, step, None, False
-
-    def on_train_begin(self, trainer):
-        self.trainer = trainer
-
-    def on_epoch_begin(self, epoch, steps):
-        self.current, self.steps, self.done = epoch, steps, 0
-
-    def on_batch_end(self, loss, size):
-        self.done += 1
-        if not self.fired and self.current == self.epoch and self.done == (self.step or self.steps):
-            self.trainer._interrupted = self.fired = True
-
-
 @pytest.mark.parametrize("step", [None, 3])
 def test_ctrl_c_on_an_epochs_last_step_resumes_bitwise_too(tmp_path, step):
     """On the last step the loader has moved on to the next epoch: the run must stop at the
@@ -178,7 +161,7 @@ def test_ctrl_c_on_an_epochs_last_step_resumes_bitwise_too(tmp_path, step):
     kw = dict(model="32relu", epochs=4, patience=None, quiet=True)
     cr.fit("digits", out=tmp_path / "straight", **kw)
     with pytest.raises(cr.train.TrainingInterrupted):
-        cr.fit("digits", out=tmp_path / "cut", callback=_InterruptAt(2, step), **kw)
+        cr.fit("digits", out=tmp_path / "cut", callback=InterruptAt(2, step), **kw)
     cr.train.resume(tmp_path / "cut", quiet=True)
     _assert_same_run(tmp_path / "straight", tmp_path / "cut")
 
@@ -193,7 +176,7 @@ def test_a_signal_ignored_as_nohup_does_stays_ignored(uninterrupted, tmp_path):
     _assert_same_run(straight, tmp_path)
 
 
-class _SignalAt(_InterruptAt):
+class _SignalAt(InterruptAt):
     """Sends real signals to this process at a given step: the handler, not a flag set by hand."""
 
     def __init__(self, epoch: int, step: int, signums):
@@ -294,7 +277,7 @@ def test_overwrite_leaves_nothing_of_the_old_run_to_resume(tmp_path):
     cr.train.prepare_out(out, overwrite=True)
     assert not any((out / name).exists() for name in cr.train.RUN_FILES)
     with pytest.raises(cr.train.TrainingInterrupted):
-        cr.fit("digits", model="24relu", epochs=3, out=out, callback=_InterruptAt(1, 2), quiet=True)
+        cr.fit("digits", model="24relu", epochs=3, out=out, callback=InterruptAt(1, 2), quiet=True)
     assert cr.train.resume(out, quiet=True).model.spec == "24relu"
 
 
@@ -308,7 +291,7 @@ def test_a_state_in_the_older_optimizer_layout_resumes_bitwise(tmp_path, optimiz
     kw = dict(model="32relu", epochs=3, patience=None, quiet=True, optimizer=optimizer, lr=0.01)
     cr.fit("digits", out=tmp_path / "straight", **kw)
     with pytest.raises(cr.train.TrainingInterrupted):
-        cr.fit("digits", out=tmp_path / "cut", callback=_InterruptAt(2, 5), **kw)
+        cr.fit("digits", out=tmp_path / "cut", callback=InterruptAt(2, 5), **kw)
     last = tmp_path / "cut" / "last.safetensors"
     arrays, info = load_weights(last)
     state = info["resume"]

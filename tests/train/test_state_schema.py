@@ -16,24 +16,7 @@ from hypothesis import strategies as st
 import chainrule as cr
 from chainrule.cli import main
 from chainrule.io import CheckpointError, load_weights, save_weights
-
-
-class _InterruptAt(cr.progress.Callback):
-    """Sets the Ctrl-C flag after a given step of a given epoch, as the SIGINT handler does."""
-
-    def __init__(self, epoch: int, step: int):
-        self.epoch, self.step, self.trainer = epoch, step, None
-
-    def on_train_begin(self, trainer):
-        self.trainer = trainer
-
-    def on_epoch_begin(self, epoch, steps):
-        self.current, self.done = epoch, 0
-
-    def on_batch_end(self, loss, size):
-        self.done += 1
-        if self.current == self.epoch and self.done == self.step:
-            self.trainer._interrupted = True
+from training_callbacks import InterruptAt  # tests/training_callbacks.py
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +28,7 @@ def state(tmp_path_factory):
     np.savez(folder / "images.npz", x=rng.integers(0, 256, (300, 6, 6)).astype(np.uint8), y=np.arange(300) % 3)
     with pytest.raises(cr.train.TrainingInterrupted):
         cr.fit(str(folder / "images.npz"), model="8relu-dropout0.1", epochs=3, batch_size=32, optimizer="adam",
-               lr=0.01, shift=1, out=folder / "run", callback=_InterruptAt(2, 3), quiet=True)
+               lr=0.01, shift=1, out=folder / "run", callback=InterruptAt(2, 3), quiet=True)
     arrays, info = load_weights(folder / "run" / "last.safetensors")
     assert info["resume"]["partial"] is not None and info["resume"]["best"] is not None
     return arrays, info
