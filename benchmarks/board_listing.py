@@ -14,7 +14,7 @@ chainrule board RUNS --port 0`` in its own process and times, from this one:
              appended to, as a training run writes it): the appended lines parsed, nothing else
 
 and prints the median and the spread (min to max) of each, with the scan's own time as the server
-reports it (``scanned_seconds``) and the reply's size. The issue's bar: under 1 s.
+reports it (``scanned_seconds``) and the reply's size. The goal: under 1 s.
 
 Run with `env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/board_listing.py`
 (this environment pins OpenBLAS's kernels otherwise; see benchmarks/README.md).
@@ -164,7 +164,7 @@ def main() -> None:
             print(f"  {name:5} {_spread(values)}   server's scan: median "
                   f"{statistics.median(scans[name]) * 1000:.1f} ms")
         worst = max(cold + warm + appended)
-        print(f"slowest request {worst:.3f} s: {'under' if worst < 1 else 'OVER'} the issue's 1 s")
+        print(f"slowest request {worst:.3f} s: {'under' if worst < 1 else 'OVER'} the 1 s goal")
 
 
 if __name__ == "__main__":
