@@ -106,7 +106,7 @@ __all__ = [
 # plain ``import chainrule`` and matplotlib (plots) loads only when wanted. ``cr.gradcheck``
 # is the function; its module is ``chainrule.gradcheck`` in sys.modules.
 _SUBMODULES = frozenset({
-    "atomic", "bench", "diagnose", "diagnostics", "dtypes", "interop", "io", "model", "plots", "progress",
+    "atomic", "bench", "diagnose", "diagnostics", "dtypes", "extras", "interop", "io", "model", "plots", "progress",
     "random", "rundir", "schema", "sklearn", "spec", "threads", "train", "tune", "viz",
 })
 

@@ -30,20 +30,7 @@ from .diagnostics import (DEAD_LIMIT, RELU_FAMILY, SATURATED_LIMIT, SATURATING, 
 from .rundir import DIAGNOSTICS
 
 __all__ = ["plot_curves", "plot_confusion", "plot_weight_tiles", "confusion_matrix", "run_pictures", "plot_run",
-           "plot_bench", "have_matplotlib", "plot_diagnostics", "read_diagnostics"]
-
-
-def have_matplotlib() -> bool:
-    """Whether matplotlib can be imported (an optional extra: without it there are no pictures).
-
-    >>> isinstance(have_matplotlib(), bool)
-    True
-    """
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
-        return False
-    return True
+           "plot_bench", "plot_diagnostics", "read_diagnostics"]
 
 
 def _pyplot():

@@ -11,7 +11,9 @@ from __future__ import annotations
 import sys
 from typing import Any, TextIO
 
-__all__ = ["Callback", "TqdmReporter", "LineReporter", "default_reporter", "format_epoch", "count", "have_tqdm"]
+from .extras import installed
+
+__all__ = ["Callback", "TqdmReporter", "LineReporter", "default_reporter", "format_epoch", "count"]
 
 
 class Callback:
@@ -31,19 +33,6 @@ def count(n: int, word: str) -> str:
     ('1 error', '3 epochs', '0 errors')
     """
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
-
-
-def have_tqdm() -> bool:
-    """Whether tqdm can be imported (an optional extra: without it, progress is plain lines).
-
-    >>> isinstance(have_tqdm(), bool)
-    True
-    """
-    try:
-        import tqdm  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 def format_epoch(m: dict[str, Any], epochs: int | None = None) -> str:
@@ -133,4 +122,4 @@ def default_reporter(stream: TextIO | None = None) -> Callback:
     'LineReporter'
     """
     stream = stream or sys.stdout
-    return TqdmReporter(stream) if stream.isatty() and have_tqdm() else LineReporter(stream)
+    return TqdmReporter(stream) if stream.isatty() and installed("tqdm") else LineReporter(stream)

@@ -27,7 +27,8 @@ from selenium.webdriver.common.by import By  # noqa: E402
 
 import chainrule as cr  # noqa: E402
 from chainrule.board import make_server  # noqa: E402
-from chainrule.plots import have_matplotlib, plot_run  # noqa: E402
+from chainrule.extras import installed  # noqa: E402
+from chainrule.plots import plot_run  # noqa: E402
 
 TANH, RELU = "digits-tanh", "digits-relu"
 ODD = 'odd <img src=x onerror="window.pwned=1"> & name'  # a folder name the page must show as text
@@ -45,7 +46,7 @@ def runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("board") / "runs"
     tanh = train(root / TANH, "32tanh", 3, diagnostics=True)
     train(root / RELU, "32relu", 2)
-    if have_matplotlib():
+    if installed("matplotlib"):
         plot_run(tanh.out_dir, tanh.history, tanh.model, tanh.test_labels, tanh.test_predictions)
     shutil.copytree(root / RELU, root / ODD)
     return root
@@ -211,7 +212,7 @@ def test_details_show_the_command_the_pictures_and_the_diagnostics(driver, serve
         assert series == {"delta": 3, "update": 4, "frac": 3}[name]
     pictures = sorted(p for p in ("curves.png", "confusion.png", "weights.png", "diagnostics.png")
                       if (runs / TANH / p).exists())
-    if have_matplotlib():
+    if installed("matplotlib"):
         assert pictures == ["confusion.png", "curves.png", "diagnostics.png", "weights.png"]
     loaded = wait_for(driver, "const imgs = [...document.querySelectorAll('#d-pictures img')];"
                               "return imgs.length === arguments[0] && imgs.every(i => i.complete && i.naturalWidth > 0)"

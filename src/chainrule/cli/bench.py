@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..atomic import atomic_write
 from ..bench import CONTENDERS, EPOCH, NETS, benchmark, format_report
-from ..plots import have_matplotlib
+from ..extras import installed
 from .plot import pictures_skipped
 
 __all__ = ["HELP", "add_arguments", "run"]
@@ -85,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
         with atomic_write(path) as f:
             f.write((json.dumps(res, indent=1) + "\n").encode())
         print(f"\nwrote {path}")
-        if have_matplotlib():  # it comes with the cli extra
+        if installed("matplotlib"):  # it comes with the cli extra
             from ..plots import plot_bench
 
             picture = Path(path).with_suffix(".png")

@@ -39,9 +39,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """``chainrule plot``: write the pictures and name them; returns 0."""
-    from ..plots import have_matplotlib, plot_bench, plot_run
+    from ..extras import installed
+    from ..plots import plot_bench, plot_run
 
-    if not have_matplotlib():
+    if not installed("matplotlib"):
         raise UserError(f"chainrule plot draws with matplotlib, and {NO_MATPLOTLIB}")
     out = Path(args.out)
     if out.suffix == ".json":  # a chainrule bench result

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..data import DATASETS
 from ..diagnostics import DiagnosticsWarning
-from ..plots import have_matplotlib
+from ..extras import installed
 from ..progress import count
 from ..rundir import DIAGNOSTICS, claim, default_run_folder
 from ..threads import limit_threads
@@ -94,7 +94,7 @@ def _train(args: argparse.Namespace) -> int:
         model = DEFAULT_MODEL if args.model is None else args.model
         out = Path(args.out) if args.out else default_run_folder(dataset, model)
         holding = claim(out, overwrite=args.overwrite)  # checked before any data is read
-    draw = not args.no_plots and have_matplotlib()  # decided before any work: no run waits on a missing extra
+    draw = not args.no_plots and installed("matplotlib")  # decided before any work: no run waits on a missing extra
     if not args.no_plots and not draw:
         print(pictures_skipped(out), file=sys.stderr, flush=True)
     with holding:  # one run per folder, from the check to the last picture

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import TextIO
 
 from ..data import DATASETS
-from ..plots import have_matplotlib
-from ..progress import LineReporter, count, format_epoch, have_tqdm
+from ..extras import installed
+from ..progress import LineReporter, count, format_epoch
 from ..rundir import claim, default_run_folder
 from ..spec import ACTIVATIONS
 from ..train import DEFAULT_DATASET, OPTIMIZERS
@@ -119,7 +119,7 @@ class TuneReporter(LineReporter):
     def __init__(self, stream: TextIO, top: int, total: int | None, minutes: float | None, quiet: bool):
         super().__init__(stream)
         self.top, self.total, self.quiet = top, total, quiet
-        self.tty = stream.isatty() and not quiet and have_tqdm()  # without tqdm: plain lines
+        self.tty = stream.isatty() and not quiet and installed("tqdm")  # without tqdm: plain lines
         self.trials: list[dict] = []
         self.drawn_lines = 0
         self.retraining = False
@@ -237,7 +237,7 @@ def run(args: argparse.Namespace, stream: TextIO | None = None) -> int:
     out = Path(args.out) if args.out else default_run_folder(dataset, kind="tune")
     holding = claim(out, overwrite=args.overwrite)  # one run per folder, for the whole search
     trials = args.trials if args.trials is not None or args.minutes is not None else DEFAULT_TRIALS
-    draw = not getattr(args, "no_plots", False) and have_matplotlib()  # decided before any work
+    draw = not getattr(args, "no_plots", False) and installed("matplotlib")  # decided before any work
     if not getattr(args, "no_plots", False) and not draw:
         print(pictures_skipped(out), file=sys.stderr, flush=True)
     reporter = TuneReporter(stream, args.top, trials, args.minutes, args.quiet)
