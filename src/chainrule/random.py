@@ -8,9 +8,11 @@ True
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
-__all__ = ["manual_seed", "default_generator", "initial_seed"]
+__all__ = ["manual_seed", "default_generator", "initial_seed", "batch_part", "draw_rows"]
 
 _state = {"seed": None, "generator": np.random.default_rng()}
 
@@ -32,3 +34,34 @@ def default_generator() -> np.random.Generator:
 def initial_seed() -> int | None:
     """The seed last given to manual_seed (None if never seeded)."""
     return _state["seed"]
+
+
+_part: list[tuple[int, int]] = []  # (rows in the whole batch, first row of this process's part)
+
+
+@contextlib.contextmanager
+def batch_part(total: int, start: int):
+    """Inside, per-example random draws (dropout masks) are made for a whole batch of ``total``
+    rows, and the arrays at hand are its rows ``start:start+len``. Data-parallel training
+    sets it, so that every process draws what one process would and keeps its own rows.
+
+    >>> import numpy as np
+    >>> _ = manual_seed(0); whole = draw_rows(lambda shape: default_generator().random(shape), (4, 2))
+    >>> with batch_part(4, 1):
+    ...     _ = manual_seed(0); rows = draw_rows(lambda shape: default_generator().random(shape), (2, 2))
+    >>> bool((rows == whole[1:3]).all())
+    True
+    """
+    _part.append((int(total), int(start)))
+    try:
+        yield
+    finally:
+        _part.pop()
+
+
+def draw_rows(draw, shape: tuple[int, ...]) -> np.ndarray:
+    """``draw(shape)``, or inside batch_part the rows of this process's part of a draw for the whole batch."""
+    if not _part:
+        return draw(shape)
+    total, start = _part[-1]
+    return draw((total, *shape[1:]))[start:start + shape[0]]

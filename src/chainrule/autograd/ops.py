@@ -14,6 +14,7 @@ import functools
 
 import numpy as np
 
+from ..random import draw_rows
 from .errors import add_context
 from .function import Context, Function
 
@@ -649,7 +650,8 @@ class Dropout(Function):
         if not training or p == 0:
             ctx.mask = None
             return x
-        keep = generator.random(x.shape, dtype=np.float32) >= p
+        # draw_rows: under data-parallel training, this process's rows of the whole batch's draw
+        keep = draw_rows(lambda shape: generator.random(shape, dtype=np.float32), x.shape) >= p
         mask = keep.astype(x.dtype)
         if p < 1:  # p = 1 drops everything: the mask is all zeros, nothing to scale
             mask *= 1 / (1 - p)
