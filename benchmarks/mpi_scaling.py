@@ -103,21 +103,36 @@ def rank_of_this_process() -> int:
 
 
 def train_rank(argv: list[str], record: str) -> None:
-    """``chainrule train ARGV`` in this process, as ``python -m chainrule`` runs it; on entering the block
-    where ``--threads`` applies, writes this rank's BLAS pools (threadpoolctl) to RECORD/rank<r>.json."""
+    """``chainrule train ARGV`` in this process, as ``python -m chainrule`` runs it, then RECORD/rank<r>.json:
+    this rank's BLAS pools (threadpoolctl, read on entering the block where ``--threads`` applies) and
+    the calls to MPICommunicator.allreduce_sum (count, numbers sent, seconds inside, waiting included)."""
     import chainrule.cli.train as command
     from chainrule.cli import main
+    from chainrule.distributed import MPICommunicator
 
-    limit = command.limit_threads
+    seen: dict = {"blas": None, "allreduce": {"calls": 0, "numbers": 0, "seconds": 0.0}}
+    limit, allreduce_sum = command.limit_threads, MPICommunicator.allreduce_sum
 
     @contextlib.contextmanager
     def checked(threads):
         with limit(threads):
-            Path(record, f"rank{rank_of_this_process()}.json").write_text(json.dumps(blas_pools()))
+            seen["blas"] = blas_pools()
             yield
 
-    command.limit_threads = checked
-    sys.exit(main(argv))
+    def timed(self, array):
+        start = time.perf_counter()
+        try:
+            return allreduce_sum(self, array)
+        finally:
+            calls = seen["allreduce"]
+            calls["seconds"] += time.perf_counter() - start
+            calls["calls"] += 1
+            calls["numbers"] += array.size
+
+    command.limit_threads, MPICommunicator.allreduce_sum = checked, timed
+    status = main(argv)
+    Path(record, f"rank{rank_of_this_process()}.json").write_text(json.dumps(seen))
+    sys.exit(status)
 
 
 def allreduce_rank(sizes: list[int], repeats: int, seconds: float) -> None:
@@ -194,12 +209,12 @@ def train_once(net: str, k: int, epochs: int) -> dict:
             sys.exit(f"mpi_scaling: {' '.join(command)} exited {done.returncode}:\n{done.stdout}{done.stderr}")
         lines = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines() if line.strip()]
         summary = json.loads((out / "summary.json").read_text())
-        blas = {int(p.stem[4:]): json.loads(p.read_text()) for p in record.glob("rank*.json")}
-    if sorted(blas) != list(range(k)):
-        sys.exit(f"mpi_scaling: BLAS reports from ranks {sorted(blas)}, expected {k}")
+        ranks = {int(p.stem[4:]): json.loads(p.read_text()) for p in record.glob("rank*.json")}
+    if sorted(ranks) != list(range(k)):
+        sys.exit(f"mpi_scaling: reports from ranks {sorted(ranks)}, expected 0 to {k - 1}")
     seconds = [m["seconds"] for m in lines]
-    return {"epochs": seconds, "per_epoch": statistics.mean(seconds[1:] or seconds),
-            "steps": math.ceil(summary["train_size"] / BATCH), "blas": blas, "test_accuracy": summary["test_accuracy"]}
+    return {"epochs": seconds, "per_epoch": statistics.mean(seconds[1:] or seconds), "seconds": sum(seconds),
+            "steps": math.ceil(summary["train_size"] / BATCH), "ranks": ranks, "test_accuracy": summary["test_accuracy"]}
 
 
 def measure_allreduce(k: int, repeats: int, seconds: float) -> dict:
@@ -302,8 +317,8 @@ def main(argv: list[str] | None = None) -> None:
         for c in order:
             runs[c].append(train_once(c[0], c[1], args.epochs))
         say(f"round {r + 1}: " + "  ".join(f"{net} K={k} {runs[(net, k)][-1]['per_epoch']:.3f}" for net, k in order))
-    blas = {json.dumps(p, sort_keys=True) for c in configs for run in runs[c] for pools in run["blas"].values()
-            for p in pools}
+    blas = {json.dumps(p, sort_keys=True) for c in configs for run in runs[c] for rank in run["ranks"].values()
+            for p in rank["blas"]}
     say("every rank's BLAS inside --threads 1 (threadpoolctl): " + "; ".join(
         f"{p['internal_api']} {p['version']} {p['architecture']}, {p['num_threads']} thread(s)"
         for p in map(json.loads, sorted(blas))))
@@ -331,6 +346,23 @@ def main(argv: list[str] | None = None) -> None:
             say(f"{'784-' + net + '-10':>24} {k:>2} {statistics.median(times):>15.3f} {min(times):>7.3f} "
                 f"{max(times):>7.3f} {statistics.median(times) / steps * 1e3:>8.2f} {ratio:>8}  {rounds}")
     say(f"{steps} steps an epoch; speedup: the median over rounds of K=1's s/epoch over K's, in the same round")
+    if len(ks) > 1:
+        say()
+        say("Inside training: MPICommunicator.allreduce_sum as each rank saw it (medians over runs); the rank that "
+            "arrives last waits least, so the least time per call is nearest the transfer itself")
+        say(f"{'net':>24} {'K':>2} {'calls/run':>10} {'numbers/call':>13} {'ms/call, each rank':>22} "
+            f"{'share of the epochs, each rank':>31}")
+        for net in nets:
+            for k in ks[1:]:
+                rs = runs[(net, k)]
+                per = [[run["ranks"][r]["allreduce"] for run in rs] for r in range(k)]
+                calls = statistics.median(c["calls"] for c in per[0])
+                numbers = statistics.median(c["numbers"] / max(c["calls"], 1) for c in per[0])
+                each = " ".join(f"{statistics.median(c['seconds'] / max(c['calls'], 1) for c in per[r]) * 1e3:.2f}"
+                                for r in range(k))
+                share = " ".join(f"{statistics.median(c['seconds'] / run['seconds'] for c, run in zip(per[r], rs)):.1%}"
+                                 for r in range(k))
+                say(f"{'784-' + net + '-10':>24} {k:>2} {calls:>10,.0f} {numbers:>13,.0f} {each:>22} {share:>31}")
 
     # ---- the model
     say()
