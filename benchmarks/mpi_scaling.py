@@ -105,12 +105,12 @@ def rank_of_this_process() -> int:
 def train_rank(argv: list[str], record: str) -> None:
     """``chainrule train ARGV`` in this process, as ``python -m chainrule`` runs it, then RECORD/rank<r>.json:
     this rank's BLAS pools (threadpoolctl, read on entering the block where ``--threads`` applies) and
-    the calls to MPICommunicator.allreduce_sum (count, numbers sent, seconds inside, waiting included)."""
+    the calls to MPICommunicator.allreduce_sum by array size (count, seconds inside, waiting included)."""
     import chainrule.cli.train as command
     from chainrule.cli import main
     from chainrule.distributed import MPICommunicator
 
-    seen: dict = {"blas": None, "allreduce": {"calls": 0, "numbers": 0, "seconds": 0.0}}
+    seen: dict = {"blas": None, "allreduce": {}}
     limit, allreduce_sum = command.limit_threads, MPICommunicator.allreduce_sum
 
     @contextlib.contextmanager
@@ -124,10 +124,9 @@ def train_rank(argv: list[str], record: str) -> None:
         try:
             return allreduce_sum(self, array)
         finally:
-            calls = seen["allreduce"]
+            calls = seen["allreduce"].setdefault(str(array.size), {"calls": 0, "seconds": 0.0})
             calls["seconds"] += time.perf_counter() - start
             calls["calls"] += 1
-            calls["numbers"] += array.size
 
     command.limit_threads, MPICommunicator.allreduce_sum = checked, timed
     status = main(argv)
@@ -348,21 +347,26 @@ def main(argv: list[str] | None = None) -> None:
     say(f"{steps} steps an epoch; speedup: the median over rounds of K=1's s/epoch over K's, in the same round")
     if len(ks) > 1:
         say()
-        say("Inside training: MPICommunicator.allreduce_sum as each rank saw it (medians over runs); the rank that "
-            "arrives last waits least, so the least time per call is nearest the transfer itself")
-        say(f"{'net':>24} {'K':>2} {'calls/run':>10} {'numbers/call':>13} {'ms/call, each rank':>22} "
-            f"{'share of the epochs, each rank':>31}")
+        say("Inside training: MPICommunicator.allreduce_sum of the step's buffer (the gradients and 3 numbers) as each "
+            "rank saw it, medians over runs; the rank that arrives last waits least, so the least ms/call is nearest "
+            "the transfer itself")
+        say(f"{'net':>24} {'K':>2} {'numbers':>10} {'calls/run':>10} {'ms/call, each rank':>22} "
+            f"{'share of the epochs, each rank':>31} {'other calls/run':>16}")
         for net in nets:
             for k in ks[1:]:
                 rs = runs[(net, k)]
-                per = [[run["ranks"][r]["allreduce"] for run in rs] for r in range(k)]
+                size = str(parameters(NETS[net]) + EXTRA)
+                per = [[run["ranks"][r]["allreduce"].get(size, {"calls": 0, "seconds": 0.0}) for run in rs]
+                       for r in range(k)]
                 calls = statistics.median(c["calls"] for c in per[0])
-                numbers = statistics.median(c["numbers"] / max(c["calls"], 1) for c in per[0])
                 each = " ".join(f"{statistics.median(c['seconds'] / max(c['calls'], 1) for c in per[r]) * 1e3:.2f}"
                                 for r in range(k))
                 share = " ".join(f"{statistics.median(c['seconds'] / run['seconds'] for c, run in zip(per[r], rs)):.1%}"
                                  for r in range(k))
-                say(f"{'784-' + net + '-10':>24} {k:>2} {calls:>10,.0f} {numbers:>13,.0f} {each:>22} {share:>31}")
+                other = statistics.median(sum(c["calls"] for n, c in run["ranks"][0]["allreduce"].items() if n != size)
+                                          for run in rs)
+                say(f"{'784-' + net + '-10':>24} {k:>2} {int(size):>10,} {calls:>10,.0f} {each:>22} {share:>31} "
+                    f"{other:>16,.0f}")
 
     # ---- the model
     say()
