@@ -1,30 +1,36 @@
 """Data-parallel training on MPI: seconds per epoch at K = 1 and 2 processes, the allreduce's cost, and a model.
 
-    python benchmarks/mpi_scaling.py                       # ~6 minutes; prints the tables, writes the results file
+    python benchmarks/mpi_scaling.py                       # ~8 minutes on 2 cores; writes the results file
     python benchmarks/mpi_scaling.py --rounds 3 --epochs 3 --out /tmp/mpi_scaling.txt
     python benchmarks/mpi_scaling.py --skip-training       # the allreduce part only (~1 minute)
+    python benchmarks/mpi_scaling.py --ks 1,2,4            # on a machine with 4 cores to spare
 
 Training. Each run is its own ``mpirun -n K python -m chainrule train --dataset fashion-mnist --model NET
 --batch-size 1000 --optimizer sgd --lr 0.05 --schedule none --patience 0 --epochs E --threads 1 --no-plots
---quiet --out TMP`` (K = 1 too, under mpirun, so that both start alike), the order of the (net, K)
-runs rotating every round so that a drift in the machine's load hits each alike. A run's seconds per
+--quiet --out TMP`` (K = 1 too, under mpirun, so that all start alike), plus one process with
+``--threads 2`` (``--threads-too``): what the same cores give one process instead. The order of the
+runs rotates every round so that a drift in the machine's load hits each alike. A run's seconds per
 epoch is the mean of its epochs' ``seconds`` in metrics.jsonl after the first (the warm-up); an
-epoch's seconds include its validation (6,000 examples, forward only). Every rank reports, from
-threadpoolctl inside the block where ``--threads 1`` applies, its BLAS, kernel and thread count.
-The children run without OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE (as ``env -u`` would), so that
-OpenBLAS picks its kernel for this CPU; the kernel it picked is in the results.
+epoch's seconds include its validation (6,000 examples, forward only, sharded). Inside every rank
+(``--train-rank``: ``chainrule train`` in-process, as ``python -m chainrule`` runs it), threadpoolctl
+reports the BLAS, kernel and thread count in the block where ``--threads`` applies, and each call to
+``MPICommunicator.allreduce_sum`` is timed, by array size. The children run without
+OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE (as ``env -u`` would): OpenBLAS picks its kernel for this CPU.
 
 Allreduce. ``mpirun -n K python benchmarks/mpi_scaling.py --allreduce`` (K = 2 and 4, with
 ``--oversubscribe`` beyond the cores) times ``COMM_WORLD.Allreduce(IN_PLACE, buffer)`` on a float32
 buffer of P + 3 numbers, a net's P parameters plus the loss sum, correct count and stop flag that
-training sends with them: each repeat starts after a barrier and ends when its slowest rank is done;
-the median over repeats. Bandwidth as NCCL's tests define it: algorithm bandwidth = bytes / time,
-bus bandwidth = algorithm bandwidth x 2(K-1)/K (what each link carries in a ring allreduce).
+training sends with them (train/parallel.py: one such allreduce a step): each repeat starts after a
+barrier and ends when its slowest rank is done; the median over repeats. Bandwidth as NCCL's tests
+define it: algorithm bandwidth = bytes / time, bus bandwidth = algorithm bandwidth x 2(K-1)/K (what
+each link carries in a ring allreduce).
 
 Model. One step at K processes: compute(1)/K + allreduce(P, K), with the ring allreduce's
 allreduce(P, K) = 2(K-1) alpha + 2(K-1)/K x 4(P+3) bytes / B (Patarasuk and Yuan, "Bandwidth optimal
 all-reduce algorithms", 2009): alpha a message's latency, B a link's bandwidth. compute(1) is the
-measured seconds per step at K = 1; the speedup is compute(1) / step(K).
+measured seconds per step of one process with one thread; the speedup is compute(1) / step(K). For
+this machine alpha is half the 3-number allreduce at K = 2 and B the bandwidth at each net's size
+(shared memory is faster for buffers that stay in cache); for the networks both are stated.
 """
 
 from __future__ import annotations
@@ -190,19 +196,19 @@ def child_env() -> dict[str, str]:
     return env
 
 
-def train_args(net: str, epochs: int, out: Path) -> list[str]:
+def train_args(net: str, epochs: int, out: Path, threads: int = 1) -> list[str]:
     return ["train", "--dataset", "fashion-mnist", "--model", net, "--batch-size", str(BATCH), "--optimizer", "sgd",
-            "--lr", "0.05", "--schedule", "none", "--patience", "0", "--epochs", str(epochs), "--threads", "1",
+            "--lr", "0.05", "--schedule", "none", "--patience", "0", "--epochs", str(epochs), "--threads", str(threads),
             "--no-plots", "--quiet", "--out", str(out)]
 
 
-def train_once(net: str, k: int, epochs: int) -> dict:
+def train_once(net: str, k: int, epochs: int, threads: int = 1) -> dict:
     """One training run under ``mpirun -n k``: its epochs' seconds, steps per epoch and every rank's BLAS."""
     with tempfile.TemporaryDirectory() as tmp:
         out, record = Path(tmp, "run"), Path(tmp, "blas")
         record.mkdir()
         command = mpirun_command(k) + [sys.executable, __file__, "--train-rank", str(record), "--",
-                                       *train_args(net, epochs, out)]
+                                       *train_args(net, epochs, out, threads)]
         done = subprocess.run(command, capture_output=True, text=True, env=child_env())
         if done.returncode != 0:
             sys.exit(f"mpi_scaling: {' '.join(command)} exited {done.returncode}:\n{done.stdout}{done.stderr}")
@@ -242,6 +248,11 @@ def load() -> str:
     return "load average unknown"
 
 
+def label(k: int, threads: int) -> str:
+    """A training configuration as the tables name it: processes x BLAS threads each."""
+    return f"{k} x {threads}"
+
+
 def fmt_bytes_rate(rate: float) -> str:
     return f"{rate / 1e9:.2f} GB/s"
 
@@ -252,6 +263,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--epochs", type=int, default=4, help="epochs per run; the first is dropped as warm-up")
     parser.add_argument("--nets", default=",".join(TRAINED), help=f"SPECs to train, of {', '.join(NETS)}")
     parser.add_argument("--ks", default="1,2", help="process counts to train with, 1 among them (default: %(default)s)")
+    parser.add_argument("--threads-too", type=int, default=2,
+                        help="also train one process with this many BLAS threads (default: %(default)s; 1: not)")
     parser.add_argument("--out", default=str(RESULTS), help="results file (default: %(default)s)")
     parser.add_argument("--skip-training", action="store_true", help="the allreduce part only")
     parser.add_argument("--repeats", type=int, default=400, help="at most this many allreduces per size")
@@ -306,19 +319,22 @@ def main(argv: list[str] | None = None) -> None:
         return finish(args.out, out)
 
     # ---- training
-    configs = [(net, k) for net in nets for k in ks]
-    runs: dict[tuple[str, int], list[dict]] = {c: [] for c in configs}
+    # (net, K, BLAS threads a process); K=1 with more threads: what the cores give one process instead
+    configs = [(net, k, 1) for net in nets for k in ks] + [(net, 1, t) for net in nets for t in [args.threads_too] if t > 1]
+    runs: dict[tuple[str, int, int], list[dict]] = {c: [] for c in configs}
     say()
     say(f"Training: Fashion-MNIST, batch {BATCH} (global), SGD lr 0.05, {args.epochs} epochs per run (the first "
-        f"dropped), --threads 1, {args.rounds} rounds; s/epoch per run, in the order run")
+        f"dropped), {args.rounds} rounds; each configuration as processes x BLAS threads (--threads) each; s/epoch per "
+        f"run, in the order run")
     for r in range(args.rounds):
         order = configs[r % len(configs):] + configs[:r % len(configs)]  # rotates: each goes first in turn
         for c in order:
-            runs[c].append(train_once(c[0], c[1], args.epochs))
-        say(f"round {r + 1}: " + "  ".join(f"{net} K={k} {runs[(net, k)][-1]['per_epoch']:.3f}" for net, k in order))
+            runs[c].append(train_once(*c[:2], args.epochs, c[2]))
+        say(f"round {r + 1}: " + "  ".join(f"{net} {label(k, t)} {runs[(net, k, t)][-1]['per_epoch']:.3f}"
+                                            for net, k, t in order))
     blas = {json.dumps(p, sort_keys=True) for c in configs for run in runs[c] for rank in run["ranks"].values()
             for p in rank["blas"]}
-    say("every rank's BLAS inside --threads 1 (threadpoolctl): " + "; ".join(
+    say("every rank's BLAS inside the block of --threads (threadpoolctl): " + "; ".join(
         f"{p['internal_api']} {p['version']} {p['architecture']}, {p['num_threads']} thread(s)"
         for p in map(json.loads, sorted(blas))))
     import numpy
@@ -326,25 +342,25 @@ def main(argv: list[str] | None = None) -> None:
     say(f"NumPy {numpy.__version__}")
     say(f"at the end: {load()}")
     say()
-    say(f"{'net':>24} {'K':>2} {'median s/epoch':>15} {'min':>7} {'max':>7} {'ms/step':>8} {'speedup':>8}  "
-        f"per round (K=1 s/epoch / this K's, same round)")
+    say(f"{'net':>24} {'processes x threads':>20} {'median s/epoch':>15} {'min':>7} {'max':>7} {'ms/step':>8} "
+        f"{'speedup':>8}  per round (1 x 1's s/epoch over this one's, same round)")
     compute: dict[str, float] = {}
     measured: dict[str, dict[int, float]] = {net: {} for net in nets}
-    for net in nets:
-        for k in ks:
-            times = [run["per_epoch"] for run in runs[(net, k)]]
-            steps = runs[(net, k)][0]["steps"]
-            ratio = rounds = ""
-            if k == 1:
-                compute[net] = statistics.median(times) / steps
-            else:
-                ratios = [a["per_epoch"] / b["per_epoch"] for a, b in zip(runs[(net, 1)], runs[(net, k)])]
+    for net, k, t in sorted(configs):
+        times = [run["per_epoch"] for run in runs[(net, k, t)]]
+        steps = runs[(net, k, t)][0]["steps"]
+        ratio = rounds = ""
+        if (k, t) == (1, 1):
+            compute[net] = statistics.median(times) / steps
+        else:
+            ratios = [a["per_epoch"] / b["per_epoch"] for a, b in zip(runs[(net, 1, 1)], runs[(net, k, t)])]
+            ratio = f"{statistics.median(ratios):.2f}"
+            rounds = " ".join(f"{x:.2f}" for x in ratios)
+            if t == 1:
                 measured[net][k] = statistics.median(ratios)
-                ratio = f"{measured[net][k]:.2f}"
-                rounds = " ".join(f"{x:.2f}" for x in ratios)
-            say(f"{'784-' + net + '-10':>24} {k:>2} {statistics.median(times):>15.3f} {min(times):>7.3f} "
-                f"{max(times):>7.3f} {statistics.median(times) / steps * 1e3:>8.2f} {ratio:>8}  {rounds}")
-    say(f"{steps} steps an epoch; speedup: the median over rounds of K=1's s/epoch over K's, in the same round")
+        say(f"{'784-' + net + '-10':>24} {label(k, t):>20} {statistics.median(times):>15.3f} {min(times):>7.3f} "
+            f"{max(times):>7.3f} {statistics.median(times) / steps * 1e3:>8.2f} {ratio:>8}  {rounds}")
+    say(f"{steps} steps an epoch; speedup: the median over rounds of 1 x 1's s/epoch over this one's, in the same round")
     if len(ks) > 1:
         say()
         say("Inside training: MPICommunicator.allreduce_sum of the step's buffer (the gradients and 3 numbers) as each "
@@ -354,7 +370,7 @@ def main(argv: list[str] | None = None) -> None:
             f"{'share of the epochs, each rank':>31} {'other calls/run':>16}")
         for net in nets:
             for k in ks[1:]:
-                rs = runs[(net, k)]
+                rs = runs[(net, k, 1)]
                 size = str(parameters(NETS[net]) + EXTRA)
                 per = [[run["ranks"][r]["allreduce"].get(size, {"calls": 0, "seconds": 0.0}) for run in rs]
                        for r in range(k)]
