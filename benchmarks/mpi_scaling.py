@@ -172,7 +172,7 @@ def allreduce_rank(sizes: list[int], repeats: int, seconds: float) -> None:
                      "p10": float(np.percentile(times, 10)), "p90": float(np.percentile(times, 90))})
     if comm.rank == 0:
         print(json.dumps({"k": comm.size, "rows": rows, "mpi4py": mpi4py.__version__,
-                          "mpi": MPI.Get_library_version().splitlines()[0].strip().rstrip(",")}))
+                          "mpi": MPI.Get_library_version().replace("\x00", "").splitlines()[0].strip().rstrip(",")}))
 
 
 # ------------------------------------------------------------------------- the launcher
