@@ -248,8 +248,9 @@ class Trainer:
             except Interrupted as e:  # a second signal: stopped at once, wherever the run was
                 hint = f"; continue with: {_resume_hint(self.out_dir)}" if self._saved is not None else ""
                 where = f"; {self._last_good()}{hint}" if self.out_dir is not None else ""
-                raise TrainingInterrupted(f"stopped at once by a second signal{where}", self.out_dir,
-                                          e.signum) from None
+                stopped = TrainingInterrupted(f"stopped at once by a second signal{where}", self.out_dir, e.signum)
+                stopped.every_process = False  # the other processes of a data-parallel run did not stop here
+                raise stopped from None
 
     def _fit(self) -> FitResult:
         cfg = self.config
@@ -307,6 +308,7 @@ class Trainer:
             "val_accuracy": best["val_accuracy"],
             "test_accuracy": test["accuracy"], "test_errors": test["errors"], "test_size": test["size"],
             "test_loss": test["loss"], "train_size": len(self.x_train), "val_size": len(self.x_val),
+            "processes": self.comm.size,
             "config": asdict(self.config), "warnings": self.recorder.warnings if self.recorder is not None else [],
         }
         if self.out_dir is not None:
