@@ -16,7 +16,7 @@ LONG_ON_PURPOSE = {"autograd/ops.py"}  # the op catalogue: every op's forward an
 
 # A module may import modules of a lower rank, and any module of its own top-level package.
 RANK = {
-    "version": 0, "random": 0, "dtypes": 0, "atomic": 0, "threads": 0, "schema": 0, "extras": 0,
+    "version": 0, "random": 0, "dtypes": 0, "atomic": 0, "threads": 0, "schema": 0, "extras": 0, "distributed": 0,
     "autograd": 1, "data": 1, "progress": 1,
     "gradcheck": 2, "io": 2, "viz": 2,
     "nn": 3, "rundir": 3,  # nn: Module.check runs gradcheck's Jacobian check

@@ -47,13 +47,6 @@ class Communicator:
         """Replace ``array`` (contiguous) by root's, in place; returns it."""
         raise NotImplementedError
 
-    def fail(self, message: str, status: int = 1) -> None:
-        """Stop this process with ``status`` after printing ``message`` (if any) on stderr; under MPI
-        at once, so that the launcher stops the other ranks, which may be waiting for this one."""
-        if message:
-            print(message, file=sys.stderr, flush=True)
-        sys.exit(status)
-
     def __repr__(self) -> str:
         return f"{type(self).__name__}(rank={self.rank}, size={self.size})"
 
@@ -91,6 +84,8 @@ class MPICommunicator(Communicator):
         return array
 
     def fail(self, message: str, status: int = 1) -> None:
+        """Stop this process at once with ``status`` after printing ``message`` (if any) on stderr.
+        The launcher then stops the other ranks, which may be waiting for this one."""
         # os._exit, not sys.exit: sys.exit would run MPI_Finalize, which waits for every rank,
         # and the others may be waiting for this one. Open MPI's mpirun ends the job when a
         # process exits with a non-zero status, and exits with that status.

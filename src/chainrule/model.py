@@ -25,7 +25,7 @@ from .nn import Module, StateDictError
 from .schema import Int, List, Nullable, Num, Record, SchemaError, Str, check
 from .spec import SpecError, build_mlp, count_parameters
 
-__all__ = ["Classifier", "save", "load"]
+__all__ = ["Classifier", "save", "load", "from_weights"]
 
 FORMAT_VERSION = 1
 
@@ -176,6 +176,14 @@ def load(path: str | os.PathLike, prefix: str = "", *, map_location: Any = None,
     if map_location not in (None, "cpu"):
         raise ValueError(f"load: chainrule runs on the CPU only, got map_location={map_location!r}")
     arrays, info = load_weights(path)
+    return from_weights(arrays, info, path, prefix)
+
+
+def from_weights(arrays: dict[str, np.ndarray], info: dict[str, Any], path: str | os.PathLike,
+                 prefix: str = "") -> Classifier | dict[str, np.ndarray]:
+    """What ``load`` makes of a file's (arrays, metadata) once read (``chainrule.io.load_weights``);
+    ``path`` names the file in messages. Data-parallel training reads a run's state on one
+    process and builds it on every process from the broadcast arrays."""
     if info.get("kind") == STATE_DICT:
         keys = info.get("keys")
         if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys) or sorted(keys) != sorted(arrays):

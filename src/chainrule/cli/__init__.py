@@ -17,6 +17,7 @@ import sys
 import warnings
 from typing import Sequence
 
+from ..distributed import started
 from ..version import __version__
 from . import bench, board, diagnose, evaluate, export, plot, predict, train, tune
 from ._parser import ArgumentParser
@@ -70,7 +71,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     with warnings.catch_warnings():  # every command's warnings (a class with no example...) one line each
         warnings.showwarning = warn_in_one_line
-        return run_command(args.func, args, parser.subparsers[args.command])
+        code = run_command(args.func, args, parser.subparsers[args.command])
+    comm = started()
+    if code and comm is not None and comm.size > 1:  # under mpirun: exit now, so the launcher stops every rank
+        comm.fail("", code)
+    return code
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -19,6 +19,7 @@ import sys
 from typing import Callable, Mapping
 
 from ..data import DataError
+from ..distributed import started
 from ..io import CheckpointError
 from ..rundir import RunFolderError
 from ..spec import SpecError
@@ -119,6 +120,13 @@ def complain(line: str) -> None:
         pass
 
 
+def _reporting_rank() -> bool:
+    """Whether this process reports what every process of a data-parallel run reaches alike
+    (a divergence, a stop): rank 0 does; any process reports an error of its own."""
+    comm = started()
+    return comm is None or comm.rank == 0
+
+
 def run_command(run: Callable[[argparse.Namespace], int], args: argparse.Namespace,
                 parser: argparse.ArgumentParser | None = None) -> int:
     """Run one command's ``run(args)`` and turn what it raises into a line on stderr and an exit status.
@@ -137,13 +145,15 @@ def run_command(run: Callable[[argparse.Namespace], int], args: argparse.Namespa
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit's flush
         return 0
     except Interrupted as e:  # training's "saved ...; continue with ...", the pictures' "complete and saved"
-        complain(f"chainrule: {as_command(str(e))}")
+        if _reporting_rank():
+            complain(f"chainrule: {as_command(str(e))}")
         return EXIT_SIGNAL + e.signum
     except KeyboardInterrupt:
         complain("chainrule: interrupted")
         return EXIT_SIGNAL + signal.SIGINT
     except TrainingDiverged as e:
-        complain(f"chainrule: error: {with_option(one_line(e), parser, e)}")
+        if _reporting_rank():
+            complain(f"chainrule: error: {with_option(one_line(e), parser, e)}")
         return EXIT_DIVERGED
     except MemoryError as e:  # data within the size limits can still need more than this machine has
         if os.environ.get("CHAINRULE_DEBUG"):

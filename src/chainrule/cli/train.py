@@ -7,6 +7,7 @@ command's, as they are ``chainrule.fit()``'s.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import sys
 import warnings
@@ -14,6 +15,7 @@ from pathlib import Path
 
 from ..data import DATASETS
 from ..diagnostics import DiagnosticsWarning
+from ..distributed import Communicator, world
 from ..extras import installed
 from ..progress import count
 from ..rundir import DIAGNOSTICS, claim, default_run_folder
@@ -63,12 +65,15 @@ def run(args: argparse.Namespace) -> int:
     """``chainrule train``: train (or resume), save, draw the pictures, print the result; returns 0."""
     if args.threads is not None and args.threads < 1:
         raise UserError(f"--threads must be a positive integer, got {args.threads}")
+    comm = world()  # under mpirun -n K: data-parallel over K processes (rank 0 writes and prints)
     with warnings.catch_warnings():
         warnings.showwarning = _warn  # a resume that will not be bitwise says so in one line
+        if comm.rank != 0:
+            warnings.simplefilter("ignore")  # every process would warn alike
         if args.resume:  # resume() runs with the thread count the run was saved with
-            return _train(args)
+            return _train(args, comm)
         with limit_threads(args.threads):
-            return _train(args)
+            return _train(args, comm)
 
 
 def _warn(message, category, filename, lineno, file=None, line=None):
@@ -80,31 +85,34 @@ def _warn(message, category, filename, lineno, file=None, line=None):
     warn_in_one_line(message, category, filename, lineno, file, line)
 
 
-def _train(args: argparse.Namespace) -> int:
+def _train(args: argparse.Namespace, comm: Communicator) -> int:
     if args.resume:
         extra = given_options(args) + [f"--{k}" for k in ("dataset", "model", "out") if getattr(args, k) is not None]
         if extra:
             raise UserError(f"--resume continues the saved run with its own settings; drop {', '.join(extra)}")
         out = Path(args.resume)
-        holding = claim(out, resume=True)
+        holding = claim(out, resume=True) if comm.rank == 0 else contextlib.nullcontext()
     else:
         config = config_from_args(args)
         TrainConfig(**config).validate()  # bad options fail before any data is read
         dataset = DEFAULT_DATASET if args.dataset is None else args.dataset
         model = DEFAULT_MODEL if args.model is None else args.model
         out = Path(args.out) if args.out else default_run_folder(dataset, model)
-        holding = claim(out, overwrite=args.overwrite)  # checked before any data is read
-    draw = not args.no_plots and installed("matplotlib")  # decided before any work: no run waits on a missing extra
-    if not args.no_plots and not draw:
+        holding = claim(out, overwrite=args.overwrite) if comm.rank == 0 else contextlib.nullcontext()  # before any data
+    # decided before any work: no run waits on a missing extra
+    draw = not args.no_plots and comm.rank == 0 and installed("matplotlib")
+    if not args.no_plots and comm.rank == 0 and not draw:
         print(pictures_skipped(out), file=sys.stderr, flush=True)
     with holding:  # one run per folder, from the check to the last picture
         if args.resume:
-            result = resume(out, data_dir=args.data_dir, quiet=args.quiet, threads=args.threads)
+            result = resume(out, data_dir=args.data_dir, quiet=args.quiet, threads=args.threads, comm=comm)
         else:
-            result = fit(dataset, model, data_dir=args.data_dir, out=out, quiet=args.quiet, **config)
+            result = fit(dataset, model, data_dir=args.data_dir, out=out, quiet=args.quiet, comm=comm, **config)
         written = draw_pictures(out, result) if draw else []
     s = result.summary
     out = result.out_dir
+    if comm.rank != 0:  # rank 0 reports the run
+        return 0
     if not args.quiet:
         val = s["val_accuracy"]
         val = "no validation split" if val is None or math.isnan(val) else f"val accuracy {val:.2%}"

@@ -34,24 +34,25 @@ import numpy as np
 
 from ..version import __version__
 from ..atomic import atomic_write
-from ..autograd.ops import NonFiniteError
 from ..data import Data, DataError, DataLoader, load_dataset, train_val_split
 from ..data.augment import random_shift
 from ..diagnostics import Recorder
+from ..distributed import Communicator, SingleProcess
 from ..io import CheckpointError, load_weights, save_weights
-from ..model import Classifier, check_metadata, load, save
+from ..model import Classifier, check_metadata, from_weights, save
 from ..nn import CrossEntropyLoss
 from ..nn.utils import clip_grad_norm_
 from ..progress import Callback
 from ..random import default_generator
 from ..rundir import BEST, DIAGNOSTICS, LAST, METRICS, SUMMARY, RunFileError, claim
 from .config import TrainConfig, make_optimizer, make_schedule
+from .parallel import DataParallel, local_gradients, read_on_rank_zero, warned_by_rank_zero
 from .signals import Interrupted, TrainingInterrupted, catch_signals
 from .status import run_status
 from .state import (STATE_SCHEMA, ResumeWarning, _resume_threads, _upgrade_state, check_tensors, data_sha256,
                     fingerprint, to_json)
 
-__all__ = ["Trainer", "FitResult", "TrainingDiverged", "evaluate_arrays"]
+__all__ = ["Trainer", "FitResult", "TrainingDiverged"]
 
 
 class TrainingDiverged(RuntimeError):
@@ -61,33 +62,6 @@ class TrainingDiverged(RuntimeError):
 def _resume_hint(out_dir: Path) -> str:
     """How to continue the run in out_dir (the command line shows its own command instead)."""
     return f"chainrule.train.resume({os.fspath(out_dir)!r})"
-
-
-def evaluate_arrays(model: Classifier, x: np.ndarray, y: np.ndarray) -> dict[str, float | int]:
-    """Loss (the training's criterion, CrossEntropyLoss), accuracy and error count of a model on
-    (x, y), in eval mode (no dropout), with its predictions.
-
-    Weights too large for float32 give a NaN loss, not NumPy's overflow warnings: callers
-    check the loss (training's validation keeps such an epoch from being the best).
-
-    >>> import numpy as np, chainrule as cr
-    >>> clf = cr.Classifier.from_spec("linear", num_features=2, classes=["a", "b"])
-    >>> evaluate_arrays(clf, np.zeros((4, 2), np.float32), np.array([0, 0, 1, 1]))["errors"]
-    2
-    """
-    if len(x) == 0:
-        return {"loss": float("nan"), "accuracy": float("nan"), "errors": 0, "size": 0,
-                "predictions": np.zeros(0, np.int64)}
-    with np.errstate(over="ignore", invalid="ignore"):
-        logits = model.logits(x)
-        try:
-            loss = float(CrossEntropyLoss().fprop(logits, y))
-        except NonFiniteError:  # logits overflowed
-            loss = float("nan")
-    predicted = logits.argmax(axis=1)
-    errors = int((predicted != y).sum())
-    return {"loss": loss, "accuracy": 1 - errors / len(y), "errors": errors, "size": int(len(y)),
-            "predictions": predicted}
 
 
 @dataclass
@@ -115,9 +89,12 @@ class Trainer:
     """
 
     def __init__(self, model: Classifier, data: Data, config: TrainConfig, out_dir: str | os.PathLike | None = None,
-                 callback: Callback | None = None):
+                 callback: Callback | None = None, comm: Communicator | None = None):
         self.model, self.data, self.config = model, data, config.validate()
-        self.out_dir = Path(out_dir) if out_dir is not None else None
+        # Data-parallel across comm's processes (train/parallel.py); only rank 0 writes out_dir.
+        self.comm = comm or SingleProcess()
+        self.parallel = DataParallel(self.comm, model.net)
+        self.out_dir = Path(out_dir) if out_dir is not None and self.comm.rank == 0 else None
         self.callback = callback or Callback()
         try:
             self.x_train, self.y_train, self.x_val, self.y_val = train_val_split(
@@ -162,16 +139,17 @@ class Trainer:
         for xb, yb in self.loader:
             step = sums["steps"] + 1
             optimizer.zero_grad()
-            if cfg.shift:
+            if cfg.shift:  # the whole batch's shifts, on every process alike
                 xb = random_shift(xb, self.data.image_shape, cfg.shift, self.augment_rng)
-            z = net.fprop(xb)
-            try:
-                loss = criterion.fprop(z, yb)
-            except NonFiniteError:
-                loss = float("nan")
+            stop = self._interrupted
+            if self.comm.size == 1:
+                loss, z = local_gradients(net, criterion, xb, yb)
+                loss_sum, correct = loss * len(yb), int((z.argmax(axis=1) == yb).sum())
+            else:  # this process's rows, then one allreduce: every process has the batch's gradient
+                loss_sum, correct, stop = self.parallel.step_gradients(criterion, xb, yb, stop)
+                loss = loss_sum / len(yb)
             if not math.isfinite(loss):
                 self._diverged(epoch, step, f"the loss is {loss}")
-            net.bprop(criterion.bprop(), input_grad=False)
             if cfg.clip_grad is not None:
                 norm = float(clip_grad_norm_(net.parameters(), cfg.clip_grad))
                 if not math.isfinite(norm):
@@ -181,18 +159,21 @@ class Trainer:
             if measured:
                 recorder.after_step()
             n = len(yb)
-            sums["loss"] += loss * n
-            sums["correct"] += int((z.argmax(axis=1) == yb).sum())
+            sums["loss"] += loss_sum
+            sums["correct"] += correct
             sums["seen"] += n
             sums["steps"] = step
             self.callback.on_batch_end(loss, n)
             # Ctrl-C: this step is done; save and stop. On the epoch's last step the loader has
             # already moved to the next epoch, so the epoch is finished and fit() stops after it.
-            if self._interrupted and step < len(self.loader):
+            # (Across processes, what every process agreed on in this step's allreduce.)
+            stop = self._interrupted if self.comm.size == 1 else stop
+            self._interrupted = self._interrupted or stop
+            if stop and step < len(self.loader):
                 sums["seconds"] = time.perf_counter() - started
                 self.partial = sums
                 self._stop_interrupted(epoch, step)
-        val = evaluate_arrays(self.model, self.x_val, self.y_val)
+        val = self.parallel.evaluate(self.model, self.x_val, self.y_val)
         seen, correct = sums["seen"], sums["correct"]
         return {
             "epoch": epoch, "lr": optimizer.lr,
@@ -209,6 +190,11 @@ class Trainer:
 
     def _ask_to_stop(self, signum: int) -> None:
         self._interrupted, self._signum = True, signum
+
+    def _stop_requested(self) -> bool:
+        """Whether a stop signal came (to any of the processes: they all decide alike)."""
+        self._interrupted = self._interrupted if self.comm.size == 1 else self.parallel.any_rank(self._interrupted)
+        return self._interrupted
 
     def _stop_interrupted(self, epoch: int, step: int):
         how = "interrupted" if self._signum == signal.SIGINT else f"interrupted ({signal.Signals(self._signum).name})"
@@ -267,6 +253,7 @@ class Trainer:
 
     def _fit(self) -> FitResult:
         cfg = self.config
+        self.parallel.broadcast(self.optimizer)  # every process starts from rank 0's weights and state
         if self.out_dir is not None:
             self._saved = self._progress() if self.resumed else None
             self._rewrite_metrics()
@@ -282,7 +269,8 @@ class Trainer:
                 self.history.append(metrics)
                 improved = self._track_best(metrics)
                 if self.recorder is not None:  # the epoch's layer statistics, a warning for each new finding
-                    self.recorder.end_epoch(epoch, metrics["lr"], cfg.lr)
+                    with warned_by_rank_zero(self.comm):
+                        self.recorder.end_epoch(epoch, metrics["lr"], cfg.lr)
                 if (cfg.patience is not None and len(self.x_val) and self.bad_epochs >= cfg.patience
                         and len(self.history) < cfg.epochs):
                     self.stopped_early = True
@@ -293,10 +281,10 @@ class Trainer:
                             save(self.model, self.out_dir / BEST)
                     self._save_last()
                 self.callback.on_epoch_end(metrics)
-                if self._interrupted:  # a signal during the epoch's last step or its validation
+                if self._stop_requested():  # a signal during the epoch's last step or its validation
                     self._stop_interrupted(epoch, len(self.loader))
             result = self._finish()
-        if self._interrupted:  # during the test or summary.json: the run is complete, but was asked to stop
+        if self._stop_requested():  # during the test or summary.json: the run is complete, but was asked to stop
             where = (f"; the run is complete and saved in {self.out_dir} (chainrule plot {self.out_dir} draws its "
                      f"pictures)") if self.out_dir is not None else ""
             raise TrainingInterrupted(f"interrupted after the last epoch{where}", self.out_dir, self._signum)
@@ -308,8 +296,8 @@ class Trainer:
         self.model.net.load_state_dict(self.best["weights"])
         # The saved weights on the training split as they are used: eval mode, no shifts (the
         # epochs' train_accuracy is a running figure, with dropout and shifts on).
-        train = evaluate_arrays(self.model, self.x_train, self.y_train)
-        test = evaluate_arrays(self.model, self.data.x_test, self.data.y_test)  # once, at the end
+        train = self.parallel.evaluate(self.model, self.x_train, self.y_train)
+        test = self.parallel.evaluate(self.model, self.data.x_test, self.data.y_test, predictions=True)  # once
         best = self.best["metrics"]
         summary = {
             "dataset": self.data.name, "model": self.model.spec, "parameters": self.model.net.num_parameters(),
@@ -375,7 +363,8 @@ class Trainer:
 
     @classmethod
     def resume(cls, out_dir: str | os.PathLike, data_dir: str | None = None,
-               callback: Callback | None = None, threads: int | None = None) -> "Trainer":
+               callback: Callback | None = None, threads: int | None = None,
+               comm: Communicator | None = None) -> "Trainer":
         """A Trainer that continues the run saved in out_dir/last.safetensors.
 
         Nothing in the file is used before it is checked: every metadata field against
@@ -389,20 +378,29 @@ class Trainer:
           both; a count that cannot be applied here (fewer cores) gives a ResumeWarning;
         - another chainrule or NumPy version continues with a ResumeWarning that the result
           will not be bitwise the same, as does a file from before fingerprints were written.
+
+        With a ``comm`` of several processes, rank 0 reads the file and every process continues
+        from what it read: the state is the same whatever the number of processes.
         """
+        comm = comm or SingleProcess()
         out_dir = Path(out_dir)
         path = out_dir / LAST
-        if not path.is_file():
-            raise CheckpointError(f"{out_dir}: nothing to resume (no {LAST}; is this the folder of a training run?)")
         name = os.fspath(path)
-        arrays, info = load_weights(path)
+
+        def read():
+            if not path.is_file():
+                raise CheckpointError(f"{out_dir}: nothing to resume (no {LAST}; is this the folder of a training "
+                                      f"run?)")
+            return load_weights(path)
+
+        arrays, info = read_on_rank_zero(comm, read)
         _upgrade_state(info, arrays)
         check_metadata(info, name, STATE_SCHEMA)
         state = info["resume"]
         cfg = TrainConfig(**info["train_config"]).validate()  # checked above: this cannot fail
         saved = state.get("fingerprint")
         threads = _resume_threads(name, saved, threads)
-        model = load(path, prefix="model.")
+        model = from_weights(arrays, info, path, prefix="model.")
         try:
             data = load_dataset(info["dataset"], data_dir=data_dir, seed=cfg.seed)
         except DataError as e:
@@ -426,7 +424,7 @@ class Trainer:
                                   f"{model.num_features} features and {model.num_classes} classes, {data.name} now "
                                   f"has {data.num_features} and {data.num_classes}")
         try:
-            trainer = cls(model, data, cfg, out_dir=out_dir, callback=callback)
+            trainer = cls(model, data, cfg, out_dir=out_dir, callback=callback, comm=comm)
         except ValueError as e:  # DataError too: the saved settings do not suit this data
             raise CheckpointError(f"{name}: {e}") from None
         trainer._restore(name, state, arrays)
