@@ -49,12 +49,6 @@ def test_single_process_is_the_identity():
     assert repr(comm) == "SingleProcess(rank=0, size=1)"
 
 
-def test_single_process_fail_exits_with_the_status_and_the_message(capsys):
-    with pytest.raises(SystemExit) as e:
-        SingleProcess().fail("training diverged", 3)
-    assert e.value.code == 3 and capsys.readouterr().err == "training diverged\n"
-
-
 @pytest.mark.parametrize("environ, size", [
     ({}, 1),
     ({"OMPI_COMM_WORLD_SIZE": "4"}, 4),
