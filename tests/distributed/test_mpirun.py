@@ -116,6 +116,8 @@ def test_k_processes_end_with_one_process_weights(case, k, one_process, tmp_path
     print(f"\n{case} K={k}: max |difference| {worst:.3g}")
     if k == 1:  # one process under mpirun is the one-process run: nothing changes
         assert worst == 0
+        untimed = [[{**m, "seconds": 0} for m in metrics(out)] for out in (tmp_path / "run", want_out)]
+        assert untimed[0] == untimed[1]
     assert close, f"{case} K={k}: max |difference| {worst:.3g}"
     # one final line, from rank 0 only, counting the 360 test examples once
     assert got.stdout == want.stdout and re.fullmatch(r"test errors: \d+ / 360 \(\d+\.\d%\)\n", got.stdout)

@@ -195,9 +195,7 @@ class Trainer:
         """Whether a stop signal came (to any of the processes: they all decide alike)."""
         if self.comm.size == 1:
             return self._interrupted
-        # A signal handled during the allreduce sets the flag after its value was sent: keep it for
-        # the next step's allreduce, and answer what every process agreed on.
-        agreed = self.parallel.any_rank(self._interrupted)
+        agreed = self.parallel.any_rank(self._interrupted)  # a signal during it: kept for the next step's
         self._interrupted = self._interrupted or agreed
         return agreed
 
