@@ -326,13 +326,16 @@ with open(f"{sys.argv[1]}/{comm.rank}.json", "w") as f:
     json.dump({"size": comm.size, "total": total.tolist(), "dtype": str(total.dtype), "counts": counts.tolist(),
                "got": got.tolist(), "meta": meta, "w": arrays["w"].tolist(), "w_dtype": str(arrays["w"].dtype),
                "n": arrays["n"].tolist()}, f)
+if comm.rank == 1:
+    comm.fail("rank 1 gives up", 7)
+comm.allreduce_sum(np.zeros(1))  # the others wait for rank 1, which never comes: the launcher ends them
 """
 
 
-def test_the_mpi_communicator_sums_and_broadcasts(tmp_path):
+def test_the_mpi_communicator_sums_broadcasts_and_fails(tmp_path):
     (tmp_path / "seam.py").write_text(SEAM)
     proc = run([tmp_path / "seam.py", tmp_path], k=3)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.returncode == 7 and "rank 1 gives up" in proc.stderr, proc.stdout + proc.stderr
     want = {"size": 3, "total": [4.5, 3.0], "dtype": "float32", "counts": [3], "got": [1.0, 1.0, 1.0],
             "meta": {"from": 0, "text": "α"}, "w": [[0, 1, 2], [3, 4, 5]], "w_dtype": "float32", "n": [9]}
     for rank in range(3):
