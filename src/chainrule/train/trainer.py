@@ -193,8 +193,11 @@ class Trainer:
 
     def _stop_requested(self) -> bool:
         """Whether a stop signal came (to any of the processes: they all decide alike)."""
-        self._interrupted = self._interrupted if self.comm.size == 1 else self.parallel.any_rank(self._interrupted)
-        return self._interrupted
+        if self.comm.size == 1:
+            return self._interrupted
+        agreed = self.parallel.any_rank(self._interrupted)  # a signal during it: kept for the next step's
+        self._interrupted = self._interrupted or agreed
+        return agreed
 
     def _stop_interrupted(self, epoch: int, step: int):
         how = "interrupted" if self._signum == signal.SIGINT else f"interrupted ({signal.Signals(self._signum).name})"
