@@ -69,7 +69,7 @@ class DataParallel:
         bounds = np.cumsum([0] + [p.data.size for p in self.params])
         self.slices = [slice(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:])]
         # The gradients, then the loss sum, the correct count and the stop signals: one allreduce a step.
-        self.buffer = np.empty(int(bounds[-1]) + 2 + len(STOP_SIGNALS), np.float32)
+        self.buffer = np.empty(int(bounds[-1]) + 2 + len(STOP_SIGNALS), np.float32) if comm.size > 1 else None
 
     def rows(self, n: int) -> tuple[int, int]:
         """This rank's rows [lo, hi) of a batch of n."""
