@@ -17,11 +17,11 @@ import sys
 import warnings
 from typing import Sequence
 
-from ..distributed import started
+from ..distributed import launched_size
 from ..version import __version__
 from . import bench, board, diagnose, evaluate, export, plot, predict, train, tune
 from ._parser import ArgumentParser
-from .errors import (EXIT_DIVERGED, EXIT_SIGNAL, EXIT_USAGE, MAX_MESSAGE_CHARS, UserError, one_line, run_command,
+from .errors import (EXIT_DIVERGED, EXIT_SIGNAL, EXIT_USAGE, MAX_MESSAGE_CHARS, UserError, complain, one_line, run_command,
                      warn_in_one_line)
 
 __all__ = ["main", "build_parser", "COMMANDS", "UserError", "EXIT_USAGE", "EXIT_DIVERGED", "EXIT_SIGNAL",
@@ -69,13 +69,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
+    if args.command != "train" and launched_size() > 1:  # mpi4py is not needed to say so
+        complain(f"chainrule: error: chainrule {args.command} runs in one process; under mpirun, only "
+                 f"chainrule train runs across processes (drop mpirun, or use -n 1)")
+        return EXIT_USAGE
     with warnings.catch_warnings():  # every command's warnings (a class with no example...) one line each
         warnings.showwarning = warn_in_one_line
-        code = run_command(args.func, args, parser.subparsers[args.command])
-    comm = started()
-    if code and comm is not None and comm.size > 1:  # under mpirun: exit now, so the launcher stops every rank
-        comm.fail("", code)
-    return code
+        return run_command(args.func, args, parser.subparsers[args.command])
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -135,38 +135,51 @@ def run_command(run: Callable[[argparse.Namespace], int], args: argparse.Namespa
     >>> p = argparse.ArgumentParser(); _ = p.add_argument("--epochs")
     >>> run_command(run, p.parse_args([]), p)    # prints: chainrule: error: --epochs must be ...
     2
+
+    Under mpirun, a process that fails on its own exits at once (``MPICommunicator.fail``): a
+    normal exit would wait in MPI_Finalize for processes that wait for it. What every process
+    reaches together (a divergence, an agreed stop) ends them all normally.
     """
+    code, every_process = _outcome(run, args, parser)
+    comm = started()
+    if code and not every_process and comm is not None and comm.size > 1:
+        comm.fail("", code)
+    return code
+
+
+def _outcome(run, args, parser) -> tuple[int, bool]:
+    """run(args)'s exit status, and whether every process of a data-parallel run ends with it."""
     try:
         with catch_signals(defer=False):  # SIGTERM and SIGHUP stop a command as Ctrl-C does
             code = run(args)
             sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's last flush
-        return code
+        return code, True
     except BrokenPipeError:  # chainrule predict ... | head: the reader has all it wanted
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit's flush
-        return 0
+        return 0, True
     except Interrupted as e:  # training's "saved ...; continue with ...", the pictures' "complete and saved"
-        if _reporting_rank():
+        if _reporting_rank() or not getattr(e, "every_process", True):
             complain(f"chainrule: {as_command(str(e))}")
-        return EXIT_SIGNAL + e.signum
+        return EXIT_SIGNAL + e.signum, getattr(e, "every_process", True)
     except KeyboardInterrupt:
         complain("chainrule: interrupted")
-        return EXIT_SIGNAL + signal.SIGINT
+        return EXIT_SIGNAL + signal.SIGINT, False
     except TrainingDiverged as e:
         if _reporting_rank():
             complain(f"chainrule: error: {with_option(one_line(e), parser, e)}")
-        return EXIT_DIVERGED
+        return EXIT_DIVERGED, True  # decided on the loss every process shares
     except MemoryError as e:  # data within the size limits can still need more than this machine has
         if os.environ.get("CHAINRULE_DEBUG"):
             raise
         complain(f"chainrule: error: out of memory ({one_line(e) if str(e).strip() else 'no more could be allocated'})")
-        return EXIT_USAGE
+        return EXIT_USAGE, False
     except ModuleNotFoundError as e:  # an optional extra this command needs is not installed: one line
         if e.name not in OPTIONAL_EXTRAS or os.environ.get("CHAINRULE_DEBUG"):
             raise
         complain(f"chainrule: error: {one_line(e)}")
-        return EXIT_USAGE
+        return EXIT_USAGE, False
     except _error_types() as e:
         if os.environ.get("CHAINRULE_DEBUG"):
             raise
         complain(f"chainrule: error: {with_option(one_line(e), parser, e)}")
-        return EXIT_USAGE
+        return EXIT_USAGE, False

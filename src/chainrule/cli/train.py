@@ -41,7 +41,9 @@ activations: tanh, relu, sigmoid, leakyrelu. The softmax output is fused into th
 
 def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """The options of ``chainrule train``: the data, the model, TrainConfig's fields, the run folder."""
-    parser.description = "Train an MLP given by a SPEC."
+    parser.description = ("Train an MLP given by a SPEC. Under mpirun -n K it trains data-parallel across the K "
+                          "processes (pip install 'chainrule[mpi]'): --batch-size is the whole batch, the weights "
+                          "are those of one process, and rank 0 writes the run.")
     parser.epilog = SPEC_HELP
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument("--dataset", default=None,

@@ -8,8 +8,9 @@ what one process would, up to the order of float32 sums.
   from the shared generator (``random.batch_part``); each rank keeps its rows.
 - Each rank's gradient is of its rows' mean loss; scaled by n_rank / n it becomes that rank's
   share of the whole batch's mean, and one allreduce sums the shares. The loss sum, the correct
-  count and a stop flag (a signal on any rank) ride in the same buffer, so every rank sees the
-  same loss (and diverges at the same step) and stops after the same step.
+  count and the stop signals received (a count per signal) ride in the same buffer, so every rank
+  sees the same loss (and diverges at the same step) and stops after the same step, for the same
+  signal.
 - Validation and test figures are sums over each rank's shard, allreduced.
 
 >>> import numpy as np, chainrule as cr
@@ -35,6 +36,7 @@ from ..io import CheckpointError
 from ..nn import BatchNorm1d, Module
 from ..optim import Optimizer
 from ..random import batch_part
+from .signals import STOP_SIGNALS
 from .evaluation import evaluate_arrays
 
 __all__ = ["DataParallel", "local_gradients", "read_on_rank_zero", "warned_by_rank_zero"]
@@ -66,18 +68,19 @@ class DataParallel:
         self.params = list(net.parameters())
         bounds = np.cumsum([0] + [p.data.size for p in self.params])
         self.slices = [slice(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:])]
-        # The gradients, then the loss sum, the correct count and the stop flag: one allreduce a step.
-        self.buffer = np.empty(int(bounds[-1]) + 3, np.float32)
+        # The gradients, then the loss sum, the correct count and the stop signals: one allreduce a step.
+        self.buffer = np.empty(int(bounds[-1]) + 2 + len(STOP_SIGNALS), np.float32) if comm.size > 1 else None
 
     def rows(self, n: int) -> tuple[int, int]:
         """This rank's rows [lo, hi) of a batch of n."""
         return part(n, self.comm.size)[self.comm.rank]
 
     def step_gradients(self, criterion: Module, x: np.ndarray, y: np.ndarray,
-                       stop: bool) -> tuple[float, int, bool]:
+                       signum: int | None) -> tuple[float, int, int | None]:
         """This rank's rows of the global batch (x, y) forward and backward, then the allreduce.
         Leaves every parameter's ``.grad`` equal to the gradient of the whole batch's mean loss
-        on every rank; returns (the batch's loss sum, its correct count, whether any rank asked to stop)."""
+        on every rank; returns (the batch's loss sum, its correct count, the stop signal any rank
+        received (``signum`` is this rank's), or None)."""
         n = len(y)
         lo, hi = self.rows(n)
         with batch_part(n, lo):  # dropout draws for all n rows, as one process would
@@ -89,18 +92,20 @@ class DataParallel:
                 np.multiply(p.grad.reshape(-1), share, out=buffer[s])
             else:
                 buffer[s] = 0
-        buffer[-3:] = (loss * (hi - lo), int((z.argmax(axis=1) == y[lo:hi]).sum()), stop)
+        end = len(buffer) - len(STOP_SIGNALS)
+        buffer[end - 2:end] = (loss * (hi - lo), int((z.argmax(axis=1) == y[lo:hi]).sum()))
+        buffer[end:] = _signal_counts(signum)
         self.comm.allreduce_sum(buffer)
         for p, s in zip(self.params, self.slices):
             if p.grad is None:
                 p.grad = buffer[s].reshape(p.data.shape).copy()
             else:
                 np.copyto(p.grad, buffer[s].reshape(p.data.shape))
-        return float(buffer[-3]), int(buffer[-2]), bool(buffer[-1] > 0)
+        return float(buffer[end - 2]), int(buffer[end - 1]), _first_signal(buffer[end:])
 
-    def any_rank(self, flag: bool) -> bool:
-        """True on every rank if ``flag`` is true on any."""
-        return bool(self.comm.allreduce_sum(np.array([flag], np.float64))[0] > 0)
+    def stop_signal(self, signum: int | None) -> int | None:
+        """The stop signal any rank received (``signum`` is this rank's, or None), the same on every rank."""
+        return _first_signal(self.comm.allreduce_sum(_signal_counts(signum)))
 
     def evaluate(self, model, x: np.ndarray, y: np.ndarray, evaluate: Callable | None = None,
                  predictions: bool = False) -> dict[str, Any]:
@@ -157,6 +162,15 @@ def read_on_rank_zero(comm: Communicator, read: Callable[[], tuple[dict[str, np.
     if "error" in message:
         raise CheckpointError(message["error"])
     return bcast_arrays(comm), message["info"]
+
+
+def _signal_counts(signum: int | None) -> np.ndarray:
+    return np.array([signum == s for s in STOP_SIGNALS], np.float32)
+
+
+def _first_signal(counts: np.ndarray) -> int | None:
+    """The first of STOP_SIGNALS some rank received (SIGINT before SIGTERM before SIGHUP)."""
+    return next((int(s) for s, n in zip(STOP_SIGNALS, counts) if n > 0), None)
 
 
 @contextlib.contextmanager

@@ -24,12 +24,13 @@ from ..data.files import read_text
 from ..io import CheckpointError
 from ..model import METADATA, check_metadata
 from ..progress import count
+from ..random import default_generator
 from ..schema import Bool, Int, List, Nullable, Num, Record, SchemaError, Str, check
 from ..threads import blas_threads, limit_threads
 from .config import CONFIG_SCHEMA, TrainConfig
 
 __all__ = ["STATE_SCHEMA", "METRICS_SCHEMA", "ResumeWarning", "MetricsError", "saved_config", "read_metrics",
-           "fingerprint", "data_sha256", "to_json"]
+           "fingerprint", "data_sha256", "to_json", "restore"]
 
 
 class ResumeWarning(UserWarning):
@@ -262,3 +263,62 @@ def read_metrics(path: str | os.PathLike) -> list[dict[str, Any]]:
             raise MetricsError(f"{name} line {number}: epoch {metrics['epoch']}, expected {len(history) + 1}")
         history.append(metrics)
     return history
+
+
+def restore(trainer: Any, name: str, state: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+    """Check a saved training state (checked field by field already) against a Trainer built from its
+    settings, then load it into the Trainer (``Trainer.resume`` does this; ``name`` is the file's)."""
+    def bad(problem: str):
+        raise CheckpointError(f"{name}: training state {problem}")
+
+    history, partial, loader = state["history"], state["partial"], state["loader"]
+    done, steps = len(history), len(trainer.loader)
+    for i, metrics in enumerate(history):
+        if metrics["epoch"] != i + 1:
+            bad(f"field 'resume.history[{i}].epoch' is {metrics['epoch']}, expected {i + 1}")
+    if loader["num_examples"] != len(trainer.x_train):
+        raise CheckpointError(f"{name}: the data changed since this run was saved: it trained on "
+                              f"{loader['num_examples']} examples, {trainer.data.name} now gives {len(trainer.x_train)}")
+    position = 0 if partial is None else partial["steps"]
+    expected = {
+        "resume.schedule_epoch": (state["schedule_epoch"], done),
+        "resume.loader.epoch": (loader["epoch"], done),
+        "resume.loader.position": (loader["position"], position),
+        "resume.loader.batch_size": (loader["batch_size"], trainer.config.batch_size),
+        "resume.loader.shuffle": (loader["shuffle"], True),
+        "resume.optimizer.lr": (state["optimizer"]["lr"],
+                                trainer.schedule.lrs_at(done)[0] if done else trainer.optimizer.lr),
+    }
+    for field_name, (value, want) in expected.items():
+        if value != want:
+            bad(f"field {field_name!r} is {value!r}, expected {want!r} for {done} epochs and {position} steps")
+    if state["bad_epochs"] > done:
+        bad(f"field 'resume.bad_epochs' is {state['bad_epochs']}, more than the {done} epochs done")
+    if partial is not None and (partial["steps"] >= steps or partial["correct"] > partial["seen"]
+                                or partial["seen"] > partial["steps"] * trainer.config.batch_size):
+        bad(f"field 'resume.partial' is not an unfinished epoch of {steps} steps: {partial}")
+    best = state["best"]
+    if best is not None:
+        if best["metrics"]["epoch"] > done:
+            bad(f"field 'resume.best.metrics.epoch' is {best['metrics']['epoch']}, after the {done} epochs done")
+        score = best["metrics"]["val_loss"] if len(trainer.x_val) else -best["metrics"]["epoch"]
+        if best["score"] != score:  # as _track_best scores an epoch
+            bad(f"field 'resume.best.score' is {best['score']!r}, but its epoch scored {score!r}")
+    check_tensors(bad, arrays, state, {k: v.shape for k, v in trainer.model.net.state_dict().items()},
+                  [p.shape for p in trainer.optimizer.params], trainer.config.optimizer, steps)
+    trainer.history = list(history)
+    trainer.bad_epochs, trainer.stopped_early, trainer.partial = state["bad_epochs"], state["stopped_early"], partial
+    if state["best"] is not None:
+        weights = {k[len("best."):]: v for k, v in arrays.items() if k.startswith("best.")}
+        trainer.best = {**state["best"], "weights": weights}
+    buffers: dict[str, dict[str, np.ndarray]] = {}
+    for key, value in arrays.items():
+        if key.startswith("optim."):
+            i, buffer = key[len("optim."):].split(".", 1)
+            buffers.setdefault(i, {})[buffer] = value
+    trainer.optimizer.load_state_dict({"state": buffers, "param_groups": trainer.optimizer.state_dict()["param_groups"]})
+    trainer.optimizer.lr = state["optimizer"]["lr"]
+    trainer.schedule.last_epoch = state["schedule_epoch"]
+    trainer.loader.load_state_dict(loader)
+    trainer.augment_rng.bit_generator.state = state["augment_rng"]
+    default_generator().bit_generator.state = state["global_rng"]

@@ -49,8 +49,8 @@ from .config import TrainConfig, make_optimizer, make_schedule
 from .parallel import DataParallel, local_gradients, read_on_rank_zero, warned_by_rank_zero
 from .signals import Interrupted, TrainingInterrupted, catch_signals
 from .status import run_status
-from .state import (STATE_SCHEMA, ResumeWarning, _resume_threads, _upgrade_state, check_tensors, data_sha256,
-                    fingerprint, to_json)
+from .state import (STATE_SCHEMA, ResumeWarning, _resume_threads, _upgrade_state, data_sha256,
+                    fingerprint, restore, to_json)
 
 __all__ = ["Trainer", "FitResult", "TrainingDiverged"]
 
@@ -141,12 +141,11 @@ class Trainer:
             optimizer.zero_grad()
             if cfg.shift:  # the whole batch's shifts, on every process alike
                 xb = random_shift(xb, self.data.image_shape, cfg.shift, self.augment_rng)
-            stop = self._interrupted
             if self.comm.size == 1:
                 loss, z = local_gradients(net, criterion, xb, yb)
                 loss_sum, correct = loss * len(yb), int((z.argmax(axis=1) == yb).sum())
             else:  # this process's rows, then one allreduce: every process has the batch's gradient
-                loss_sum, correct, stop = self.parallel.step_gradients(criterion, xb, yb, stop)
+                loss_sum, correct, agreed = self.parallel.step_gradients(criterion, xb, yb, self._own_signal())
                 loss = loss_sum / len(yb)
             if not math.isfinite(loss):
                 self._diverged(epoch, step, f"the loss is {loss}")
@@ -167,8 +166,7 @@ class Trainer:
             # Ctrl-C: this step is done; save and stop. On the epoch's last step the loader has
             # already moved to the next epoch, so the epoch is finished and fit() stops after it.
             # (Across processes, what every process agreed on in this step's allreduce.)
-            stop = self._interrupted if self.comm.size == 1 else stop
-            self._interrupted = self._interrupted or stop
+            stop = self._interrupted if self.comm.size == 1 else self._agree(agreed)
             if stop and step < len(self.loader):
                 sums["seconds"] = time.perf_counter() - started
                 self.partial = sums
@@ -193,8 +191,19 @@ class Trainer:
 
     def _stop_requested(self) -> bool:
         """Whether a stop signal came (to any of the processes: they all decide alike)."""
-        self._interrupted = self._interrupted if self.comm.size == 1 else self.parallel.any_rank(self._interrupted)
-        return self._interrupted
+        if self.comm.size == 1:
+            return self._interrupted
+        return self._agree(self.parallel.stop_signal(self._own_signal()))
+
+    def _own_signal(self) -> int | None:
+        return self._signum if self._interrupted else None
+
+    def _agree(self, agreed: int | None) -> bool:
+        """Across processes: stop for the signal a process received, as all of them do. A signal that
+        comes to this one meanwhile stays recorded, for the next agreement."""
+        if agreed is not None:
+            self._interrupted, self._signum = True, agreed
+        return agreed is not None
 
     def _stop_interrupted(self, epoch: int, step: int):
         how = "interrupted" if self._signum == signal.SIGINT else f"interrupted ({signal.Signals(self._signum).name})"
@@ -248,8 +257,9 @@ class Trainer:
             except Interrupted as e:  # a second signal: stopped at once, wherever the run was
                 hint = f"; continue with: {_resume_hint(self.out_dir)}" if self._saved is not None else ""
                 where = f"; {self._last_good()}{hint}" if self.out_dir is not None else ""
-                raise TrainingInterrupted(f"stopped at once by a second signal{where}", self.out_dir,
-                                          e.signum) from None
+                stopped = TrainingInterrupted(f"stopped at once by a second signal{where}", self.out_dir, e.signum)
+                stopped.every_process = False  # the other processes of a data-parallel run did not stop here
+                raise stopped from None
 
     def _fit(self) -> FitResult:
         cfg = self.config
@@ -307,6 +317,7 @@ class Trainer:
             "val_accuracy": best["val_accuracy"],
             "test_accuracy": test["accuracy"], "test_errors": test["errors"], "test_size": test["size"],
             "test_loss": test["loss"], "train_size": len(self.x_train), "val_size": len(self.x_val),
+            "processes": self.comm.size,
             "config": asdict(self.config), "warnings": self.recorder.warnings if self.recorder is not None else [],
         }
         if self.out_dir is not None:
@@ -427,7 +438,7 @@ class Trainer:
             trainer = cls(model, data, cfg, out_dir=out_dir, callback=callback, comm=comm)
         except ValueError as e:  # DataError too: the saved settings do not suit this data
             raise CheckpointError(f"{name}: {e}") from None
-        trainer._restore(name, state, arrays)
+        restore(trainer, name, state, arrays)
         if trainer.recorder is not None:
             try:
                 trainer.recorder.load_state_dict(state.get("diagnostics"))
@@ -436,60 +447,3 @@ class Trainer:
             trainer.recorder.load_lines(out_dir / DIAGNOSTICS, len(trainer.history))
         trainer.resumed, trainer.threads, trainer._fingerprint = True, threads, saved
         return trainer
-
-    def _restore(self, name: str, state: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
-        """Check the saved state against this trainer (checked field by field already), then load it."""
-        def bad(problem: str):
-            raise CheckpointError(f"{name}: training state {problem}")
-
-        history, partial, loader = state["history"], state["partial"], state["loader"]
-        done, steps = len(history), len(self.loader)
-        for i, metrics in enumerate(history):
-            if metrics["epoch"] != i + 1:
-                bad(f"field 'resume.history[{i}].epoch' is {metrics['epoch']}, expected {i + 1}")
-        if loader["num_examples"] != len(self.x_train):
-            raise CheckpointError(f"{name}: the data changed since this run was saved: it trained on "
-                                  f"{loader['num_examples']} examples, {self.data.name} now gives {len(self.x_train)}")
-        position = 0 if partial is None else partial["steps"]
-        expected = {
-            "resume.schedule_epoch": (state["schedule_epoch"], done),
-            "resume.loader.epoch": (loader["epoch"], done),
-            "resume.loader.position": (loader["position"], position),
-            "resume.loader.batch_size": (loader["batch_size"], self.config.batch_size),
-            "resume.loader.shuffle": (loader["shuffle"], True),
-            "resume.optimizer.lr": (state["optimizer"]["lr"],
-                                    self.schedule.lrs_at(done)[0] if done else self.optimizer.lr),
-        }
-        for field_name, (value, want) in expected.items():
-            if value != want:
-                bad(f"field {field_name!r} is {value!r}, expected {want!r} for {done} epochs and {position} steps")
-        if state["bad_epochs"] > done:
-            bad(f"field 'resume.bad_epochs' is {state['bad_epochs']}, more than the {done} epochs done")
-        if partial is not None and (partial["steps"] >= steps or partial["correct"] > partial["seen"]
-                                    or partial["seen"] > partial["steps"] * self.config.batch_size):
-            bad(f"field 'resume.partial' is not an unfinished epoch of {steps} steps: {partial}")
-        best = state["best"]
-        if best is not None:
-            if best["metrics"]["epoch"] > done:
-                bad(f"field 'resume.best.metrics.epoch' is {best['metrics']['epoch']}, after the {done} epochs done")
-            score = best["metrics"]["val_loss"] if len(self.x_val) else -best["metrics"]["epoch"]
-            if best["score"] != score:  # as _track_best scores an epoch
-                bad(f"field 'resume.best.score' is {best['score']!r}, but its epoch scored {score!r}")
-        check_tensors(bad, arrays, state, {k: v.shape for k, v in self.model.net.state_dict().items()},
-                      [p.shape for p in self.optimizer.params], self.config.optimizer, steps)
-        self.history = list(history)
-        self.bad_epochs, self.stopped_early, self.partial = state["bad_epochs"], state["stopped_early"], partial
-        if state["best"] is not None:
-            weights = {k[len("best."):]: v for k, v in arrays.items() if k.startswith("best.")}
-            self.best = {**state["best"], "weights": weights}
-        buffers: dict[str, dict[str, np.ndarray]] = {}
-        for key, value in arrays.items():
-            if key.startswith("optim."):
-                i, buffer = key[len("optim."):].split(".", 1)
-                buffers.setdefault(i, {})[buffer] = value
-        self.optimizer.load_state_dict({"state": buffers, "param_groups": self.optimizer.state_dict()["param_groups"]})
-        self.optimizer.lr = state["optimizer"]["lr"]
-        self.schedule.last_epoch = state["schedule_epoch"]
-        self.loader.load_state_dict(loader)
-        self.augment_rng.bit_generator.state = state["augment_rng"]
-        default_generator().bit_generator.state = state["global_rng"]
