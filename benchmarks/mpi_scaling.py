@@ -363,7 +363,8 @@ def main(argv: list[str] | None = None) -> None:
     say(f"{steps} steps an epoch; speedup: the median over rounds of 1 x 1's s/epoch over this one's, in the same round")
     if len(ks) > 1:
         say()
-        say("Inside training: MPICommunicator.allreduce_sum of the step's buffer (the gradients and 3 numbers) as each "
+        say("Inside training: MPICommunicator.allreduce_sum of the step's buffer (the largest: the gradients and a few "
+            "numbers) as each "
             "rank saw it, medians over runs; the rank that arrives last waits least, so the least ms/call is nearest "
             "the transfer itself")
         say(f"{'net':>24} {'K':>2} {'numbers':>10} {'calls/run':>10} {'ms/call, each rank':>22} "
@@ -371,7 +372,7 @@ def main(argv: list[str] | None = None) -> None:
         for net in nets:
             for k in ks[1:]:
                 rs = runs[(net, k, 1)]
-                size = str(parameters(NETS[net]) + EXTRA)
+                size = max((n for run in rs for n in run["ranks"][0]["allreduce"]), key=int)
                 per = [[run["ranks"][r]["allreduce"].get(size, {"calls": 0, "seconds": 0.0}) for run in rs]
                        for r in range(k)]
                 calls = statistics.median(c["calls"] for c in per[0])
