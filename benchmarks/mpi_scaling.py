@@ -19,8 +19,8 @@ OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE (as ``env -u`` would): OpenBLAS picks its
 
 Allreduce. ``mpirun -n K python benchmarks/mpi_scaling.py --allreduce`` (K = 2 and 4, with
 ``--oversubscribe`` beyond the cores) times ``COMM_WORLD.Allreduce(IN_PLACE, buffer)`` on a float32
-buffer of P + 3 numbers, a net's P parameters plus the loss sum, correct count and stop flag that
-training sends with them (train/parallel.py: one such allreduce a step): each repeat starts after a
+buffer of P + 3 numbers, a net's P parameters and a few more (train/parallel.py sends P + 5 once a
+step: the gradients, the loss sum, the correct count, a count per stop signal): each repeat starts after a
 barrier and ends when its slowest rank is done; the median over repeats. Bandwidth as NCCL's tests
 define it: algorithm bandwidth = bytes / time, bus bandwidth = algorithm bandwidth x 2(K-1)/K (what
 each link carries in a ring allreduce).
@@ -56,7 +56,7 @@ BATCH = 1000
 # SPEC -> layer sizes on Fashion-MNIST (784 features, 10 classes); the first two are trained.
 NETS = {"200tanh": (784, 200, 10), "512relu-256relu": (784, 512, 256, 10), "2048relu-1024relu": (784, 2048, 1024, 10)}
 TRAINED = ("512relu-256relu", "200tanh")
-EXTRA = 3  # numbers sent with the gradients: loss sum, correct count, stop flag
+EXTRA = 3  # numbers timed with the gradients (the trainer sends 5: loss sum, correct count, 3 stop signals)
 KS_MODELLED = (2, 4, 8, 16)
 # Interconnects the model is evaluated for: (alpha seconds, B bytes/s). Link rates are the
 # nominal ones; the latencies are typical MPI small-message figures, assumed, not measured here.
