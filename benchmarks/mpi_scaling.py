@@ -1,6 +1,6 @@
 """Data-parallel training on MPI: seconds per epoch at K = 1 and 2 processes, the allreduce's cost, and a model.
 
-    python benchmarks/mpi_scaling.py                       # ~8 minutes on 2 cores; writes the results file
+    python benchmarks/mpi_scaling.py                       # 8 min here with a core free, 14 with none
     python benchmarks/mpi_scaling.py --rounds 3 --epochs 3 --out /tmp/mpi_scaling.txt
     python benchmarks/mpi_scaling.py --skip-training       # the allreduce part only (~1 minute)
     python benchmarks/mpi_scaling.py --ks 1,2,4            # on a machine with 4 cores to spare
