@@ -17,6 +17,7 @@ import chainrule as cr
 from chainrule import distributed
 from chainrule.distributed import (Communicator, SingleProcess, bcast_arrays, bcast_json, launched_size, part)
 from chainrule.random import batch_part, manual_seed
+from chainrule.train.parallel import DataParallel
 
 
 @given(st.integers(0, 5000), st.integers(1, 70))
@@ -198,3 +199,13 @@ def test_the_module_path_draws_the_same_rows():
         with batch_part(9, lo):
             np.testing.assert_array_equal(layer.fprop(x[lo:hi]), whole[lo:hi])
         np.testing.assert_array_equal(layer.bprop(g[lo:hi]), whole_g[lo:hi])
+
+
+def test_batchnorm_is_refused_across_processes_and_allowed_in_one():
+    class TwoProcesses(Communicator):  # never reduces anything: the refusal comes first
+        rank, size = 0, 2
+
+    net = cr.nn.Sequential(cr.nn.Linear(4, 8), cr.nn.BatchNorm1d(8), cr.nn.ReLU(), cr.nn.Linear(8, 2))
+    with pytest.raises(ValueError, match=r"layer 1 \(BatchNorm1d\) normalizes with statistics of the batch"):
+        DataParallel(TwoProcesses(), net)
+    DataParallel(SingleProcess(), net)  # one process: nothing to refuse
