@@ -254,3 +254,11 @@ def test_data_parallel_training_keeps_the_fold_off(monkeypatch):
     model = cr.Classifier.from_spec("32tanh", data.num_features, data.classes)
     Trainer(model, data, TrainConfig(epochs=1, lr=0.05, batch_size=32, val_split=0.2, seed=0), comm=Mirror()).fit()
     assert armed and not any(armed)
+
+
+def test_autograd_grad_leaves_a_folded_step_alone():
+    net, _ = _train(True, CASES["sgd"], steps=2)
+    w = net[0].weight
+    x = cr.tensor(np.ones((1, 64), np.float32))
+    (gw,) = cr.autograd.grad(net(x).sum(), [w])
+    assert gw.shape == w.shape and w.grad_folded

@@ -412,18 +412,18 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None, c
             for inp in node.inputs:
                 if inp is not None and inp._node is None:
                     touched.setdefault(inp, None)
-    saved = {t: (t._grad, t._grad_zeroed, t._retains_grad) for t in touched}
+    saved = {t: (t._grad, t._grad_zeroed, t._retains_grad, t._sink) for t in touched}
     try:
         for t in touched:
-            t._grad, t._grad_zeroed = None, False
+            t._grad, t._grad_zeroed, t._sink = None, False, None
         for t in inputs:
             t._retains_grad = t._node is not None
         for out, g in zip(outputs, grad_outputs):
             out.backward(g)
         found = [t._grad for t in inputs]
     finally:
-        for t, (g, zeroed, retains) in saved.items():
-            t._grad, t._grad_zeroed, t._retains_grad = g, zeroed, retains
+        for t, (g, zeroed, retains, sink) in saved.items():
+            t._grad, t._grad_zeroed, t._retains_grad, t._sink = g, zeroed, retains, sink
     result = []
     for t, g in zip(inputs, found):
         if g is None and not allow_unused and not materialize_grads:
