@@ -247,8 +247,11 @@ def test_data_parallel_training_keeps_the_fold_off(monkeypatch):
 
     armed = []
     original = cr.optim.Optimizer.zero_grad
-    monkeypatch.setattr(cr.optim.Optimizer, "zero_grad",
-                        lambda self, set_to_none=True, fold=False: armed.append(fold) or original(self, set_to_none, fold))
+    def zero_grad(self, set_to_none=True, fold=False):
+        armed.append(fold)
+        original(self, set_to_none, fold)
+
+    monkeypatch.setattr(cr.optim.Optimizer, "zero_grad", zero_grad)
     data = load_dataset("digits")
     cr.manual_seed(0)
     model = cr.Classifier.from_spec("32tanh", data.num_features, data.classes)

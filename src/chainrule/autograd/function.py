@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Context", "Function", "GradSink", "Node", "lend_grad_sinks", "no_grad", "enable_grad", "set_grad_enabled", "inference_mode",
-           "is_grad_enabled", "unbroadcast", "as_operand"]
+__all__ = ["Context", "Function", "GradSink", "Node", "lend_grad_sinks", "no_grad", "enable_grad", "set_grad_enabled",
+           "inference_mode", "is_grad_enabled", "unbroadcast", "as_operand"]
 
 
 class _GradMode(threading.local):
