@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Context", "Function", "Node", "no_grad", "enable_grad", "set_grad_enabled", "inference_mode",
-           "is_grad_enabled", "unbroadcast", "as_operand"]
+__all__ = ["Context", "Function", "GradSink", "Node", "lend_grad_sinks", "no_grad", "enable_grad", "set_grad_enabled",
+           "inference_mode", "is_grad_enabled", "unbroadcast", "as_operand"]
 
 
 class _GradMode(threading.local):
@@ -144,6 +144,11 @@ class Context:
     written where it belongs (``np.matmul(a, b, out=ctx.grad_buffer(1))``) instead
     of being allocated, then copied or added. ``out=None`` allocates as usual,
     so a backward formula is still written once.
+
+    A gradient that is a matrix product goes through ``grad_matmul(i, a, b)`` instead:
+    besides a buffer, Module.bprop may lend there a :class:`GradSink`, an optimizer's
+    update that takes the product inside its own GEMM (optim/fold.py), so the gradient
+    is never stored.
     """
 
     __slots__ = ("saved_tensors", "needs_input_grad", "grad_buffers", "__dict__")
@@ -159,7 +164,84 @@ class Context:
     def grad_buffer(self, i: int) -> np.ndarray | None:
         """Where backward may write input i's gradient (then return it), or None."""
         buffers = self.grad_buffers
-        return None if buffers is None else buffers[i]
+        lent = None if buffers is None else buffers[i]
+        return lent if lent is None or type(lent) is np.ndarray else lent.buffer()
+
+    def grad_matmul(self, i: int, a: np.ndarray, b: np.ndarray) -> np.ndarray | None:
+        """Input i's gradient ``a @ b``: written into the lent buffer (and returned), or
+        handed to a lent :class:`GradSink`, which applies the update with it (then None:
+        nothing is left to accumulate).
+
+        >>> import numpy as np
+        >>> Context().grad_matmul(0, np.ones((1, 2)), np.ones((2, 1))).tolist()
+        [[2.0]]
+        """
+        buffers = self.grad_buffers
+        lent = None if buffers is None else buffers[i]
+        if lent is None or type(lent) is np.ndarray:
+            return np.matmul(a, b, out=lent)
+        return lent.matmul(a, b)
+
+
+class GradSink:
+    """An update that takes a parameter's gradient as the product ``a @ b`` inside its own
+    matrix product (Lua Torch nn's Linear.lua ``accUpdateGradParameters``: W ← W − lr·xᵀg as
+    one GEMM with beta = 1), instead of the gradient being stored and read back.
+
+    An optimizer lends one per parameter and step (``Tensor.lend_update``); subclasses
+    define ``update(a, b)`` (optim/fold.py). ``folded`` tells whether it took the step's
+    gradient; ``buffer()`` is the parameter's ``.grad`` array for backwards that only
+    know buffers (``Context.grad_buffer``), which then take the ordinary path.
+    """
+
+    __slots__ = ("param", "folded")
+
+    def __init__(self, param):
+        self.param = param
+        self.folded = False
+
+    def buffer(self) -> np.ndarray | None:
+        p = self.param
+        return p._grad if p._grad_zeroed else None
+
+    def matmul(self, a: np.ndarray, b: np.ndarray) -> None:
+        """Apply the update with the gradient ``a @ b`` (shaped as the parameter)."""
+        self.update(a, b)
+        self.folded = True
+
+    def update(self, a: np.ndarray, b: np.ndarray) -> None:
+        raise NotImplementedError
+
+
+def lend_grad_sinks(inputs) -> list | None:
+    """What Module.bprop lends its Function (``Context.grad_buffers``): for each parameter, its
+    lent :class:`GradSink` when an optimizer armed one (``Optimizer.zero_grad(fold=True)``),
+    else its ``.grad`` array after ``zero_grad()`` (engine.lend_grad_buffers' rule), else None.
+    None when nothing is lent. Slot 0 (the input) is None.
+
+    >>> import chainrule as cr
+    >>> w = cr.tensor([1.0], requires_grad=True)
+    >>> lend_grad_sinks([None, w]) is None
+    True
+    """
+    buffers = None
+    for k, inp in enumerate(inputs):
+        if inp is None or inp._node is not None or inp._hooks:
+            continue
+        sink = inp._sink
+        if sink is not None and not sink.folded:
+            lent = sink
+        elif inp._grad_zeroed:
+            lent = inp._grad
+        else:
+            continue
+        if buffers is None:
+            buffers, seen = [None] * len(inputs), set()
+        elif id(inp) in seen:  # the same parameter twice: its second gradient is added
+            continue
+        seen.add(id(inp))
+        buffers[k] = lent
+    return buffers
 
 
 class Node:

@@ -586,8 +586,10 @@ class Linear(Function):
         needs = ctx.needs_input_grad
         gx = g @ weight.T if needs[0] else None
         x2, g2 = x.reshape(-1, x.shape[-1]), g.reshape(-1, g.shape[-1])
-        # out=: straight into a freshly zeroed .grad when the driver lends it, else a new array
-        gw = np.matmul(x2.T, g2, out=ctx.grad_buffer(1)) if needs[1] else None
+        # Straight into a freshly zeroed .grad when the driver lends it, else a new array; or, when an
+        # optimizer lent its update (a GradSink), folded into that update's GEMM and never stored (None).
+        # After gx: the fold changes the weight in place.
+        gw = ctx.grad_matmul(1, x2.T, g2) if needs[1] else None
         if not ctx.has_bias:
             return gx, gw
         # Σ_batch g as ones @ g: a BLAS matrix-vector product, ~3x faster than g2.sum(axis=0)

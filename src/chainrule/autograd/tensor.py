@@ -49,7 +49,7 @@ class Tensor(MathMethods, ArrayMethods):
     """
 
     __slots__ = ("data", "_grad", "_grad_zeroed", "requires_grad", "_node", "_retains_grad", "_hooks", "name",
-                 "__weakref__")
+                 "_sink", "__weakref__")
     # Make ``ndarray + Tensor`` call Tensor.__radd__ instead of broadcasting elementwise.
     __array_ufunc__ = None
 
@@ -67,6 +67,7 @@ class Tensor(MathMethods, ArrayMethods):
         self._retains_grad = False
         self._hooks: list[Callable] | None = None
         self.name: str | None = None
+        self._sink = None  # a GradSink an optimizer lent (function.py): this step's update takes the gradient
 
     @classmethod
     def _wrap(cls, array: np.ndarray, requires_grad: bool) -> "Tensor":
@@ -80,6 +81,7 @@ class Tensor(MathMethods, ArrayMethods):
         t._retains_grad = False
         t._hooks = None
         t.name = None
+        t._sink = None
         return t
 
     # ----------------------------------------------------------------- basics
@@ -190,6 +192,8 @@ class Tensor(MathMethods, ArrayMethods):
     @property
     def grad(self) -> np.ndarray | None:
         """The accumulated gradient (same shape as data), or None before any backward."""
+        if self._sink is not None:  # reading the gradient turns a lent fold off (or finds it spent)
+            self._take_back_sink()
         if self._grad_zeroed:  # zero_grad() was lazy: zero the array now that someone looks
             self._grad.fill(0)
             self._grad_zeroed = False
@@ -197,6 +201,9 @@ class Tensor(MathMethods, ArrayMethods):
 
     @grad.setter
     def grad(self, value: np.ndarray | None) -> None:
+        if self._sink is not None and value is not None:
+            self._take_back_sink()
+        self._sink = None
         self._grad = value
         self._grad_zeroed = False
 
@@ -215,6 +222,7 @@ class Tensor(MathMethods, ArrayMethods):
         """
         if self._grad is not None:
             self._grad_zeroed = True
+        self._sink = None
 
     # The gradient-buffer protocol: what optimizers, gradient clipping, Module.bprop and
     # the reverse walk (engine.py) use instead of ``.grad``, which zero-fills a lazily zeroed array.
@@ -230,7 +238,40 @@ class Tensor(MathMethods, ArrayMethods):
         >>> w.zero_grad(); w.current_grad() is None
         True
         """
+        if self._sink is not None and self._sink.folded:
+            self._take_back_sink()
         return None if self._grad_zeroed else self._grad
+
+    # Folding: an optimizer that can apply its update inside the gradient's matrix product
+    # (optim/fold.py) lends a GradSink (function.py) for one step instead of this .grad array.
+    def lend_update(self, sink) -> None:
+        """Until the next ``zero_grad()``, hand this tensor's gradient to ``sink`` (a
+        :class:`GradSink`) instead of storing it, where a backward can (``Context.grad_matmul``).
+        Reading or storing the gradient first takes the sink back: the gradient is kept as usual.
+        """
+        sink.folded = False
+        self._sink = sink
+
+    @property
+    def grad_folded(self) -> bool:
+        """True when this step's gradient went straight into the parameter's update (a lent
+        :class:`GradSink` took it) and was never stored: ``step()`` leaves the tensor alone.
+
+        >>> import chainrule as cr
+        >>> cr.tensor([1.0], requires_grad=True).grad_folded
+        False
+        """
+        return self._sink is not None and self._sink.folded
+
+    def _take_back_sink(self) -> None:
+        """Someone reads or stores the gradient: a lent sink is taken back; a spent one raises."""
+        if self._sink.folded:
+            raise RuntimeError(
+                f"{self.name or 'this parameter'}: its gradient was folded into the optimizer's update "
+                f"({type(self._sink).__name__}) and never stored, so it can't be read or added to; "
+                "call optimizer.zero_grad() without fold=True where the gradient is needed (clipping, "
+                "diagnostics, a parameter used twice in one step)")
+        self._sink = None
 
     def grad_buffer(self) -> np.ndarray | None:
         """The ``.grad`` array when backward may overwrite it (after ``zero_grad()``), else None:
@@ -255,6 +296,8 @@ class Tensor(MathMethods, ArrayMethods):
         >>> w.accumulate_grad(np.ones(1)); w.accumulate_grad(np.ones(1)); w.grad.tolist()
         [2.0]
         """
+        if self._sink is not None:  # a gradient stored, not folded: the lent sink is taken back
+            self._take_back_sink()
         grad = self._grad
         if grad is None:
             self._grad = np.array(g, dtype=self.data.dtype, copy=True)
@@ -369,18 +412,18 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None, c
             for inp in node.inputs:
                 if inp is not None and inp._node is None:
                     touched.setdefault(inp, None)
-    saved = {t: (t._grad, t._grad_zeroed, t._retains_grad) for t in touched}
+    saved = {t: (t._grad, t._grad_zeroed, t._retains_grad, t._sink) for t in touched}
     try:
         for t in touched:
-            t._grad, t._grad_zeroed = None, False
+            t._grad, t._grad_zeroed, t._sink = None, False, None
         for t in inputs:
             t._retains_grad = t._node is not None
         for out, g in zip(outputs, grad_outputs):
             out.backward(g)
         found = [t._grad for t in inputs]
     finally:
-        for t, (g, zeroed, retains) in saved.items():
-            t._grad, t._grad_zeroed, t._retains_grad = g, zeroed, retains
+        for t, (g, zeroed, retains, sink) in saved.items():
+            t._grad, t._grad_zeroed, t._retains_grad, t._sink = g, zeroed, retains, sink
     result = []
     for t, g in zip(inputs, found):
         if g is None and not allow_unused and not materialize_grads:

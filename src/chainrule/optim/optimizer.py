@@ -97,17 +97,42 @@ class Optimizer:
         for group in self.param_groups:
             group["lr"] = float(value)
 
-    def zero_grad(self, set_to_none: bool = True) -> None:
+    def zero_grad(self, set_to_none: bool = True, fold: bool = False) -> None:
         """Forget the gradients. With ``set_to_none`` (the default, as PyTorch's) a parameter
         counts as having no gradient until the next backward, so ``step()`` skips it; its
         ``.grad`` array is kept and reads as zeros (see :meth:`Tensor.zero_grad`: it is lazy).
         ``set_to_none=False`` fills the gradients with zeros, and ``step()`` then updates
-        every parameter (weight decay and momentum act on a zero gradient)."""
-        for p in self.params:
-            if set_to_none:
-                p.zero_grad()
-            elif p.grad is not None:
-                p.grad.fill(0)
+        every parameter (weight decay and momentum act on a zero gradient).
+
+        ``fold=True``, for a loop where nothing reads the gradients (no clipping, no
+        diagnostics, one process): where this optimizer can (SGD, with SciPy), the next
+        ``bprop`` applies a weight's update inside its gradient's matrix product
+        (optim/fold.py) and stores no gradient; ``step()`` then skips that weight, and
+        reading its ``.grad`` raises until the next ``zero_grad()``. Reading or storing a
+        gradient before that turns the fold off for it. Results equal the unfused step's
+        to float32 rounding.
+        """
+        i = 0
+        for group in self.param_groups:
+            folding = fold and set_to_none and self.can_fold(group)
+            for p in group["params"]:
+                if set_to_none:
+                    p.zero_grad()
+                elif p.grad is not None:
+                    p.grad.fill(0)
+                if folding:
+                    sink = self.fold_sink(p, i, group)
+                    if sink is not None:
+                        p.lend_update(sink)
+                i += 1
+
+    def can_fold(self, group: dict[str, Any]) -> bool:
+        """Whether this group's update can be folded into the gradient's product (none here)."""
+        return False
+
+    def fold_sink(self, param: Parameter, index: int, group: dict[str, Any]) -> Any:
+        """The GradSink (optim/fold.py) that applies this parameter's update, or None."""
+        return None
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter that has a gradient; returns ``closure()`` if given
@@ -118,6 +143,9 @@ class Optimizer:
             for p in group["params"]:
                 # A parameter with no gradient since zero_grad() (unused this step) is left
                 # alone, momentum and weight decay included, as PyTorch skips a None .grad.
+                if p.grad_folded:  # updated inside its gradient's product already (zero_grad(fold=True))
+                    i += 1
+                    continue
                 grad = p.current_grad()
                 if grad is not None:
                     self.update(p.data, grad, self.state[i], group)

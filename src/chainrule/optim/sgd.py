@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .fold import FoldedUpdate, blas_functions, foldable
 from .optimizer import Optimizer
 
 __all__ = ["SGD"]
@@ -21,6 +22,7 @@ class SGD(Optimizer):
                  weight_decay: float = 0.0, nesterov: bool = False):
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
                                       nesterov=nesterov))
+        self._sinks: dict[int, FoldedUpdate] = {}  # by parameter index: zero_grad(fold=True) lends them
 
     def _check_group(self, group):
         super()._check_group(group)
@@ -28,6 +30,20 @@ class SGD(Optimizer):
             raise ValueError(f"SGD: momentum must be >= 0, got {group['momentum']}")
         if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
             raise ValueError("SGD: nesterov needs momentum > 0 and dampening = 0")
+
+    def can_fold(self, group):
+        # Nesterov and dampening need the gradient apart from the buffer: they take the ordinary path.
+        return group["dampening"] == 0 and not group["nesterov"]
+
+    def fold_sink(self, param, index, group):
+        data = param.data
+        if not foldable(data) or blas_functions(data.dtype) is None:
+            return None
+        sink = self._sinks.get(index)
+        if sink is None or sink.param is not param:
+            sink = self._sinks[index] = FoldedUpdate(param, group, self.state[index])
+        sink.group, sink.state = group, self.state[index]  # load_state_dict replaces both's contents
+        return sink
 
     def update(self, param, grad, state, group):
         # Temporaries live for this one update only: between steps the memory is the

@@ -138,7 +138,7 @@ class Trainer:
         self.callback.on_epoch_begin(epoch, len(self.loader))
         for xb, yb in self.loader:
             step = sums["steps"] + 1
-            optimizer.zero_grad()
+            optimizer.zero_grad(fold=recorder is None and cfg.clip_grad is None and self.comm.size == 1)
             if cfg.shift:  # the whole batch's shifts, on every process alike
                 xb = random_shift(xb, self.data.image_shape, cfg.shift, self.augment_rng)
             if self.comm.size == 1:
