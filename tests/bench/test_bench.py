@@ -50,11 +50,29 @@ def test_contenders_compute_the_same_first_loss(data):
     spec = bench.NETS["784-200tanh-10"]
     w = bench.initial_weights(spec)
     order = np.arange(64)
-    losses = [bench.CONTENDERS[n](spec, w, 0.05, 32).epoch(x, y, order) for n in ("fast", "autodiff", "numpy")]
+    losses = [bench.CONTENDERS[n](spec, w, 0.05, 32).epoch(x, y, order)
+              for n in ("fast", "autodiff", "numpy", "numpy-opt")]
     np.testing.assert_allclose(losses, losses[0], rtol=1e-5)
 
 
-@pytest.mark.parametrize("name", ["autodiff", "numpy", "torch", "sklearn"])
+@pytest.mark.parametrize("net", list(bench.NETS))
+def test_the_optimized_loop_trains_as_the_straightforward_one(data, net):
+    """numpy-opt is numpy's maths in buffers: after a few steps (a short last batch among them) the same
+    losses and the same weights, to float32 rounding."""
+    x, y, _ = data
+    spec = bench.NETS[net]
+    w = bench.initial_weights(spec)
+    order = np.random.default_rng(0).permutation(len(x))[:5 * 32 + 7]
+    plain, opt = bench.CONTENDERS["numpy"](spec, w, 0.5, 32), bench.CONTENDERS["numpy-opt"](spec, w, 0.5, 32)
+    np.testing.assert_allclose(opt.epoch(x, y, order), plain.epoch(x, y, order), rtol=1e-5)
+    for b in (16, 64):  # predictions read the weights both trained to, within and beyond the batch's buffers
+        got, want = opt.predict(x[:80], b), plain.predict(x[:80], b)
+        assert got.dtype == np.float32
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+    assert not np.allclose(plain.predict(x[:80], 16), bench.CONTENDERS["numpy"](spec, w, 0.5, 32).predict(x[:80], 16))
+
+
+@pytest.mark.parametrize("name", ["autodiff", "numpy", "numpy-opt", "torch", "sklearn"])
 def test_every_contender_starts_from_the_chainrule_net_s_weights(data, name):
     """Before any training, each contender predicts what the chainrule net predicts (scikit-learn: the softmax)."""
     if bench.available(name):

@@ -20,7 +20,7 @@ __all__ = ["LABELS", "format_report", "plot_bench"]
 
 LABELS = {
     "fast": "chainrule fprop/bprop", "autodiff": "chainrule autodiff", "numpy": "hand-written NumPy",
-    "gemm": "GEMMs only (measured floor)", "torch": "PyTorch CPU", "sklearn": "scikit-learn MLP",
+    "numpy-opt": "optimized NumPy", "gemm": "GEMMs only (measured floor)", "torch": "PyTorch CPU", "sklearn": "scikit-learn MLP",
 }
 
 
