@@ -169,8 +169,8 @@ def setup_numpy_opt(spec: NetSpec, weights, lr: float, batch: int) -> Contender:
     xb = np.empty((batch, FEATURES), np.float32)
     acts = [np.empty((batch, o), np.float32) for _, o in spec.layers]  # layer outputs; the last one: logits
     grads = [np.empty((batch, o), np.float32) for _, o in spec.layers]  # gradients at each layer's output
-    tmp = [np.empty((batch, o), np.float32) for _, o in spec.layers[:-1]]  # the activation's derivative
-    masks = [np.empty((batch, o), bool) for _, o in spec.layers[:-1]]
+    # the activation's derivative: 1 - h² for tanh, the mask h > 0 for relu
+    tmp = [np.empty((batch, o), np.float32 if tanh else bool) for _, o in spec.layers[:-1]]
     gws = [np.empty_like(w) for w in ws]
     gbs = [np.empty_like(b) for b in bs]
     ones = np.ones(batch, np.float32)
@@ -214,7 +214,7 @@ def setup_numpy_opt(spec: NetSpec, weights, lr: float, batch: int) -> Contender:
                     np.subtract(1, t, out=t)
                     np.multiply(gb, t, out=gb)
                 else:  # relu' = [h > 0]
-                    np.multiply(gb, np.greater(below, 0, out=masks[k - 1][:n]), out=gb)
+                    np.multiply(gb, np.greater(below, 0, out=tmp[k - 1][:n]), out=gb)
                 g = gb
             np.multiply(gws[k], lr32, out=gws[k])
             np.subtract(ws[k], gws[k], out=ws[k])
