@@ -2,7 +2,7 @@
 PyTorch and scikit-learn, each in its own process (chainrule.bench measures; this reads the options
 and writes the results).
 
-    chainrule bench            # the full run, 5 rounds: about 15 minutes on 2 quiet cores
+    chainrule bench            # the full run, 5 rounds: about 10 minutes on 2 quiet cores
     chainrule bench --quick    # a fifth of an epoch per measurement, 2 rounds: about 3 minutes
 """
 
