@@ -47,9 +47,6 @@ class Contender:
     epoch: Callable[[np.ndarray, np.ndarray, np.ndarray], float]
     predict: Callable[[np.ndarray, int], np.ndarray]
     prepare: Callable[[np.ndarray, np.ndarray, np.ndarray], None] = lambda x, y, order: None
-    # True: epoch(x, y, part of order) continues where the last call stopped, on NumPy's
-    # thread pool, so it can take turns with the others slice by slice
-    interleave: bool = True
 
 
 def _chainrule_predict(net: nn.Sequential):
@@ -315,7 +312,7 @@ def setup_torch(spec: NetSpec, weights, lr: float, batch: int) -> Contender:
         with torch.inference_mode():
             return torch.cat([net(xt[s:s + b]) for s in range(0, len(x), b)]).numpy()
 
-    return Contender(epoch, predict, interleave=False)
+    return Contender(epoch, predict)
 
 
 def setup_sklearn(spec: NetSpec, weights, lr: float, batch: int) -> Contender:
@@ -351,7 +348,7 @@ def setup_sklearn(spec: NetSpec, weights, lr: float, batch: int) -> Contender:
     def predict(x, b):
         return np.concatenate([model.predict_proba(x[s:s + b]) for s in range(0, len(x), b)])
 
-    return Contender(epoch, predict, prepare, interleave=False)
+    return Contender(epoch, predict, prepare)
 
 
 CONTENDERS: dict[str, Callable[..., Contender]] = {

@@ -20,7 +20,8 @@ __all__ = ["LABELS", "format_report", "plot_bench"]
 
 LABELS = {
     "fast": "chainrule fprop/bprop", "autodiff": "chainrule autodiff", "numpy": "hand-written NumPy",
-    "numpy-opt": "optimized NumPy", "gemm": "GEMMs only (measured floor)", "torch": "PyTorch CPU", "sklearn": "scikit-learn MLP",
+    "numpy-opt": "optimized NumPy", "gemm": "GEMMs only (measured floor)", "torch": "PyTorch CPU",
+    "sklearn": "scikit-learn MLP",
 }
 
 
@@ -50,7 +51,8 @@ def _method(res: dict) -> list[str]:
     env = "".join(f", {k}={v}" for k, v in m.get("env", {}).items())
     load = res["load_average"]
     return [
-        f"Each contender in its own process ({how['processes']} processes in all{torch_free}): a warm-up of {how['warmup_examples']:,} examples, then {how['epochs']} timed "
+        f"Each contender in its own process ({how['processes']} processes in all{torch_free}): a warm-up of "
+        f"{how['warmup_examples']:,} examples, then {how['epochs']} timed "
         f"epoch{'s' if how['epochs'] > 1 else ''} of {res['examples_timed']:,} examples scaled to {EPOCH:,}; "
         f"{how['rounds']} round{'s' if how['rounds'] > 1 else ''}, contenders in an order rotated every round. "
         f"Seconds are medians over rounds; a ratio is the median of the per-round ratios (each contender "
