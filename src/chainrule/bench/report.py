@@ -37,17 +37,21 @@ def _spread(r: dict, key: str) -> str:
     return f"{r[key]:.2f}" + (f" ({low:.2f}–{high:.2f})" if low is not None and high != low else "")
 
 
+def _threads(n) -> str:
+    return f"{n} thread{'' if n == 1 else 's'}"
+
+
 def _method(res: dict) -> list[str]:
     """How the run measured, in words: processes, rounds, warm-up, threads, BLAS kernel, load."""
     m, how = res["machine"], res["method"]
     blas = "; ".join(f"{b.get('internal_api')} {b.get('version')}" + (f" of {b['of']}" if b.get("of") else "")
-                     + f", {b.get('architecture')} kernel, {b.get('num_threads')} threads"
+                     + f", {b.get('architecture')} kernel, {_threads(b.get('num_threads'))}"
                      for b in m.get("blas", [])) or "not known (no threadpoolctl)"
     clean = [n for n, imported in how.get("torch_imported", {}).items() if n != "torch" and not imported]
     dirty = [n for n, imported in how.get("torch_imported", {}).items() if n != "torch" and imported]
     torch_free = "; PyTorch imported in none but its own" if clean and not dirty else \
         f"; PyTorch imported in {', '.join(dirty)}'s" if dirty else ""
-    torch = f"; PyTorch {res['torch_threads'][0]} threads" if len(res.get("torch_threads", [])) == 1 else ""
+    torch = f"; PyTorch {_threads(res['torch_threads'][0])}" if len(res.get("torch_threads", [])) == 1 else ""
     env = "".join(f", {k}={v}" for k, v in m.get("env", {}).items())
     load = res["load_average"]
     return [
