@@ -31,7 +31,7 @@ GOOD = dict(nets=["784-200tanh-10"], batch_sizes=[100], names=["numpy"], rounds=
     (dict(nets="784-200tanh-10"), "nets must be a list"),
     (dict(names=[]), "names must not be empty"),
     (dict(names=["numpy", "jax"]),
-     "names must be among fast, autodiff, numpy, numpy-opt, gemm, torch, sklearn, got 'jax'"),
+     "names must be among fast, fast-fold, autodiff, numpy, numpy-opt, gemm, torch, sklearn, got 'jax'"),
 ])
 def test_a_bad_argument_is_named_before_anything_is_timed(monkeypatch, change, message):
     def untouched(*args, **kwargs):

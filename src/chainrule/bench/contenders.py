@@ -1,6 +1,7 @@
 """The contenders: each trains the same net on the same batches, the way one library or loop does it.
 
 * ``fast``      chainrule's ``Sequential.fprop``/``bprop`` and ``optim.SGD`` (no tape);
+* ``fast-fold`` the same with SGD's update folded into the weight gradient's GEMM (SciPy's BLAS; optim/fold.py);
 * ``autodiff``  chainrule's tape: ``net(Tensor)``, ``loss.backward()``, ``opt.step()``;
 * ``numpy``     a hand-written NumPy loop of exactly the same maths (loss included);
 * ``numpy-opt`` the same loop optimized: buffers made once, ``out=`` everywhere, in-place updates;
@@ -22,6 +23,7 @@ True
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from dataclasses import dataclass
@@ -56,8 +58,9 @@ def _chainrule_predict(net: nn.Sequential):
     return predict
 
 
-def setup_fast(spec: NetSpec, weights, lr: float, batch: int) -> Contender:
-    """chainrule without the tape: the course exercise's fprop/bprop loop, with optim.SGD."""
+def setup_fast(spec: NetSpec, weights, lr: float, batch: int, fold: bool = False) -> Contender:
+    """chainrule without the tape: the course exercise's fprop/bprop loop, with optim.SGD; with
+    ``fold``, SGD's update folded into the weight gradient's GEMM (optim/fold.py, SciPy's BLAS)."""
     net = build_net(spec, weights)
     loss_fn, opt = nn.CrossEntropyLoss(), optim.SGD(net.parameters(), lr=lr)
     xb = np.empty((batch, FEATURES), np.float32)
@@ -67,7 +70,7 @@ def setup_fast(spec: NetSpec, weights, lr: float, batch: int) -> Contender:
         loss = math.nan
         for idx in batches(order, batch):
             xi = np.take(x, idx, axis=0, out=xb[:len(idx)])
-            opt.zero_grad()
+            opt.zero_grad(fold=fold)
             loss = loss_fn.fprop(net.fprop(xi), y[idx])
             net.bprop(loss_fn.bprop(), input_grad=False)
             opt.step()
@@ -352,7 +355,7 @@ def setup_sklearn(spec: NetSpec, weights, lr: float, batch: int) -> Contender:
 
 
 CONTENDERS: dict[str, Callable[..., Contender]] = {
-    "fast": setup_fast, "autodiff": setup_autodiff, "numpy": setup_numpy, "numpy-opt": setup_numpy_opt,
+    "fast": setup_fast, "fast-fold": functools.partial(setup_fast, fold=True), "autodiff": setup_autodiff, "numpy": setup_numpy, "numpy-opt": setup_numpy_opt,
     "gemm": setup_gemm, "torch": setup_torch, "sklearn": setup_sklearn,
 }
 
@@ -363,12 +366,13 @@ def available(name: str) -> str | None:
     >>> available("numpy") is None
     True
     """
-    module = {"torch": "torch", "sklearn": "sklearn"}.get(name)
+    module = {"torch": "torch", "sklearn": "sklearn", "fast-fold": "scipy"}.get(name)
     if module is None:
         return None
     try:
         __import__(module)
     except ImportError:
         return {"torch": "not installed (pip install torch==2.13.0)",
-                "sklearn": "not installed (pip install scikit-learn)"}[name]
+                "sklearn": "not installed (pip install scikit-learn)",
+                "fast-fold": "SciPy not installed (pip install 'chainrule[fast]')"}[name]
     return None

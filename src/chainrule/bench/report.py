@@ -19,7 +19,7 @@ from .nets import EPOCH
 __all__ = ["LABELS", "format_report", "plot_bench"]
 
 LABELS = {
-    "fast": "chainrule fprop/bprop", "autodiff": "chainrule autodiff", "numpy": "hand-written NumPy",
+    "fast": "chainrule fprop/bprop", "fast-fold": "chainrule fprop/bprop, folded SGD", "autodiff": "chainrule autodiff", "numpy": "hand-written NumPy",
     "numpy-opt": "optimized NumPy", "gemm": "GEMMs only (measured floor)", "torch": "PyTorch CPU",
     "sklearn": "scikit-learn MLP",
 }
