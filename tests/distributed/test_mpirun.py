@@ -277,6 +277,35 @@ def test_bad_input_stops_every_rank_with_status_2(tmp_path):
     assert "absent.npz" in proc.stderr and proc.stdout == ""
 
 
+SIGNALLED_WHILE_READING = """
+import os, signal, sys
+import chainrule.train
+from chainrule.cli import main
+
+if os.environ["OMPI_COMM_WORLD_RANK"] == "1":  # rank 1 alone gets SIGTERM while it reads the data
+    read = chainrule.train.load_dataset
+
+    def signalled(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGTERM)
+        return read(*args, **kwargs)
+    chainrule.train.load_dataset = signalled
+sys.exit(main(["train", "--dataset", "digits", "--model", "32tanh", "--epochs", "3", "--no-plots", "--quiet",
+               "--out", sys.argv[1]]))
+"""
+
+
+def test_a_signal_to_one_rank_before_training_stops_the_whole_job(tmp_path):
+    # Before training, no step's allreduce carries the signal to the others: the rank it came to exits at
+    # once (a normal exit would wait in MPI_Finalize for rank 0, which waits for it) and mpirun ends the job.
+    script = tmp_path / "signalled.py"
+    script.write_text(SIGNALLED_WHILE_READING)
+    proc = run([script, tmp_path / "run"], k=2)
+    assert proc.returncode == 128 + signal.SIGTERM, proc.stdout + proc.stderr
+    assert [line for line in proc.stderr.splitlines() if line.startswith("chainrule:")] == \
+        ["chainrule: interrupted (SIGTERM)"], proc.stderr
+    assert not (tmp_path / "run" / "summary.json").exists()
+
+
 RAISES_AT_STEP_5 = """
 import sys
 import chainrule
