@@ -259,6 +259,39 @@ def test_a_run_stopped_in_one_process_resumes_at_k_2_with_the_uninterrupted_weig
     assert close, worst
 
 
+# ------------------------------------------------------------------------------- the replicas
+REPLICAS = """
+import sys
+import numpy as np
+import chainrule as cr
+from chainrule.data import load_dataset
+from chainrule.distributed import world
+from chainrule.train import TrainConfig, Trainer
+
+comm = world()
+data = load_dataset("digits", seed=0)
+cr.manual_seed(0)
+clf = cr.Classifier.from_spec("64relu-dropout0.2-32tanh", data.num_features, data.classes, data.image_shape)
+for p in clf.net.parameters():  # every rank but 0 starts from other weights: rank 0's broadcast replaces them
+    p.data += np.float32(comm.rank)
+config = TrainConfig(epochs=3, batch_size=50, optimizer="adam", lr=0.003, patience=None)
+result = Trainer(clf, data, config, comm=comm).fit()
+np.savez(f"{sys.argv[1]}/{comm.rank}.npz", **clf.net.state_dict(), test=result.summary["test_accuracy"])
+"""
+
+
+@pytest.mark.parametrize("k", [2, 3])
+def test_every_rank_starts_from_rank_0s_weights_and_the_replicas_stay_bitwise_equal(k, tmp_path):
+    (tmp_path / "replicas.py").write_text(REPLICAS)
+    proc = run([tmp_path / "replicas.py", tmp_path], k=k)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    ranks = [dict(np.load(tmp_path / f"{rank}.npz")) for rank in range(k)]
+    for other in ranks[1:]:
+        assert other.keys() == ranks[0].keys()
+        for name in ranks[0]:
+            assert np.array_equal(other[name], ranks[0][name]), name
+
+
 # ------------------------------------------------------------------------------- stopping together
 def test_divergence_stops_every_rank_with_status_3_and_one_message(tmp_path):
     args = ["--model", "32tanh", "--optimizer", "sgd", "--lr", "1e6", "--epochs", "3"]
