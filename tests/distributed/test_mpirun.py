@@ -310,6 +310,18 @@ def test_bad_input_stops_every_rank_with_status_2(tmp_path):
     assert "absent.npz" in proc.stderr and proc.stdout == ""
 
 
+def test_a_resume_rank_0_cannot_read_is_reported_once(tmp_path):
+    # Rank 0 alone reads the run folder and sends what it found, its error too: every rank raises it, one reports it.
+    (tmp_path / "empty").mkdir()
+    for folder in (tmp_path / "empty", tmp_path / "absent"):
+        proc = run(["-m", "chainrule", "train", "--resume", folder], k=2)
+        assert proc.returncode == 2, proc.stdout + proc.stderr
+        said = [line for line in proc.stderr.splitlines() if line.startswith("chainrule:")]
+        assert said == [f"chainrule: error: {folder}: nothing to resume (no last.safetensors; is this the folder "
+                        f"of a training run?)"], proc.stderr
+        assert proc.stdout == ""
+
+
 SIGNALLED_WHILE_READING = """
 import os, signal, sys
 import chainrule.train

@@ -183,5 +183,7 @@ def _outcome(run, args, parser) -> tuple[int, bool]:
     except _error_types() as e:
         if os.environ.get("CHAINRULE_DEBUG"):
             raise
-        complain(f"chainrule: error: {with_option(one_line(e), parser, e)}")
-        return EXIT_USAGE, False
+        shared = getattr(e, "every_process", False)  # raised alike on every process (a resume rank 0 read)
+        if _reporting_rank() or not shared:
+            complain(f"chainrule: error: {with_option(one_line(e), parser, e)}")
+        return EXIT_USAGE, shared
