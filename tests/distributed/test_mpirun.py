@@ -202,10 +202,10 @@ def rank_pids(launcher: int, k: int, within: float = 60) -> dict[int, int]:
     raise AssertionError(f"mpirun's {k} ranks not found")
 
 
-def interrupted(out: Path, k: int | None, rank: int = 0) -> int:
-    """Start ``chainrule train RESUME`` (under mpirun -n k if k), SIGTERM one process (the given rank)
+def interrupted(out: Path, k: int | None, rank: int = 0, args=RESUME) -> int:
+    """Start ``chainrule train args`` (under mpirun -n k if k), SIGTERM one process (the given rank)
     once the first epoch is recorded; returns the job's exit status."""
-    proc = subprocess.Popen(command(["-m", "chainrule", "train", *COMMON, "--quiet", *RESUME, "--out", out], k),
+    proc = subprocess.Popen(command(["-m", "chainrule", "train", *COMMON, "--quiet", *args, "--out", out], k),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
     try:
         pid = proc.pid if k is None else rank_pids(proc.pid, k)[rank]
@@ -255,6 +255,18 @@ def test_a_run_stopped_in_one_process_resumes_at_k_2_with_the_uninterrupted_weig
     assert interrupted(tmp_path / "k1", k=None) == 128 + signal.SIGTERM
     close, worst = compare(resumed(tmp_path / "k1", tmp_path / "to2", 2), tensors(want_out))
     print(f"\nstopped in one process after epoch {len(metrics(tmp_path / 'k1'))}, resumed at K=2: "
+          f"max |difference| {worst:.3g}")
+    assert close, worst
+
+
+def test_an_adam_run_resumes_across_k_with_its_step_counts_intact(one_process, tmp_path):
+    # Adam's state holds 0-d step counts: they travel through the broadcasts and are saved as 0-d again.
+    args = [*RESUME[:RESUME.index("--optimizer")], "--optimizer", "adam", "--lr", "0.001",
+            *RESUME[RESUME.index("--batch-size"):]]
+    want_out, _ = one_process("resume-adam", args)
+    assert interrupted(tmp_path / "k1", k=None, args=args) == 128 + signal.SIGTERM
+    close, worst = compare(resumed(tmp_path / "k1", tmp_path / "to2", 2), tensors(want_out))
+    print(f"\nadam stopped in one process after epoch {len(metrics(tmp_path / 'k1'))}, resumed at K=2: "
           f"max |difference| {worst:.3g}")
     assert close, worst
 
