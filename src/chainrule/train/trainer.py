@@ -450,6 +450,7 @@ class Trainer:
                 trainer.recorder.load_state_dict(state.get("diagnostics"))
             except ValueError as e:
                 raise CheckpointError(f"{name}: training state {e}") from None
-            trainer.recorder.load_lines(out_dir / DIAGNOSTICS, len(trainer.history))
+            if trainer.out_dir is not None:  # the lines rank 0 rewrites; the other processes never read the folder
+                trainer.recorder.load_lines(out_dir / DIAGNOSTICS, len(trainer.history))
         trainer.resumed, trainer.threads, trainer._fingerprint = True, threads, saved
         return trainer
