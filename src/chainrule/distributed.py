@@ -189,7 +189,8 @@ def bcast_arrays(comm: Communicator, arrays: dict[str, np.ndarray] | None = None
                         [[k, list(v.shape), v.dtype.str] for k, v in arrays.items()], root)
     out = {}
     for name, shape, dtype in layout:
-        buffer = np.ascontiguousarray(arrays[name]) if comm.rank == root else np.empty(shape, np.dtype(dtype))
+        # np.array, not np.ascontiguousarray: that gives a 0-d array (Adam's step) the shape (1,)
+        buffer = np.array(arrays[name], order="C") if comm.rank == root else np.empty(shape, np.dtype(dtype))
         out[name] = comm.bcast(buffer, root)
     return out
 

@@ -143,10 +143,14 @@ class Replayer(Communicator):
 def test_bcast_json_and_arrays_carry_roots_values_to_another_rank():
     value = {"epoch": 3, "names": ["α", "b"], "lr": 0.5, "none": None}
     arrays = {"w": np.arange(6, dtype=np.float32).reshape(2, 3).T,  # not contiguous at root
-              "b": np.array([-1.5], np.float32), "step": np.array([7, 8], np.int64), "empty": np.zeros((0, 4), np.float32)}
+              "b": np.array([-1.5], np.float32), "step": np.array([7, 8], np.int64), "empty": np.zeros((0, 4), np.float32),
+              "count": np.array(5, np.int64)}  # 0-d, as Adam's step count
     root = Recorder()
     assert bcast_json(root, value) == value
-    assert bcast_arrays(root, arrays) is not arrays
+    kept = bcast_arrays(root, arrays)
+    assert kept is not arrays and list(kept) == list(arrays)
+    for name, a in arrays.items():  # the root keeps its arrays as they were, shapes too
+        assert kept[name].dtype == a.dtype and kept[name].shape == a.shape and np.array_equal(kept[name], a)
     other = Replayer(root.sent)
     assert bcast_json(other, "ignored on rank 1") == value
     got = bcast_arrays(other)

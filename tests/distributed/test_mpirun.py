@@ -202,10 +202,10 @@ def rank_pids(launcher: int, k: int, within: float = 60) -> dict[int, int]:
     raise AssertionError(f"mpirun's {k} ranks not found")
 
 
-def interrupted(out: Path, k: int | None, rank: int = 0) -> int:
-    """Start ``chainrule train RESUME`` (under mpirun -n k if k), SIGTERM one process (the given rank)
+def interrupted(out: Path, k: int | None, rank: int = 0, args=RESUME) -> int:
+    """Start ``chainrule train args`` (under mpirun -n k if k), SIGTERM one process (the given rank)
     once the first epoch is recorded; returns the job's exit status."""
-    proc = subprocess.Popen(command(["-m", "chainrule", "train", *COMMON, "--quiet", *RESUME, "--out", out], k),
+    proc = subprocess.Popen(command(["-m", "chainrule", "train", *COMMON, "--quiet", *args, "--out", out], k),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
     try:
         pid = proc.pid if k is None else rank_pids(proc.pid, k)[rank]
@@ -259,6 +259,51 @@ def test_a_run_stopped_in_one_process_resumes_at_k_2_with_the_uninterrupted_weig
     assert close, worst
 
 
+def test_an_adam_run_resumes_across_k_with_its_step_counts_intact(one_process, tmp_path):
+    # Adam's state holds 0-d step counts: they travel through the broadcasts and are saved as 0-d again.
+    args = [*RESUME[:RESUME.index("--optimizer")], "--optimizer", "adam", "--lr", "0.001",
+            *RESUME[RESUME.index("--batch-size"):]]
+    want_out, _ = one_process("resume-adam", args)
+    assert interrupted(tmp_path / "k1", k=None, args=args) == 128 + signal.SIGTERM
+    close, worst = compare(resumed(tmp_path / "k1", tmp_path / "to2", 2), tensors(want_out))
+    print(f"\nadam stopped in one process after epoch {len(metrics(tmp_path / 'k1'))}, resumed at K=2: "
+          f"max |difference| {worst:.3g}")
+    assert close, worst
+
+
+# ------------------------------------------------------------------------------- the replicas
+REPLICAS = """
+import sys
+import numpy as np
+import chainrule as cr
+from chainrule.data import load_dataset
+from chainrule.distributed import world
+from chainrule.train import TrainConfig, Trainer
+
+comm = world()
+data = load_dataset("digits", seed=0)
+cr.manual_seed(0)
+clf = cr.Classifier.from_spec("64relu-dropout0.2-32tanh", data.num_features, data.classes, data.image_shape)
+for p in clf.net.parameters():  # every rank but 0 starts from other weights: rank 0's broadcast replaces them
+    p.data += np.float32(comm.rank)
+config = TrainConfig(epochs=3, batch_size=50, optimizer="adam", lr=0.003, patience=None)
+result = Trainer(clf, data, config, comm=comm).fit()
+np.savez(f"{sys.argv[1]}/{comm.rank}.npz", **clf.net.state_dict(), test=result.summary["test_accuracy"])
+"""
+
+
+@pytest.mark.parametrize("k", [2, 3])
+def test_every_rank_starts_from_rank_0s_weights_and_the_replicas_stay_bitwise_equal(k, tmp_path):
+    (tmp_path / "replicas.py").write_text(REPLICAS)
+    proc = run([tmp_path / "replicas.py", tmp_path], k=k)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    ranks = [dict(np.load(tmp_path / f"{rank}.npz")) for rank in range(k)]
+    for other in ranks[1:]:
+        assert other.keys() == ranks[0].keys()
+        for name in ranks[0]:
+            assert np.array_equal(other[name], ranks[0][name]), name
+
+
 # ------------------------------------------------------------------------------- stopping together
 def test_divergence_stops_every_rank_with_status_3_and_one_message(tmp_path):
     args = ["--model", "32tanh", "--optimizer", "sgd", "--lr", "1e6", "--epochs", "3"]
@@ -275,6 +320,47 @@ def test_bad_input_stops_every_rank_with_status_2(tmp_path):
                 "--out", tmp_path / "run"], k=2)
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "absent.npz" in proc.stderr and proc.stdout == ""
+
+
+def test_a_resume_rank_0_cannot_read_is_reported_once(tmp_path):
+    # Rank 0 alone reads the run folder and sends what it found, its error too: every rank raises it, one reports it.
+    (tmp_path / "empty").mkdir()
+    for folder in (tmp_path / "empty", tmp_path / "absent"):
+        proc = run(["-m", "chainrule", "train", "--resume", folder], k=2)
+        assert proc.returncode == 2, proc.stdout + proc.stderr
+        said = [line for line in proc.stderr.splitlines() if line.startswith("chainrule:")]
+        assert said == [f"chainrule: error: {folder}: nothing to resume (no last.safetensors; is this the folder "
+                        f"of a training run?)"], proc.stderr
+        assert proc.stdout == ""
+
+
+SIGNALLED_WHILE_READING = """
+import os, signal, sys
+import chainrule.train
+from chainrule.cli import main
+
+if os.environ["OMPI_COMM_WORLD_RANK"] == "1":  # rank 1 alone gets SIGTERM while it reads the data
+    read = chainrule.train.load_dataset
+
+    def signalled(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGTERM)
+        return read(*args, **kwargs)
+    chainrule.train.load_dataset = signalled
+sys.exit(main(["train", "--dataset", "digits", "--model", "32tanh", "--epochs", "3", "--no-plots", "--quiet",
+               "--out", sys.argv[1]]))
+"""
+
+
+def test_a_signal_to_one_rank_before_training_stops_the_whole_job(tmp_path):
+    # Before training, no step's allreduce carries the signal to the others: the rank it came to exits at
+    # once (a normal exit would wait in MPI_Finalize for rank 0, which waits for it) and mpirun ends the job.
+    script = tmp_path / "signalled.py"
+    script.write_text(SIGNALLED_WHILE_READING)
+    proc = run([script, tmp_path / "run"], k=2)
+    assert proc.returncode == 128 + signal.SIGTERM, proc.stdout + proc.stderr
+    assert [line for line in proc.stderr.splitlines() if line.startswith("chainrule:")] == \
+        ["chainrule: interrupted (SIGTERM)"], proc.stderr
+    assert not (tmp_path / "run" / "summary.json").exists()
 
 
 RAISES_AT_STEP_5 = """

@@ -158,9 +158,11 @@ def _outcome(run, args, parser) -> tuple[int, bool]:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit's flush
         return 0, True
     except Interrupted as e:  # training's "saved ...; continue with ...", the pictures' "complete and saved"
-        if _reporting_rank() or not getattr(e, "every_process", True):
+        # A signal to this process alone (outside training's agreed stop) ends it at once: the others,
+        # waiting for it, are then stopped by mpirun.
+        if _reporting_rank() or not e.every_process:
             complain(f"chainrule: {as_command(str(e))}")
-        return EXIT_SIGNAL + e.signum, getattr(e, "every_process", True)
+        return EXIT_SIGNAL + e.signum, e.every_process
     except KeyboardInterrupt:
         complain("chainrule: interrupted")
         return EXIT_SIGNAL + signal.SIGINT, False
@@ -181,5 +183,7 @@ def _outcome(run, args, parser) -> tuple[int, bool]:
     except _error_types() as e:
         if os.environ.get("CHAINRULE_DEBUG"):
             raise
-        complain(f"chainrule: error: {with_option(one_line(e), parser, e)}")
-        return EXIT_USAGE, False
+        shared = getattr(e, "every_process", False)  # raised alike on every process (a resume rank 0 read)
+        if _reporting_rank() or not shared:
+            complain(f"chainrule: error: {with_option(one_line(e), parser, e)}")
+        return EXIT_USAGE, shared

@@ -147,7 +147,8 @@ class DataParallel:
 def read_on_rank_zero(comm: Communicator, read: Callable[[], tuple[dict[str, np.ndarray], dict[str, Any]]]
                       ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """``read()`` (a file's arrays and metadata) on rank 0 only, its result on every rank; a
-    CheckpointError there is raised on every rank. Only rank 0 needs the run folder."""
+    CheckpointError there is raised on every rank (its ``every_process`` set: rank 0 reports it). Only
+    rank 0 needs the run folder."""
     if comm.size == 1:
         return read()
     if comm.rank == 0:
@@ -155,12 +156,15 @@ def read_on_rank_zero(comm: Communicator, read: Callable[[], tuple[dict[str, np.
             arrays, info = read()
         except CheckpointError as e:
             bcast_json(comm, {"error": str(e)})
+            e.every_process = True  # every process raises it: rank 0 alone reports it
             raise
         bcast_json(comm, {"info": info})
         return bcast_arrays(comm, arrays), info
     message = bcast_json(comm)
     if "error" in message:
-        raise CheckpointError(message["error"])
+        error = CheckpointError(message["error"])
+        error.every_process = True
+        raise error
     return bcast_arrays(comm), message["info"]
 
 

@@ -35,6 +35,10 @@ class Interrupted(KeyboardInterrupt):
     15
     """
 
+    # Whether every process of a data-parallel run stops with this one (training's agreed stop
+    # sets it); otherwise the signal came to this process alone, and the others are not stopping.
+    every_process = False
+
     def __init__(self, message: str = "interrupted", signum: int = signal.SIGINT):
         super().__init__(message)
         self.signum = int(signum)

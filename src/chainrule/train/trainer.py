@@ -59,6 +59,12 @@ class TrainingDiverged(RuntimeError):
     """The loss or the gradients stopped being finite."""
 
 
+def _agreed(stop: TrainingInterrupted) -> TrainingInterrupted:
+    """A stop every process of the run reached after the same step (what they agreed on)."""
+    stop.every_process = True
+    return stop
+
+
 def _resume_hint(out_dir: Path) -> str:
     """How to continue the run in out_dir (the command line shows its own command instead)."""
     return f"chainrule.train.resume({os.fspath(out_dir)!r})"
@@ -208,11 +214,11 @@ class Trainer:
     def _stop_interrupted(self, epoch: int, step: int):
         how = "interrupted" if self._signum == signal.SIGINT else f"interrupted ({signal.Signals(self._signum).name})"
         if self.out_dir is None:
-            raise TrainingInterrupted(f"{how} at epoch {epoch}, step {step}", None, self._signum)
+            raise _agreed(TrainingInterrupted(f"{how} at epoch {epoch}, step {step}", None, self._signum))
         self._save_last()
-        raise TrainingInterrupted(
+        raise _agreed(TrainingInterrupted(
             f"{how} at epoch {epoch}, step {step}; saved {self.out_dir / LAST}; "
-            f"continue with: {_resume_hint(self.out_dir)}", self.out_dir, self._signum)
+            f"continue with: {_resume_hint(self.out_dir)}", self.out_dir, self._signum))
 
     def _progress(self) -> str:
         """How far the run is, as last.safetensors would record it now."""
@@ -257,9 +263,9 @@ class Trainer:
             except Interrupted as e:  # a second signal: stopped at once, wherever the run was
                 hint = f"; continue with: {_resume_hint(self.out_dir)}" if self._saved is not None else ""
                 where = f"; {self._last_good()}{hint}" if self.out_dir is not None else ""
-                stopped = TrainingInterrupted(f"stopped at once by a second signal{where}", self.out_dir, e.signum)
-                stopped.every_process = False  # the other processes of a data-parallel run did not stop here
-                raise stopped from None
+                # (every_process stays False: the other processes of a data-parallel run did not stop here)
+                raise TrainingInterrupted(f"stopped at once by a second signal{where}", self.out_dir,
+                                          e.signum) from None
 
     def _fit(self) -> FitResult:
         cfg = self.config
@@ -297,7 +303,7 @@ class Trainer:
         if self._stop_requested():  # during the test or summary.json: the run is complete, but was asked to stop
             where = (f"; the run is complete and saved in {self.out_dir} (chainrule plot {self.out_dir} draws its "
                      f"pictures)") if self.out_dir is not None else ""
-            raise TrainingInterrupted(f"interrupted after the last epoch{where}", self.out_dir, self._signum)
+            raise _agreed(TrainingInterrupted(f"interrupted after the last epoch{where}", self.out_dir, self._signum))
         return result
 
     def _finish(self) -> FitResult:
@@ -444,6 +450,7 @@ class Trainer:
                 trainer.recorder.load_state_dict(state.get("diagnostics"))
             except ValueError as e:
                 raise CheckpointError(f"{name}: training state {e}") from None
-            trainer.recorder.load_lines(out_dir / DIAGNOSTICS, len(trainer.history))
+            if trainer.out_dir is not None:  # the lines rank 0 rewrites; the other processes never read the folder
+                trainer.recorder.load_lines(out_dir / DIAGNOSTICS, len(trainer.history))
         trainer.resumed, trainer.threads, trainer._fingerprint = True, threads, saved
         return trainer
