@@ -10,26 +10,27 @@ import pytest
 from chainrule import bench
 from chainrule.bench import measure
 
-GOOD = dict(nets=["784-200tanh-10"], batch_sizes=[100], names=["numpy"], repeats=1, examples=200, lr=0.05,
+GOOD = dict(nets=["784-200tanh-10"], batch_sizes=[100], names=["numpy"], rounds=1, examples=200, lr=0.05,
             data="random", threads=None)
 
 
 @pytest.mark.parametrize("change,message", [
-    (dict(repeats=0), "repeats must be at least 1, got 0"),
+    (dict(rounds=0), "rounds must be at least 1, got 0"),
+    (dict(epochs=0), "epochs must be at least 1, got 0"),
+    (dict(warmup=-1), "warmup must be in 0..60,000, got -1"),
     (dict(examples=0), "examples must be in 1..60,000, got 0"),
     (dict(examples=60_001), "examples must be in 1..60,000, got 60001"),
     (dict(batch_sizes=[32, 0]), "batch_sizes must be at least 1, got 0"),
     (dict(batch_sizes=[]), "batch_sizes must be a non-empty list"),
     (dict(threads=0), "threads must be at least 1, got 0"),
     (dict(threads=1.5), "threads must be at least 1, got 1.5"),
-    (dict(slices=0), "slices must be at least 1, got 0"),
     (dict(lr=-1), "lr must be a positive number, got -1"),
     (dict(lr=float("nan")), "lr must be a positive number, got nan"),
     (dict(data="mnist"), "data must be one of auto, fashion-mnist, random, got 'mnist'"),
     (dict(nets=["784-1-10"]), "nets must be among 784-200tanh-10, 784-512relu-256relu-10, got '784-1-10'"),
     (dict(nets="784-200tanh-10"), "nets must be a list"),
     (dict(names=[]), "names must not be empty"),
-    (dict(names=["numpy", "jax"]), "names must be among fast, autodiff, numpy, gemm, torch, sklearn, got 'jax'"),
+    (dict(names=["numpy", "jax"]), "names must be among fast, autodiff, numpy, numpy-opt, gemm, torch, sklearn, got 'jax'"),
 ])
 def test_a_bad_argument_is_named_before_anything_is_timed(monkeypatch, change, message):
     def untouched(*args, **kwargs):

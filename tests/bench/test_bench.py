@@ -1,4 +1,5 @@
-"""chainrule.bench: a tiny run end to end, the arithmetic the roofline rests on, and the contenders' shared start."""
+"""chainrule.bench: a tiny run end to end (each measurement in its own process), the arithmetic the roofline
+rests on, the contenders' shared start, and the optimized loop against the straightforward one."""
 
 from __future__ import annotations
 
@@ -50,11 +51,29 @@ def test_contenders_compute_the_same_first_loss(data):
     spec = bench.NETS["784-200tanh-10"]
     w = bench.initial_weights(spec)
     order = np.arange(64)
-    losses = [bench.CONTENDERS[n](spec, w, 0.05, 32).epoch(x, y, order) for n in ("fast", "autodiff", "numpy")]
+    losses = [bench.CONTENDERS[n](spec, w, 0.05, 32).epoch(x, y, order)
+              for n in ("fast", "autodiff", "numpy", "numpy-opt")]
     np.testing.assert_allclose(losses, losses[0], rtol=1e-5)
 
 
-@pytest.mark.parametrize("name", ["autodiff", "numpy", "torch", "sklearn"])
+@pytest.mark.parametrize("net", list(bench.NETS))
+def test_the_optimized_loop_trains_as_the_straightforward_one(data, net):
+    """numpy-opt is numpy's maths in buffers: after a few steps (a short last batch among them) the same
+    losses and the same weights, to float32 rounding."""
+    x, y, _ = data
+    spec = bench.NETS[net]
+    w = bench.initial_weights(spec)
+    order = np.random.default_rng(0).permutation(len(x))[:5 * 32 + 7]
+    plain, opt = bench.CONTENDERS["numpy"](spec, w, 0.5, 32), bench.CONTENDERS["numpy-opt"](spec, w, 0.5, 32)
+    np.testing.assert_allclose(opt.epoch(x, y, order), plain.epoch(x, y, order), rtol=1e-5)
+    for b in (16, 64):  # predictions read the weights both trained to, within and beyond the batch's buffers
+        got, want = opt.predict(x[:80], b), plain.predict(x[:80], b)
+        assert got.dtype == np.float32
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+    assert not np.allclose(plain.predict(x[:80], 16), bench.CONTENDERS["numpy"](spec, w, 0.5, 32).predict(x[:80], 16))
+
+
+@pytest.mark.parametrize("name", ["autodiff", "numpy", "numpy-opt", "torch", "sklearn"])
 def test_every_contender_starts_from_the_chainrule_net_s_weights(data, name):
     """Before any training, each contender predicts what the chainrule net predicts (scikit-learn: the softmax)."""
     if bench.available(name):
@@ -71,15 +90,22 @@ def test_every_contender_starts_from_the_chainrule_net_s_weights(data, name):
 
 
 def test_a_tiny_run_makes_a_table_json_and_bars(tmp_path):
-    res = bench.benchmark(["784-200tanh-10"], [1000], ["numpy", "fast", "autodiff", "gemm"], repeats=1,
+    res = bench.benchmark(["784-200tanh-10"], [1000], ["numpy-opt", "numpy", "fast", "autodiff", "gemm"], rounds=2,
                           examples=2000, lr=0.05, data="random", threads=None, memory=False)
     out = bench.format_report(res)
     assert "| 784-200tanh-10 | 1000 | chainrule fprop/bprop |" in out and "roofline" in out
     res = json.loads(json.dumps(res))  # JSON-able as it is
-    assert {r["contender"] for r in res["results"]} == {"numpy", "fast", "autodiff", "gemm", "roofline"}
-    ratios = {r["contender"]: r.get("x_gemm") for r in res["results"]}
-    assert ratios["gemm"] == 1.0 and ratios["fast"] > 0 and "| GEMMs only (measured floor) |" in out
-    assert res["gemm_gflops"] > 0 and res["memory"]["strictly_needed_bytes"] > 0
+    assert {r["contender"] for r in res["results"]} == {"numpy-opt", "numpy", "fast", "autodiff", "gemm", "roofline"}
+    rows = {r["contender"]: r for r in res["results"]}
+    assert rows["gemm"]["x_gemm"] == 1.0 and rows["numpy-opt"]["x_numpy_opt"] == 1.0 and rows["fast"]["x_gemm"] > 0
+    assert rows["fast"]["x_torch"] is None and "| GEMMs only (measured floor) |" in out
+    for r in rows.values():  # every contender once per round, each in its own process, order rotated
+        if r["contender"] != "roofline":
+            assert len(r["samples"]) == 2 and r["spread"]["x_numpy_opt"][0] <= r["x_numpy_opt"]
+    assert res["method"]["processes"] == 2 * (1 + 5) and res["method"]["rounds"] == 2
+    assert not any(res["method"]["torch_imported"].values()) and "PyTorch imported in none" in out
+    assert res["gemm_gflops"] > 0 and len(res["gemm_samples"]) == 2 and res["memory"]["strictly_needed_bytes"] > 0
+    assert "Load average" in out and len(res["inference_examples_per_s"]) == 5
     picture = tmp_path / "r.png"
     bench.plot_bench(res, picture)
     assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -87,6 +113,43 @@ def test_a_tiny_run_makes_a_table_json_and_bars(tmp_path):
 
     plot_bench(res, tmp_path / "again.png")
     assert (tmp_path / "again.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_ratio_is_the_median_of_per_round_ratios_with_their_spread():
+    seconds = {"numpy-opt": [1.0, 2.0, 1.0], "fast": [1.1, 2.0, 1.5], "torch": [2.0, 2.0, 2.0]}
+    rows = {r["contender"]: r for r in bench.measure._cell_results("784-200tanh-10", 32, list(seconds), seconds, 100.0)}
+    fast = rows["fast"]
+    assert fast["seconds_per_epoch"] == 1.5 and fast["x_numpy_opt"] == 1.1 and fast["spread"]["x_numpy_opt"] == [1.0, 1.5]
+    assert fast["x_torch"] == 0.75 and fast["spread"]["x_torch"] == [0.55, 1.0] and fast["x_numpy"] is None
+    assert rows["roofline"]["seconds_per_epoch"] == pytest.approx(bench.epoch_flops(bench.NETS["784-200tanh-10"]) / 1e11)
+    text = bench.report._spread(fast, "x_torch")
+    assert text == "0.75 (0.55–1.00)"
+
+
+def _train_job(name, **more):
+    return {"kind": "train", "contender": name, "net": "784-200tanh-10", "batch": 50, "lr": 0.05, "data": "random",
+            "threads": None, "seed": 0, "examples": 200, "warmup": 50, "epochs": 2, **more}
+
+
+def test_a_numpy_contender_s_process_never_imports_pytorch():
+    for name in ("numpy-opt", "numpy", "fast", "autodiff", "gemm"):
+        res = bench.spawn(_train_job(name))
+        assert res["torch_imported"] is False, name
+        assert len(res["seconds"]) == 2 and all(s > 0 for s in res["seconds"]) and res["load"] >= 0
+
+
+def test_pytorch_s_process_reports_its_threads():
+    if bench.available("torch"):
+        pytest.skip(bench.available("torch"))
+    res = bench.spawn(_train_job("torch", threads=1, inference=True))
+    assert res["torch_imported"] is True and res["torch_threads"] == 1 and res["examples_per_s"] > 0
+
+
+def test_a_failing_worker_is_one_line_naming_the_job():
+    with pytest.raises(RuntimeError) as e:
+        bench.spawn(_train_job("numpy", net="784-1-10"))
+    assert str(e.value).startswith("benchmark process (kind=train, contender=numpy, net=784-1-10, batch=50) failed: ")
+    assert "KeyError" in str(e.value) and "\n" not in str(e.value)
 
 
 def test_a_tiny_run_from_the_command_line_prints_a_table_and_writes_json(tmp_path, capsys):
@@ -99,21 +162,30 @@ def test_a_tiny_run_from_the_command_line_prints_a_table_and_writes_json(tmp_pat
     out = capsys.readouterr().out
     assert "| 784-200tanh-10 | 1000 | chainrule fprop/bprop |" in out and "roofline" in out
     res = json.loads(path.read_text())
-    assert {r["contender"] for r in res["results"]} == {"numpy", "fast", "autodiff", "gemm", "roofline"}
+    assert {r["contender"] for r in res["results"]} == {"numpy-opt", "fast", "autodiff", "gemm", "roofline"}
     ratios = {r["contender"]: r.get("x_gemm") for r in res["results"]}
     assert ratios["gemm"] == 1.0 and ratios["fast"] > 0 and "| GEMMs only (measured floor) |" in out
-    assert res["gemm_gflops"] > 0 and res["memory"]["strictly_needed_bytes"] > 0
+    assert res["gemm_gflops"] > 0 and res["memory"]["strictly_needed_bytes"] > 0 and res["rounds"] == 1
     picture = path.with_suffix(".png")  # the same result as bars, beside the JSON
     assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and f"wrote {picture}" in out
     picture.unlink()
     assert main(["plot", str(path)]) == 0 and picture.is_file()  # drawn again from the JSON
 
 
+def test_rounds_and_repeats_are_one_option(capsys):
+    from chainrule.cli import main
+
+    assert main(["bench", "--rounds", "2", "--repeats", "3", "--quiet"]) == 2
+    assert "--repeats 3 and --rounds 2" in capsys.readouterr().err
+    assert main(["bench", "--rounds", "0", "--quiet"]) == 2
+    assert "--rounds must be at least 1, got 0" in capsys.readouterr().err
+
+
 def test_training_memory_is_traced_and_close_to_what_is_needed(data):
     x, y, _ = data
     spec = bench.NETS["784-200tanh-10"]
     need = sum(bench.strictly_needed_bytes(spec, 100).values())
-    for name in ("fast", "autodiff"):
+    for name in ("fast", "autodiff", "numpy-opt"):
         peak = bench.measure_memory(name, spec, bench.initial_weights(spec), 0.05, 100, x, y, steps=3)
         assert need < peak < 2 * need, (name, peak / need)
 

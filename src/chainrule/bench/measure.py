@@ -1,10 +1,11 @@
-"""Timing, memory and the machine: :func:`benchmark` runs the contenders and returns the results as JSON-able data.
+"""Timing, memory and the machine: :func:`benchmark` runs every measurement in a process of its own
+(:mod:`.worker`) and returns the results as JSON-able data.
 
 Every argument is checked before anything is timed (the package's docstring has a run):
 
->>> benchmark(["784-200tanh-10"], [100], ["numpy"], repeats=0, examples=200, lr=0.05, data="random", threads=None)
+>>> benchmark(["784-200tanh-10"], [100], ["numpy"], rounds=0, examples=200, lr=0.05, data="random", threads=None)
 Traceback (most recent call last):
-ValueError: repeats must be at least 1, got 0
+ValueError: rounds must be at least 1, got 0
 """
 
 from __future__ import annotations
@@ -12,62 +13,56 @@ from __future__ import annotations
 import contextlib
 import datetime
 import importlib.metadata
+import json
 import math
 import numbers
 import os
 import platform
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
-import tracemalloc
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
-from ..threads import blas_threads, limit_threads
-from .contenders import CONTENDERS, Contender, available
-from .nets import EPOCH, NETS, NetSpec, epoch_flops, initial_weights, load_data, strictly_needed_bytes
+from ..threads import limit_threads
+from .contenders import CONTENDERS, available
+from .nets import EPOCH, NETS, epoch_flops, load_data, strictly_needed_bytes
+from .worker import blas_info, gemm_gflops, measure_memory
 
-__all__ = ["benchmark", "gemm_gflops", "measure_memory", "SETTLE", "DATA"]
+__all__ = ["benchmark", "gemm_gflops", "measure_memory", "spawn", "DATA", "REFERENCES"]
 
-SETTLE = 0.3  # seconds of pause before and after a contender on its own thread pool
 DATA = ("auto", "fashion-mnist", "random")
 MEMORY_NET = "784-512relu-256relu-10"  # the training memory is measured on this net at batch 1000
+MEMORY_CONTENDERS = ("fast", "autodiff", "numpy", "numpy-opt")  # NumPy's allocations, which tracemalloc sees
+# every contender's time over these, round by round: the result's x_<name> (x_numpy_opt for numpy-opt)
+REFERENCES = ("numpy-opt", "torch", "numpy", "gemm")
 
 
-def gemm_gflops(n: int = 1536, repeats: int = 3) -> float:
-    """The best float32 GEMM rate of ``repeats`` products of two n×n matrices, in GFLOP/s.
+def _package_root() -> str:
+    """The folder chainrule is imported from: a worker imports the same code as its parent."""
+    return str(Path(__file__).resolve().parents[2])
 
-    >>> gemm_gflops(64, 1) > 0
-    True
+
+def spawn(job: dict) -> dict:
+    """Run ``job`` in a fresh Python process (``python -m chainrule.bench.worker``) and return its result;
+    RuntimeError with the worker's last error line if it fails.
+
+    >>> spawn({"kind": "peak", "n": 64, "repeats": 1, "threads": None})["torch_imported"]
+    False
     """
-    rng = np.random.default_rng(0)
-    a, b = rng.random((n, n), dtype=np.float32), rng.random((n, n), dtype=np.float32)
-    out = np.empty((n, n), np.float32)
-    np.matmul(a, b, out=out)  # warm up: threads started, pages touched
-    best = math.inf
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        np.matmul(a, b, out=out)
-        best = min(best, time.perf_counter() - t0)
-    return 2 * n ** 3 / best / 1e9
-
-
-def measure_memory(name: str, spec: NetSpec, weights, lr: float, batch: int, x, y, steps: int = 5) -> int:
-    """Peak bytes NumPy allocated (tracemalloc) while setting up and training ``steps`` batches.
-
-    The data set was allocated before tracing starts, so it is not counted.
-    """
-    x, y, order = x[:steps * batch], y[:steps * batch], np.arange(steps * batch)  # views: nothing copied
-    tracemalloc.start()
-    try:
-        contender = CONTENDERS[name](spec, weights, lr, batch)
-        contender.prepare(x, y, order)
-        contender.epoch(x, y, order)
-        contender.epoch(x, y, order)  # a second pass: the steady state, with last step's leftovers
-        return tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([_package_root(), *filter(None, [env.get("PYTHONPATH")])])
+    done = subprocess.run([sys.executable, "-m", "chainrule.bench.worker"], input=json.dumps(job), env=env,
+                          capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
+        what = ", ".join(f"{k}={job[k]}" for k in ("kind", "contender", "net", "batch") if k in job)
+        raise RuntimeError(f"benchmark process ({what}) failed: {last}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def _machine() -> dict:
@@ -78,43 +73,15 @@ def _machine() -> dict:
                 model = line.split(":", 1)[1].strip()
                 break
     info = {"cpu": model, "cores": os.cpu_count(), "python": platform.python_version(), "numpy": np.__version__,
-            "blas_threads": blas_threads(), "platform": platform.platform()}
-    for key, dist in (("torch", "torch"), ("sklearn", "scikit-learn")):
+            "platform": platform.platform()}
+    for key, dist in (("torch", "torch"), ("sklearn", "scikit-learn"), ("scipy", "scipy"),
+                      ("threadpoolctl", "threadpoolctl")):
         with contextlib.suppress(importlib.metadata.PackageNotFoundError):
             info[key] = importlib.metadata.version(dist)  # without importing it (seconds, for torch)
-    env = {k: v for k, v in os.environ.items() if k.startswith(("OPENBLAS_", "OMP_", "MKL_"))}
+    env = {k: v for k, v in os.environ.items() if k.startswith(("OPENBLAS_", "OMP_", "MKL_", "GOTO", "BLIS_"))}
     if env:
         info["env"] = env
     return info
-
-
-def _time_epoch(contenders: dict[str, Contender], x, y, order, batch: int, slices: int) -> dict[str, list[float]]:
-    """Seconds each contender takes for one pass over x[order], slice by slice.
-
-    The NumPy-based contenders cut the pass into ``slices`` runs of whole batches
-    and take turns slice by slice, so a burst of load from elsewhere hits them alike.
-    The others run their pass whole, each after a pause: PyTorch's thread pool is
-    not NumPy's, and a pool's threads keep spinning for a while after their last
-    job, slowing whoever runs next; scikit-learn's fit is one call.
-    """
-    seconds: dict[str, list[float]] = {n: [] for n in contenders}
-    alone = [n for n, t in contenders.items() if not t.interleave]
-    for n in alone:
-        contenders[n].prepare(x, y, order)
-        time.sleep(SETTLE)
-        t0 = time.perf_counter()
-        contenders[n].epoch(x, y, order)
-        seconds[n].append(time.perf_counter() - t0)
-    time.sleep(SETTLE if alone else 0)
-    steps = -(-len(order) // batch)
-    bounds = sorted({min(round(j * steps / slices) * batch, len(order)) for j in range(slices + 1)})
-    for lo, hi in zip(bounds[:-1], bounds[1:]):
-        for n, contender in contenders.items():
-            if n not in alone:
-                t0 = time.perf_counter()
-                contender.epoch(x, y, order[lo:hi])
-                seconds[n].append(time.perf_counter() - t0)
-    return seconds
 
 
 def _whole(name: str, value, low: int, high: int | None = None) -> None:
@@ -138,7 +105,7 @@ def _names(name: str, values, known) -> list:
     return values
 
 
-def _checked(nets, batch_sizes, names, repeats, examples, lr, data, threads, slices) -> tuple[list, list, list]:
+def _checked(nets, batch_sizes, names, rounds, examples, lr, data, threads, epochs, warmup) -> tuple[list, list, list]:
     """benchmark()'s arguments checked: (nets, batch_sizes, names) without repeats, or ValueError naming the bad one."""
     nets, names = _names("nets", nets, list(NETS)), _names("names", names, list(CONTENDERS))
     if isinstance(batch_sizes, str) or not hasattr(batch_sizes, "__iter__") or not list(batch_sizes):
@@ -146,9 +113,11 @@ def _checked(nets, batch_sizes, names, repeats, examples, lr, data, threads, sli
     batch_sizes = list(dict.fromkeys(batch_sizes))
     for b in batch_sizes:
         _whole("batch_sizes", b, 1)
-    _whole("repeats", repeats, 1)
+    _whole("rounds", rounds, 1)
     _whole("examples", examples, 1, EPOCH)
-    _whole("slices", slices, 1)
+    _whole("epochs", epochs, 1)
+    if warmup is not None:
+        _whole("warmup", warmup, 0, EPOCH)
     if threads is not None:
         _whole("threads", threads, 1)
     if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not math.isfinite(lr) or lr <= 0:
@@ -158,101 +127,109 @@ def _checked(nets, batch_sizes, names, repeats, examples, lr, data, threads, sli
     return nets, batch_sizes, names
 
 
-def benchmark(nets: list[str], batch_sizes: list[int], names: list[str], repeats: int, examples: int,
-              lr: float, data: str, threads: int | None, memory: bool = True, slices: int = 10,
-              log: Callable[[str], None] = lambda s: None) -> dict:
-    """Time one training epoch of each net at each batch size for each contender; returns the JSON-able
-    results: medians, ratios and every sample, inference throughput, training memory, the machine.
+def _key(name: str) -> str:
+    return "x_" + name.replace("-", "_")
+
+
+def _cell_results(net: str, b: int, names: list[str], seconds: dict, peak: float) -> list[dict]:
+    """The rows of one (net, batch): medians over rounds, and each contender's time over each reference's,
+    round by round: the median of those ratios and their spread (min, max)."""
+    flops = epoch_flops(NETS[net])
+    roof = flops / (peak * 1e9)
+    rows = []
+    for n in names:
+        row = {"net": net, "batch": b, "contender": n, "seconds_per_epoch": statistics.median(seconds[n]),
+               "samples": seconds[n], "x_roofline": statistics.median(seconds[n]) / roof, "spread": {}}
+        for ref in REFERENCES:
+            if ref in names:
+                ratios = [s / r for s, r in zip(seconds[n], seconds[ref])]
+                row[_key(ref)] = statistics.median(ratios)
+                row["spread"][_key(ref)] = [min(ratios), max(ratios)]
+            else:
+                row[_key(ref)] = None
+        rows.append(row)
+    rows.append({"net": net, "batch": b, "contender": "roofline", "seconds_per_epoch": roof,
+                 "flops_per_epoch": flops, "x_roofline": 1.0})
+    return rows
+
+
+def benchmark(nets: list[str], batch_sizes: list[int], names: list[str], rounds: int, examples: int,
+              lr: float, data: str, threads: int | None, memory: bool = True, epochs: int = 1,
+              warmup: int | None = None, log: Callable[[str], None] = lambda s: None) -> dict:
+    """Time training epochs of each net at each batch size for each contender, every measurement in a
+    fresh process; returns the JSON-able results: medians over rounds, ratios with their per-round
+    spread and every sample, inference throughput, training memory, the machine and the method.
 
     ``nets`` are names in :data:`NETS`, ``names`` in :data:`CONTENDERS` (those not installed are skipped
-    and said so under "skipped"; ratios to "numpy" and "torch" need them among ``names``); each epoch of
-    60,000 examples is timed on ``examples`` of them, cut in ``slices``, ``repeats`` times, with plain
-    SGD at ``lr``, on ``data`` ("auto": Fashion-MNIST if on disk, else random; "fashion-mnist";
-    "random"), with ``threads`` BLAS threads (None: as many as NumPy uses now). ``log`` gets a line per
-    measurement. Every argument is checked, and a bad one raises ValueError, before anything is timed.
-    See the module's docstring for an example.
+    and said so under "skipped"; the ratios to a contender of :data:`REFERENCES` need it among ``names``).
+    Each round runs, for every net and batch size, one process per contender, in an order rotated every
+    round: ``warmup`` examples untimed (None: a quarter of ``examples``), then ``epochs`` timed passes
+    over ``examples`` of the round's shuffled 60,000 (scaled to a whole epoch), plain SGD at ``lr``, on
+    ``data`` ("auto": Fashion-MNIST if on disk, else random; "fashion-mnist"; "random"), with ``threads``
+    BLAS and PyTorch threads (None: each library's own default). A process of each round measures the
+    machine's best GEMM rate (the roofline). ``log`` gets a line per process. Every argument is checked,
+    and a bad one raises ValueError, before anything is timed. The package's docstring has an example.
     """
-    nets, batch_sizes, names = _checked(nets, batch_sizes, names, repeats, examples, lr, data, threads, slices)
-    lr = float(lr)
-    x, y, data_name = load_data(data)
-    limit = threads  # None: NumPy's count is left alone (and threadpoolctl, an extra, is not needed)
-    threads = threads or blas_threads() or os.cpu_count()
+    nets, batch_sizes, names = _checked(nets, batch_sizes, names, rounds, examples, lr, data, threads, epochs,
+                                        warmup)
+    lr, warmup = float(lr), examples // 4 if warmup is None else warmup
+    with limit_threads(threads):  # threadpoolctl missing: said here, before anything runs
+        pass
+    started, load_start = time.perf_counter(), os.getloadavg()
     skipped = {n: why for n in names if (why := available(n))}
     names = [n for n in names if n not in skipped]
-    if "torch" in names:
-        import torch
-
-        torch.set_num_threads(threads)
     cells = [(net, b) for net in nets for b in batch_sizes]
-    weights = {net: initial_weights(NETS[net]) for net in nets}
-    samples = {(net, b, n): [] for net, b in cells for n in names}
-    slice_samples = {(net, b, n): [] for net, b in cells for n in names}
-    gemm = []
-    started = time.perf_counter()
-    with limit_threads(limit):
-        for r in range(repeats):
+    seconds = {(net, b, n): [] for net, b in cells for n in names}
+    gemm, blas, torch_threads, torch_in, loads, throughput, processes = [], [], set(), {}, [], {}, 0
+    x, y, data_name = load_data(data)
+    with tempfile.TemporaryDirectory(prefix="chainrule-bench-") as folder:
+        # saved once, loaded by every worker: parsing Fashion-MNIST takes longer than reading an array
+        files = {"x": str(Path(folder) / "x.npy"), "y": str(Path(folder) / "y.npy")}
+        np.save(files["x"], x)
+        np.save(files["y"], y)
+        del x, y
+        common = {**files, "lr": lr, "threads": threads}
+        for r in range(rounds):
+            gemm.append(spawn({"kind": "peak", "threads": threads})["gflops"])
+            processes += 1
+            # rotate the order every round: nobody always runs right after the same neighbour
+            rotated = names[r % len(names):] + names[:r % len(names)]
             for net, b in cells:
-                gemm.append(gemm_gflops())  # sampled all along: the peak is the best the machine gave
-                order = np.random.default_rng(r).permutation(len(x))[:examples]
-                # rotate the order every repeat: nobody always runs right after the same neighbour
-                rotated = names[r % len(names):] + names[:r % len(names)]
-                contenders = {n: CONTENDERS[n](NETS[net], weights[net], lr, b) for n in rotated}
-                if r == 0:  # warm up (untimed): first calls, thread pools, caches
-                    for n, contender in contenders.items():
-                        contender.prepare(x, y, order[:3 * b])
-                        contender.epoch(x, y, order[:3 * b])
-                parts = _time_epoch(contenders, x, y, order, b, slices)
                 for n in rotated:
-                    samples[net, b, n].append(sum(parts[n]) * EPOCH / examples)
-                    slice_samples[net, b, n].append(parts[n])
-                log(f"repeat {r + 1}/{repeats}  {net:24s} batch {b:5d}  " + "  ".join(
-                    f"{n} {samples[net, b, n][-1]:.3f}" for n in rotated) + "  s/epoch")
-        throughput = {}
-        for net in nets:
-            for n in names:
-                contender = CONTENDERS[n](NETS[net], weights[net], lr, 1000)
-                contender.prepare(x, y, np.arange(3000))
-                contender.epoch(x, y, np.arange(3000))  # warm up: first calls, thread pools
-                contender.predict(x[:2000], 1000)
-                t = []
-                for _ in range(max(repeats, 3)):
-                    t0 = time.perf_counter()
-                    contender.predict(x[:examples], 1000)
-                    t.append(time.perf_counter() - t0)
-                throughput[net, n] = examples / statistics.median(t)
+                    job = {**common, "kind": "train", "contender": n, "net": net, "batch": b, "seed": r,
+                           "examples": examples, "warmup": warmup, "epochs": epochs,
+                           "inference": r == 0 and b == batch_sizes[0]}
+                    res = spawn(job)
+                    processes += 1
+                    seconds[net, b, n].append(statistics.median(res["seconds"]))
+                    if "examples_per_s" in res:
+                        throughput[net, n] = res["examples_per_s"]
+                    torch_in[n] = res["torch_imported"]
+                    blas += [lib for lib in res["blas"] if lib not in blas and not res["torch_imported"]]
+                    if "torch_threads" in res and n == "torch":
+                        torch_threads.add(res["torch_threads"])
+                    loads.append(res["load"])
+                    log(f"round {r + 1}/{rounds}  {net:24s} batch {b:5d}  {n:9s} {seconds[net, b, n][-1]:7.3f} "
+                        f"s/epoch  (load {res['load']:.1f})")
         mem = {}
         if memory:
-            big = NETS[MEMORY_NET]
-            for n in names:
-                if n in ("fast", "autodiff", "numpy"):  # NumPy's allocations; torch's and scikit-learn's data copies aside
-                    mem[n] = measure_memory(n, big, initial_weights(big), lr, 1000, x, y)
+            for n in (n for n in names if n in MEMORY_CONTENDERS):
+                mem[n] = spawn({**common, "kind": "memory", "contender": n, "net": MEMORY_NET, "batch": 1000})[
+                    "peak_bytes"]
+                processes += 1
     peak = max(gemm)
-    results = []
-    for net, b in cells:
-        flops = epoch_flops(NETS[net])
-        roof = flops / (peak * 1e9)
-        med = {n: statistics.median(samples[net, b, n]) for n in names}
-        # Load from elsewhere only ever adds time: the fastest repeat of each slice, summed,
-        # is the steadier estimate on a shared machine.
-        best = {n: sum(map(min, zip(*slice_samples[net, b, n]))) * EPOCH / examples for n in names}
-        for n in names:
-            results.append({
-                "net": net, "batch": b, "contender": n, "seconds_per_epoch": med[n], "samples": samples[net, b, n],
-                "x_numpy": med[n] / med["numpy"] if "numpy" in med else None,
-                "x_torch": med[n] / med["torch"] if "torch" in med else None,
-                "x_roofline": med[n] / roof,
-                "x_gemm": med[n] / med["gemm"] if "gemm" in med else None,
-                "best_seconds_per_epoch": best[n],
-                "x_numpy_best": best[n] / best["numpy"] if "numpy" in best else None,
-                "x_torch_best": best[n] / best["torch"] if "torch" in best else None,
-            })
-        results.append({"net": net, "batch": b, "contender": "roofline", "seconds_per_epoch": roof,
-                        "flops_per_epoch": flops, "x_roofline": 1.0})
+    results = [row for net, b in cells
+               for row in _cell_results(net, b, names, {n: seconds[net, b, n] for n in names}, peak)]
     needed = strictly_needed_bytes(NETS[MEMORY_NET], 1000)
     return {
         "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
-        "machine": _machine(), "threads": threads, "data": data_name, "examples_timed": examples,
-        "repeats": repeats, "slices": slices, "lr": lr, "skipped": skipped, "gemm_gflops": peak, "gemm_samples": gemm,
+        "machine": {**_machine(), "blas": blas or blas_info()}, "threads": threads,
+        "torch_threads": sorted(torch_threads), "data": data_name, "examples_timed": examples,
+        "method": {"processes": processes, "rounds": rounds, "epochs": epochs, "warmup_examples": warmup,
+                   "order": "contenders rotated every round", "torch_imported": torch_in},
+        "load_average": {"start": list(load_start), "end": list(os.getloadavg()),
+                         "during": [min(loads, default=math.nan), max(loads, default=math.nan)]},
+        "rounds": rounds, "lr": lr, "skipped": skipped, "gemm_gflops": peak, "gemm_samples": gemm,
         "results": results,
         "inference_examples_per_s": [{"net": net, "contender": n, "batch": 1000, "examples_per_s": v}
                                      for (net, n), v in throughput.items()],
@@ -260,5 +237,3 @@ def benchmark(nets: list[str], batch_sizes: list[int], names: list[str], repeats
                    "strictly_needed_bytes": sum(needed.values()), "strictly_needed_parts": needed},
         "seconds": time.perf_counter() - started,
     }
-
-

@@ -20,7 +20,7 @@ __all__ = ["LABELS", "format_report", "plot_bench"]
 
 LABELS = {
     "fast": "chainrule fprop/bprop", "autodiff": "chainrule autodiff", "numpy": "hand-written NumPy",
-    "gemm": "GEMMs only (measured floor)", "torch": "PyTorch CPU", "sklearn": "scikit-learn MLP",
+    "numpy-opt": "optimized NumPy", "gemm": "GEMMs only (measured floor)", "torch": "PyTorch CPU", "sklearn": "scikit-learn MLP",
 }
 
 
@@ -28,45 +28,76 @@ def _ratio(v) -> str:
     return "" if v is None else f"{v:.2f}"
 
 
-def format_report(res: dict) -> str:
-    """The result of :func:`~chainrule.bench.benchmark` as text: the machine, then Markdown tables of seconds
-    per epoch with their ratios (to the hand-written loop, PyTorch, the roofline, the GEMMs alone),
-    inference throughput and training memory. For example::
+def _spread(r: dict, key: str) -> str:
+    """A ratio and its per-round spread: "0.82 (0.79–0.85)"; "" if not measured."""
+    if r.get(key) is None:
+        return ""
+    low, high = r.get("spread", {}).get(key, (None, None))
+    return f"{r[key]:.2f}" + (f" ({low:.2f}–{high:.2f})" if low is not None and high != low else "")
 
-        print(format_report(benchmark(["784-200tanh-10"], [100], ["numpy", "fast"], 1, 2000, 0.05, "random", 1)))
+
+def _method(res: dict) -> list[str]:
+    """How the run measured, in words: processes, rounds, warm-up, threads, BLAS kernel, load."""
+    m, how = res["machine"], res["method"]
+    blas = "; ".join(f"{b.get('internal_api')} {b.get('version')}" + (f" of {b['of']}" if b.get("of") else "")
+                     + f", {b.get('architecture')} kernel, {b.get('num_threads')} threads"
+                     for b in m.get("blas", [])) or "not known (no threadpoolctl)"
+    clean = [n for n, imported in how.get("torch_imported", {}).items() if n != "torch" and not imported]
+    dirty = [n for n, imported in how.get("torch_imported", {}).items() if n != "torch" and imported]
+    torch_free = "; PyTorch imported in none but its own" if clean and not dirty else \
+        f"; PyTorch imported in {', '.join(dirty)}'s" if dirty else ""
+    torch = f"; PyTorch {res['torch_threads'][0]} threads" if len(res.get("torch_threads", [])) == 1 else ""
+    env = "".join(f", {k}={v}" for k, v in m.get("env", {}).items())
+    load = res["load_average"]
+    return [
+        f"Each contender in its own process ({how['processes']} processes in all{torch_free}): a warm-up of {how['warmup_examples']:,} examples, then {how['epochs']} timed "
+        f"epoch{'s' if how['epochs'] > 1 else ''} of {res['examples_timed']:,} examples scaled to {EPOCH:,}; "
+        f"{how['rounds']} round{'s' if how['rounds'] > 1 else ''}, contenders in an order rotated every round. "
+        f"Seconds are medians over rounds; a ratio is the median of the per-round ratios (each contender "
+        f"against the reference of the same round), in brackets their spread, min–max over rounds.",
+        f"BLAS: {blas}{torch}{env}. Load average (1 min) at the start "
+        f"{load['start'][0]:.2f}, in the workers {load['during'][0]:.2f}–{load['during'][1]:.2f}, at the end "
+        f"{load['end'][0]:.2f}.",
+    ]
+
+
+def format_report(res: dict) -> str:
+    """The result of :func:`~chainrule.bench.benchmark` as text: the machine and how it measured, then
+    Markdown tables of seconds per epoch with their ratios (to the optimized NumPy loop and PyTorch with
+    their per-round spread, to the straightforward loop, the roofline, the GEMMs alone), inference
+    throughput and training memory. For example::
+
+        print(format_report(benchmark(["784-200tanh-10"], [100], ["numpy-opt", "fast"], 1, 2000, 0.05, "random", 1)))
     """
     m = res["machine"]
     lines = [
-        f"chainrule bench, {res['date']}: {m['cpu']}, {m['cores']} cores, {res['threads']} BLAS threads; "
-        f"Python {m['python']}, NumPy {m['numpy']}" + (f", PyTorch {m['torch']}" if "torch" in m else "")
-        + (f", scikit-learn {m['sklearn']}" if "sklearn" in m else "") + ".",
-        f"Data: {res['data']}; SGD lr {res['lr']}, float32; seconds per epoch of {EPOCH:,} examples "
-        f"(timed on {res['examples_timed']:,}, cut in {res['slices']} slices that the contenders take in turns), "
-        f"median of {res['repeats']} repeats; 'best' sums each slice's fastest repeat (load from elsewhere "
-        f"only adds time, so on a shared machine it is the steadier figure). "
-        f"Roofline: the epoch's matrix-multiply FLOPs at the best float32 GEMM rate measured in the run, "
-        f"{res['gemm_gflops']:.0f} GFLOP/s. GEMMs only: the same matrix products at the same shapes, "
-        f"timed alone (the floor for any NumPy trainer; × GEMMs is each contender against it).",
+        f"chainrule bench, {res['date']}: {m['cpu']}, {m['cores']} cores; Python {m['python']}, NumPy {m['numpy']}"
+        + (f", PyTorch {m['torch']}" if "torch" in m else "") + (f", scikit-learn {m['sklearn']}" if "sklearn" in m
+                                                                else "")
+        + (f", SciPy {m['scipy']}" if "scipy" in m else ", no SciPy") + ".",
+        *_method(res),
+        f"Data: {res['data']}; SGD lr {res['lr']}, float32. Roofline: the epoch's matrix-multiply FLOPs at the best "
+        f"float32 GEMM rate measured in the run, {res['gemm_gflops']:.0f} GFLOP/s. GEMMs only: the same matrix "
+        f"products at the same shapes, nothing else (× GEMMs is each contender against it).",
         "",
-        "| net | batch | contender | s / epoch | × NumPy | × PyTorch | × roofline | × GEMMs | best s "
-        "| best × NumPy | best × PyTorch |",
-        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| net | batch | contender | s / epoch | × optimized NumPy | × PyTorch | × NumPy | × roofline | × GEMMs |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|",
     ]
     for r in res["results"]:
         label = LABELS.get(r["contender"], "roofline (GEMM FLOPs / peak)")
-        best = f"{r['best_seconds_per_epoch']:.3f}" if "best_seconds_per_epoch" in r else ""
         lines.append(f"| {r['net']} | {r['batch']} | {label} | {r['seconds_per_epoch']:.3f} | "
-                     f"{_ratio(r.get('x_numpy'))} | {_ratio(r.get('x_torch'))} | {_ratio(r['x_roofline'])} | "
-                     f"{_ratio(r.get('x_gemm'))} | {best} | {_ratio(r.get('x_numpy_best'))} | {_ratio(r.get('x_torch_best'))} |")
+                     f"{_spread(r, 'x_numpy_opt')} | {_spread(r, 'x_torch')} | {_ratio(r.get('x_numpy'))} | "
+                     f"{_ratio(r['x_roofline'])} | {_ratio(r.get('x_gemm'))} |")
     if res["skipped"]:
         lines += [""] + [f"Skipped {n}: {why}." for n, why in res["skipped"].items()]
-    lines += ["", "Inference at batch 1000 (examples / s):", "", "| net | " + " | ".join(
-        LABELS[n] for n in dict.fromkeys(t["contender"] for t in res["inference_examples_per_s"])) + " |"]
-    nets = list(dict.fromkeys(t["net"] for t in res["inference_examples_per_s"]))
-    lines.append("|---|" + "---:|" * (len(lines[-1].split("|")) - 3))
-    for net in nets:
-        row = [f"{t['examples_per_s']:,.0f}" for t in res["inference_examples_per_s"] if t["net"] == net]
-        lines.append(f"| {net} | " + " | ".join(row) + " |")
+    if res["inference_examples_per_s"]:
+        lines += ["", "Inference at batch 1000 (examples / s):", "", "| net | " + " | ".join(
+            LABELS[n] for n in dict.fromkeys(t["contender"] for t in res["inference_examples_per_s"])) + " |"]
+        nets = list(dict.fromkeys(t["net"] for t in res["inference_examples_per_s"]))
+        lines.append("|---|" + "---:|" * (len(lines[-1].split("|")) - 3))
+        for net in nets:
+            row = [f"{t['examples_per_s']:,.0f}" for t in res["inference_examples_per_s"] if t["net"] == net]
+            lines.append(f"| {net} | " + " | ".join(row) + " |")
     mem = res["memory"]
     if mem["peak_bytes"]:
         need = mem["strictly_needed_bytes"]
@@ -77,8 +108,6 @@ def format_report(res: dict) -> str:
         for n, peak in mem["peak_bytes"].items():
             lines.append(f"| {LABELS[n]} | {peak / 2**20:.2f} | {peak / need:.2f} |")
     return "\n".join(lines)
-
-
 
 
 def _pyplot():
@@ -128,8 +157,9 @@ def plot_bench(res: dict[str, Any], path: str | os.PathLike) -> None:
         fig.legend(handles, labels, loc="lower center", ncol=4, fontsize=8, frameon=False)  # below: covers no bar
         m = res.get("machine", {})
         env = "".join(f", {k}={v}" for k, v in m.get("env", {}).items())
-        fig.suptitle(f"chainrule bench, {res.get('date', '')}: {m.get('cpu', '')}, {res.get('threads', '?')} "
-                     f"BLAS threads{env}", fontsize=9)
+        blas = "".join(f", {b.get('architecture')} kernel, {b.get('num_threads')} BLAS threads"
+                       for b in m.get("blas", [])[:1]) or f", {res.get('threads', '?')} BLAS threads"
+        fig.suptitle(f"chainrule bench, {res.get('date', '')}: {m.get('cpu', '')}{blas}{env}", fontsize=9)
         fig.tight_layout(rect=(0, 0.1, 1, 1))
         # through atomic_write: a reader never sees half a picture
         with atomic_write(path) as f:

@@ -1,8 +1,9 @@
-"""``chainrule bench``: seconds per training epoch of chainrule against a hand-written NumPy loop,
-PyTorch and scikit-learn (chainrule.bench measures; this reads the options and writes the results).
+"""``chainrule bench``: seconds per training epoch of chainrule against hand-written NumPy loops,
+PyTorch and scikit-learn, each in its own process (chainrule.bench measures; this reads the options
+and writes the results).
 
-    chainrule bench            # the full run: about 2 minutes on 2 cores
-    chainrule bench --quick    # a fifth of an epoch per measurement, about a minute
+    chainrule bench            # the full run, 5 rounds: about 15 minutes on 2 quiet cores
+    chainrule bench --quick    # a fifth of an epoch per measurement, 2 rounds: about 3 minutes
 """
 
 from __future__ import annotations
@@ -21,17 +22,23 @@ from .plot import pictures_skipped
 
 __all__ = ["HELP", "add_arguments", "run"]
 
-HELP = "time training against a hand-written NumPy loop, PyTorch and scikit-learn"
-DESCRIPTION = ("Seconds per epoch of chainrule's two paths, a hand-written NumPy loop, PyTorch and scikit-learn "
-               "(when installed), interleaved; medians and ratios.")
+HELP = "time training against hand-written NumPy loops, PyTorch and scikit-learn"
+DESCRIPTION = ("Seconds per epoch of chainrule's two paths, a straightforward and an optimized hand-written NumPy "
+               "loop, PyTorch and scikit-learn (when installed), each in its own process, in rounds of rotated "
+               "order; medians over rounds, ratios with their per-round spread.")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """The options of ``chainrule bench``."""
     parser.description = DESCRIPTION
     parser.add_argument("--quick", action="store_true",
-                        help="time a fifth of an epoch (12,000 examples), 2 repeats: about a minute")
-    parser.add_argument("--repeats", type=int, default=None, help="interleaved repeats (default: 3, quick: 2)")
+                        help="time a fifth of an epoch (12,000 examples), 2 rounds: about 3 minutes")
+    parser.add_argument("--rounds", type=int, default=None,
+                        help="rounds: every contender's process once per net and batch size, order rotated "
+                             "(default: 5, quick: 2)")
+    parser.add_argument("--repeats", type=int, default=None, help="another name for --rounds")
+    parser.add_argument("--epochs", type=int, default=1,
+                        help="timed epochs per process, after a warm-up of a quarter of one (default: 1)")
     parser.add_argument("--examples", type=int, default=None,
                         help=f"examples timed per measurement, scaled to {EPOCH:,} (default: {EPOCH:,}, quick: 12,000)")
     parser.add_argument("--nets", nargs="+", choices=list(NETS), default=list(NETS), metavar="NET",
@@ -42,7 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
                         metavar="NAME", help=f"among {', '.join(CONTENDERS)} (default: all that are installed)")
     parser.add_argument("--lr", type=float, default=0.05, help="SGD learning rate (default: %(default)s)")
     parser.add_argument("--threads", type=int, default=None,
-                        help="BLAS threads for NumPy and PyTorch alike (default: NumPy's current count)")
+                        help="BLAS threads for NumPy and PyTorch alike (default: each library's own)")
     parser.add_argument("--data", choices=["auto", "fashion-mnist", "random"], default="auto",
                         help="auto: Fashion-MNIST if on disk, else random (default: auto)")
     parser.add_argument("--no-memory", action="store_true", help="skip the memory measurement")
@@ -54,8 +61,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 
 def _checked(args: argparse.Namespace) -> tuple[int, int, str]:
-    """(repeats, examples, JSON path) from the options, or ValueError naming the bad path; benchmark()
-    checks the numbers (its "repeats must be ..." reaches the user as "--repeats must be ...")."""
+    """(rounds, examples, JSON path) from the options, or ValueError naming the bad path; benchmark()
+    checks the numbers (its "rounds must be ..." reaches the user as "--rounds must be ...")."""
+    if args.repeats is not None:
+        if args.rounds is not None and args.rounds != args.repeats:
+            raise ValueError(f"--repeats {args.repeats} and --rounds {args.rounds}: one name, give one")
+        if args.repeats < 1:
+            raise ValueError(f"repeats must be at least 1, got {args.repeats}")
     path = args.json if args.json is not None else \
         f"benchmarks/results/bench-{datetime.datetime.now().strftime('%Y%m%d-%H%M%S')}.json"
     if path:  # checked before minutes of timing, not after
@@ -65,20 +77,20 @@ def _checked(args: argparse.Namespace) -> tuple[int, int, str]:
         writable = folder if folder.exists() else next((d for d in folder.parents if d.exists()), Path("."))
         if not os.access(writable, os.W_OK):
             raise ValueError(f"--json {path}: cannot write in {writable}")
-    repeats = args.repeats if args.repeats is not None else (2 if args.quick else 3)
+    rounds = next((r for r in (args.rounds, args.repeats) if r is not None), 2 if args.quick else 5)
     examples = args.examples if args.examples is not None else (12_000 if args.quick else EPOCH)
-    return repeats, examples, path
+    return rounds, examples, path
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the benchmark for parsed ``args``; print the tables; return the exit status.
 
     A bad option raises ValueError before anything is timed."""
-    repeats, examples, path = _checked(args)
-    contenders = list(dict.fromkeys(["numpy"] + args.contenders))  # the hand loop is every ratio's reference
+    rounds, examples, path = _checked(args)
+    contenders = list(dict.fromkeys(["numpy-opt"] + args.contenders))  # the floor: every ratio's first reference
     log = (lambda s: None) if args.quiet else (lambda s: print(s, file=sys.stderr, flush=True))
-    res = benchmark(args.nets, args.batch_sizes, contenders, repeats, examples, args.lr, args.data, args.threads,
-                    memory=not args.no_memory, log=log)
+    res = benchmark(args.nets, args.batch_sizes, contenders, rounds, examples, args.lr, args.data, args.threads,
+                    memory=not args.no_memory, epochs=args.epochs, log=log)
     print(format_report(res))
     if path:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
