@@ -1,7 +1,8 @@
-"""Per-step time of chainrule's training paths against an optimized hand-written NumPy loop.
+"""Per-step time of chainrule's training paths against the optimized hand-written NumPy loop.
 
-Each variant runs in its own process (``--variant`` runs one; without it, every variant
-is started in turn, rounds rotated), trains on random data of the benchmark's shape for
+Each variant is a contender of ``chainrule.bench`` (``numpy-opt``, ``fast``, ``autodiff``) and
+runs in its own process (``--variant`` runs one; without it, every variant is started in turn,
+rounds rotated); it trains on random data of the benchmark's shape for
 ``--steps`` steps after a warm-up, and prints the median µs per step. ``--breakdown``
 times the fast path's parts instead (gather, each layer's fprop, the loss, each layer's
 bprop, the step), with perf_counter around each; the parts add up to more than the plain
@@ -27,100 +28,7 @@ import time
 
 import numpy as np
 
-VARIANTS = ("hand", "fast", "autodiff")
-
-
-def hand_loop(spec, weights, lr, batch):
-    """The optimized hand loop: buffers made once, out= everywhere, np.take, in-place update."""
-    ws = [w.copy() for w in weights[0::2]]
-    bs = [b.copy() for b in weights[1::2]]
-    tanh = spec.activation == "tanh"
-    sizes = spec.sizes
-    xb = np.empty((batch, sizes[0]), np.float32)
-    hs = [np.empty((batch, o), np.float32) for o in sizes[1:]]
-    gs = [np.empty((batch, o), np.float32) for o in sizes[1:]]
-    tmp = [np.empty((batch, o), np.float32) for o in sizes[1:]]
-    gws = [np.empty_like(w) for w in ws]
-    gbs = [np.empty_like(b) for b in bs]
-    ones = np.ones(batch, np.float32)
-    zmax = np.empty((batch, 1), np.float32)
-    zsum = np.empty((batch, 1), np.float32)
-
-    def step(x, y, idx):
-        n = len(idx)
-        h = np.take(x, idx, axis=0, out=xb[:n])
-        ins = [h]
-        for k, (w, b) in enumerate(zip(ws, bs)):
-            a = np.matmul(h, w, out=hs[k][:n])
-            a += b
-            if k < len(ws) - 1:
-                np.tanh(a, out=a) if tanh else np.maximum(a, 0, out=a)
-                ins.append(a)
-            h = a
-        z, yi, rows = h, y[idx], np.arange(n)
-        m = np.max(z, axis=1, keepdims=True, out=zmax[:n])
-        z -= m
-        np.exp(z, out=z)
-        s = np.sum(z, axis=1, keepdims=True, out=zsum[:n])
-        z /= s
-        loss = -float(np.log(z[rows, yi]).mean())
-        z[rows, yi] -= 1
-        z *= 1 / n
-        g = z
-        for k in range(len(ws) - 1, -1, -1):
-            np.matmul(ins[k].T, g, out=gws[k])
-            np.matmul(ones[:n], g, out=gbs[k])
-            if k > 0:
-                gin = np.matmul(g, ws[k].T, out=gs[k - 1][:n])
-                if tanh:
-                    t = np.multiply(ins[k], ins[k], out=tmp[k - 1][:n])
-                    np.subtract(1, t, out=t)
-                    gin *= t
-                else:
-                    gin *= ins[k] > 0
-                g = gin
-            gws[k] *= lr
-            ws[k] -= gws[k]
-            gbs[k] *= lr
-            bs[k] -= gbs[k]
-        return loss
-
-    return step
-
-
-def fast_loop(net, lr, batch):
-    from chainrule import nn, optim
-
-    loss_fn, opt = nn.CrossEntropyLoss(), optim.SGD(net.parameters(), lr=lr)
-    xb = np.empty((batch, net[0].in_features), np.float32)
-
-    def step(x, y, idx):
-        xi = np.take(x, idx, axis=0, out=xb[:len(idx)])
-        opt.zero_grad()
-        loss = loss_fn.fprop(net.fprop(xi), y[idx])
-        net.bprop(loss_fn.bprop(), input_grad=False)
-        opt.step()
-        return loss
-
-    return step
-
-
-def autodiff_loop(net, lr, batch):
-    from chainrule import nn, optim
-    from chainrule.autograd.tensor import Tensor
-
-    loss_fn, opt = nn.CrossEntropyLoss(), optim.SGD(net.parameters(), lr=lr)
-    xb = np.empty((batch, net[0].in_features), np.float32)
-
-    def step(x, y, idx):
-        xi = np.take(x, idx, axis=0, out=xb[:len(idx)])
-        opt.zero_grad()
-        out = loss_fn(net(Tensor(xi)), y[idx])
-        out.backward()
-        opt.step()
-        return out.item()
-
-    return step
+VARIANTS = ("numpy-opt", "fast", "autodiff")
 
 
 def breakdown_loop(net, lr, batch, parts):
@@ -139,7 +47,7 @@ def breakdown_loop(net, lr, batch, parts):
 
     def step(x, y, idx):
         t = clock()
-        xi = np.take(x, idx, axis=0, out=xb[:len(idx)])
+        xi = np.take(x, idx, axis=0, out=xb[:len(idx)], mode="clip")
         yi = y[idx]
         t = add("gather", t)
         opt.zero_grad()
@@ -165,6 +73,7 @@ def breakdown_loop(net, lr, batch, parts):
 
 
 def run_variant(variant, net_name, batch, steps, warmup, rounds, breakdown):
+    from chainrule.bench.contenders import CONTENDERS
     from chainrule.bench.nets import NETS, build_net, initial_weights
 
     spec = NETS[net_name]
@@ -175,31 +84,25 @@ def run_variant(variant, net_name, batch, steps, warmup, rounds, breakdown):
     y = rng.integers(0, spec.sizes[-1], n_data)
     lr = 0.05
     parts: dict[str, float] = {}
-    if variant == "hand":
-        step = hand_loop(spec, weights, lr, batch)
-    elif breakdown:
+    if breakdown:
         step = breakdown_loop(build_net(spec, weights), lr, batch, parts)
-    else:
-        step = {"fast": fast_loop, "autodiff": autodiff_loop}[variant](build_net(spec, weights), lr, batch)
-    order = rng.permutation(n_data)
-    per_round, pos = [], 0
 
-    def take():
-        nonlocal pos
-        if pos + batch > n_data:
-            pos = 0
-        pos += batch
-        return order[pos - batch:pos]
-
-    for _ in range(warmup):
-        step(x, y, take())
+        def epoch(x, y, order):
+            for start in range(0, len(order), batch):
+                loss = step(x, y, order[start:start + batch])
+            return loss
+    else:  # the benchmark's own contender: what ``chainrule bench`` times
+        epoch = CONTENDERS[variant](spec, weights, lr, batch).epoch
+    order = np.concatenate([rng.permutation(n_data) for _ in range(1 + (warmup + steps * rounds) * batch // n_data)])
+    epoch(x, y, order[:warmup * batch])
     parts.clear()
     clock = time.process_time if os.environ.get("STEP_CLOCK") == "cpu" else time.perf_counter
+    per_round, pos = [], warmup * batch
     for _ in range(rounds):
         t0 = clock()
-        for _ in range(steps):
-            loss = step(x, y, take())
+        loss = epoch(x, y, order[pos:pos + steps * batch])
         per_round.append((clock() - t0) / steps * 1e6)
+        pos += steps * batch
     assert math.isfinite(loss)
     return {"variant": variant, "us": statistics.median(per_round), "rounds": per_round,
             "parts": {k: v / (steps * rounds) * 1e6 for k, v in parts.items()}}
