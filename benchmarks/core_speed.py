@@ -1,11 +1,12 @@
 """The speed harness from a checkout: ``chainrule bench`` (its library is src/chainrule/bench/, its
 options src/chainrule/cli/bench.py), then the goals of benchmarks/targets.py on the result:
 
-    python benchmarks/core_speed.py            # full run, about 2 minutes; writes benchmarks/results/*.json and .png
-    python benchmarks/core_speed.py --quick    # about a minute
+    python benchmarks/core_speed.py            # full run, 5 rounds, about 10 minutes; writes benchmarks/results/*.json and .png
+    python benchmarks/core_speed.py --quick    # about 3 minutes
     python benchmarks/core_speed.py --help     # every option
 
-Only ratios between contenders within one run mean much on a shared machine.
+Each contender runs in its own process, in rounds of rotated order; only ratios between contenders within
+one run mean much on a shared machine (benchmarks/README.md, "How it measures").
 """
 
 import datetime

@@ -30,7 +30,8 @@ GOOD = dict(nets=["784-200tanh-10"], batch_sizes=[100], names=["numpy"], rounds=
     (dict(nets=["784-1-10"]), "nets must be among 784-200tanh-10, 784-512relu-256relu-10, got '784-1-10'"),
     (dict(nets="784-200tanh-10"), "nets must be a list"),
     (dict(names=[]), "names must not be empty"),
-    (dict(names=["numpy", "jax"]), "names must be among fast, autodiff, numpy, numpy-opt, gemm, torch, sklearn, got 'jax'"),
+    (dict(names=["numpy", "jax"]),
+     "names must be among fast, autodiff, numpy, numpy-opt, gemm, torch, sklearn, got 'jax'"),
 ])
 def test_a_bad_argument_is_named_before_anything_is_timed(monkeypatch, change, message):
     def untouched(*args, **kwargs):

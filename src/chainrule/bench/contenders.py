@@ -47,9 +47,6 @@ class Contender:
     epoch: Callable[[np.ndarray, np.ndarray, np.ndarray], float]
     predict: Callable[[np.ndarray, int], np.ndarray]
     prepare: Callable[[np.ndarray, np.ndarray, np.ndarray], None] = lambda x, y, order: None
-    # True: epoch(x, y, part of order) continues where the last call stopped, on NumPy's
-    # thread pool, so it can take turns with the others slice by slice
-    interleave: bool = True
 
 
 def _chainrule_predict(net: nn.Sequential):
@@ -160,9 +157,11 @@ def setup_numpy(spec: NetSpec, weights, lr: float, batch: int) -> Contender:
 
 def setup_numpy_opt(spec: NetSpec, weights, lr: float, batch: int) -> Contender:
     """The optimized floor for NumPy code: ``numpy``'s maths, written for speed. Every activation and
-    gradient lives in a buffer made once, every NumPy call writes with ``out=``, the batch gather is
-    ``np.take(..., out=, mode="clip")`` (``mode="raise"`` gathers into a temporary first), the bias
-    gradient is a GEMV against a ones vector and the update happens in place."""
+    gradient lives in a buffer made once and every NumPy call writes with ``out=``; the batch gather is
+    ``np.take(..., out=, mode="clip")`` (``mode="raise"`` gathers into a temporary first); sums are BLAS
+    products with a ones vector (the bias gradient, the softmax's row sums); the softmax's row max runs
+    down a transposed copy (NumPy reduces a short last axis one row at a time); relu is a maximum
+    against a row of zeros (NumPy's loop against a scalar is slower); the update happens in place."""
     ws = [w.copy() for w in weights[0::2]]
     bs = [b.copy() for b in weights[1::2]]
     tanh = spec.activation == "tanh"
@@ -172,11 +171,12 @@ def setup_numpy_opt(spec: NetSpec, weights, lr: float, batch: int) -> Contender:
     grads = [np.empty((batch, o), np.float32) for _, o in spec.layers]  # gradients at each layer's output
     # the activation's derivative: 1 - h² for tanh, the mask h > 0 for relu
     tmp = [np.empty((batch, o), np.float32 if tanh else bool) for _, o in spec.layers[:-1]]
+    zeros = [np.zeros(o, np.float32) for _, o in spec.layers[:-1]]
     gws = [np.empty_like(w) for w in ws]
     gbs = [np.empty_like(b) for b in bs]
-    ones = np.ones(batch, np.float32)
-    col = np.empty((batch, 1), np.float32)  # per-row max, then per-row sum of exps
-    picked = np.empty(batch, np.float32)
+    ones, ones_c = np.ones(batch, np.float32), np.ones(CLASSES, np.float32)
+    zt = np.empty((CLASSES, batch), np.float32)  # the logits transposed, for the row max
+    row_max, row_sum, picked = (np.empty(batch, np.float32) for _ in range(3))
     flat = np.empty(batch, np.int64)
     offsets = np.arange(batch, dtype=np.int64) * CLASSES
 
@@ -185,23 +185,23 @@ def setup_numpy_opt(spec: NetSpec, weights, lr: float, batch: int) -> Contender:
             a = np.matmul(h, w, out=acts[k][:n])
             np.add(a, b, out=a)
             if k < len(ws) - 1:
-                np.tanh(a, out=a) if tanh else np.maximum(a, 0, out=a)
+                np.tanh(a, out=a) if tanh else np.maximum(a, zeros[k], out=a)
             h = a
         return h
 
     def step(xi, yi, n):
         z = forward(xi, n)
         # softmax cross-entropy, mean over the batch, and its gradient (softmax - onehot) / n
-        c = col[:n]
-        np.max(z, axis=1, keepdims=True, out=c)
-        np.subtract(z, c, out=z)
+        np.copyto(zt[:, :n], z.T)
+        np.max(zt[:, :n], axis=0, out=row_max[:n])
+        np.subtract(z, row_max[:n, None], out=z)
         np.add(offsets[:n], yi, out=flat[:n])
         np.take(z.reshape(-1), flat[:n], out=picked[:n], mode="clip")
         g = grads[-1][:n]
         np.exp(z, out=g)
-        np.sum(g, axis=1, keepdims=True, out=c)
-        loss = float(np.log(c).mean() - picked[:n].mean())
-        np.divide(g, c, out=g)
+        np.matmul(g, ones_c, out=row_sum[:n])
+        loss = float(np.log(row_sum[:n]).mean() - picked[:n].mean())
+        np.divide(g, row_sum[:n, None], out=g)
         g.reshape(-1)[flat[:n]] -= 1
         np.multiply(g, np.float32(1 / n), out=g)
         for k in range(len(ws) - 1, -1, -1):
@@ -231,8 +231,9 @@ def setup_numpy_opt(spec: NetSpec, weights, lr: float, batch: int) -> Contender:
         return loss
 
     def predict(x, b):
-        return np.concatenate([forward(x[s:s + b], len(x[s:s + b])).copy() for s in range(0, len(x), b)]) \
-            if b <= batch else setup_numpy_opt(spec, [p for pair in zip(ws, bs) for p in pair], lr, b).predict(x, b)
+        if b > batch:  # buffers of b rows, for the weights trained so far
+            return setup_numpy_opt(spec, [p for pair in zip(ws, bs) for p in pair], lr, b).predict(x, b)
+        return np.concatenate([forward(x[s:s + b], len(x[s:s + b])).copy() for s in range(0, len(x), b)])
 
     return Contender(epoch, predict)
 
@@ -312,7 +313,7 @@ def setup_torch(spec: NetSpec, weights, lr: float, batch: int) -> Contender:
         with torch.inference_mode():
             return torch.cat([net(xt[s:s + b]) for s in range(0, len(x), b)]).numpy()
 
-    return Contender(epoch, predict, interleave=False)
+    return Contender(epoch, predict)
 
 
 def setup_sklearn(spec: NetSpec, weights, lr: float, batch: int) -> Contender:
@@ -348,7 +349,7 @@ def setup_sklearn(spec: NetSpec, weights, lr: float, batch: int) -> Contender:
     def predict(x, b):
         return np.concatenate([model.predict_proba(x[s:s + b]) for s in range(0, len(x), b)])
 
-    return Contender(epoch, predict, prepare, interleave=False)
+    return Contender(epoch, predict, prepare)
 
 
 CONTENDERS: dict[str, Callable[..., Contender]] = {

@@ -2,7 +2,7 @@
 PyTorch and scikit-learn, each in its own process (chainrule.bench measures; this reads the options
 and writes the results).
 
-    chainrule bench            # the full run, 5 rounds: about 15 minutes on 2 quiet cores
+    chainrule bench            # the full run, 5 rounds: about 10 minutes on 2 quiet cores
     chainrule bench --quick    # a fifth of an epoch per measurement, 2 rounds: about 3 minutes
 """
 
@@ -38,7 +38,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
                              "(default: 5, quick: 2)")
     parser.add_argument("--repeats", type=int, default=None, help="another name for --rounds")
     parser.add_argument("--epochs", type=int, default=1,
-                        help="timed epochs per process, after a warm-up of a quarter of one (default: 1)")
+                        help="timed epochs per process, after an untimed warm-up of a quarter of --examples "
+                             "(default: 1)")
     parser.add_argument("--examples", type=int, default=None,
                         help=f"examples timed per measurement, scaled to {EPOCH:,} (default: {EPOCH:,}, quick: 12,000)")
     parser.add_argument("--nets", nargs="+", choices=list(NETS), default=list(NETS), metavar="NET",
