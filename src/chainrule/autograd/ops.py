@@ -956,12 +956,25 @@ def _check_labels(name: str, z: np.ndarray, target: np.ndarray, ignore_index: in
         else:
             raise ValueError(f"{name}: target must hold integer class labels, got dtype {target.dtype}")
     classes = z.shape[1]
-    if not target.size or (target.min() >= 0 and target.max() < classes):
+    # one reduction checks both ends: a negative label read as unsigned is huge
+    unsigned = target.view(_UNSIGNED[target.dtype.itemsize]) if target.dtype.kind == "i" else target
+    if not target.size or unsigned.max() < classes:
         return target, 0 <= ignore_index < classes and bool((target == ignore_index).any())
     bad = ((target < 0) | (target >= classes)) & (target != ignore_index)
     if bad.any():
         raise ValueError(f"{name}: label {target[bad][0]} is out of range for {classes} classes")
     return target, True
+
+
+_UNSIGNED = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
+
+
+@functools.lru_cache(maxsize=8)
+def _rows(n: int) -> np.ndarray:
+    """A read-only ``np.arange(n)``: the row index of a (batch, classes) array's picked entries."""
+    rows = np.arange(n)
+    rows.flags.writeable = False
+    return rows
 
 
 def _check_same_shape(name: str, z: np.ndarray, target: np.ndarray) -> None:
@@ -991,10 +1004,10 @@ def _target_distribution(name: str, z: np.ndarray, target: np.ndarray, weight, i
     q is None for plain labels (no weight, smoothing or ignored example): the fast path.
     """
     n, classes = z.shape
-    w = _class_weight(name, weight, classes, z.dtype)
     if not 0 <= label_smoothing <= 1:
         raise ValueError(f"{name}: label_smoothing must be in [0, 1], got {label_smoothing}")
     if target.shape == z.shape and target.ndim == 2 and target.dtype.kind == "f":
+        w = _class_weight(name, weight, classes, z.dtype)
         if ignore_index >= 0:
             raise ValueError(f"{name}: ignore_index is not supported for probability targets")
         q = target.astype(z.dtype, copy=True)
@@ -1005,8 +1018,9 @@ def _target_distribution(name: str, z: np.ndarray, target: np.ndarray, weight, i
             q *= w
         return q, target, max(n, 1)
     target, has_ignored = _check_labels(name, z, target, ignore_index)
-    if w is None and not label_smoothing and not has_ignored:
+    if weight is None and not label_smoothing and not has_ignored:
         return None, target, max(n, 1)
+    w = _class_weight(name, weight, classes, z.dtype)
     keep = target != ignore_index if has_ignored else np.ones(n, bool)
     labels = np.where(keep, target, 0)
     per_weight = (w[labels] if w is not None else np.ones(n, z.dtype)) * keep
@@ -1043,14 +1057,13 @@ class CrossEntropy(Function):
         p = np.exp(shifted)
         total = _sum_over(p, 1)
         log_total = np.log(total)
-        ctx.rows = np.arange(z.shape[0])
+        ctx.rows = _rows(z.shape[0])
         _set_count(ctx, reduction, divisor)
-        if q is None and reduction != "none":
-            # -log softmax(z)_t = log Σ_j e^shifted_j - shifted_t, summed over the batch
-            loss = log_total.sum(dtype=z.dtype) - shifted[ctx.rows, target].sum(dtype=z.dtype)
-            out = np.asarray(loss / ctx.count, dtype=z.dtype)
-        elif q is None:
+        if q is None:
+            # -log softmax(z)_t = log Σ_j e^shifted_j - shifted_t, per example
             out = log_total[:, 0] - shifted[ctx.rows, target]
+            if reduction != "none":
+                out = np.asarray(out.sum(dtype=z.dtype) / ctx.count, dtype=z.dtype)
         else:
             shifted -= log_total  # log softmax
             shifted *= q
@@ -1064,10 +1077,15 @@ class CrossEntropy(Function):
     @staticmethod
     def backward(ctx, g):
         p, target_or_q = ctx.saved_tensors
+        if ctx.plain and np.ndim(g) == 0:  # the usual case: one factor for the whole batch
+            scale = g * ctx.scale
+            grad = p * scale
+            grad[ctx.rows, target_or_q] -= scale
+            return grad, None
         scale = _per_row(g * ctx.scale)
         if ctx.plain:
             grad = p * scale
-            grad[ctx.rows, target_or_q] -= scale if np.ndim(scale) == 0 else scale[:, 0]
+            grad[ctx.rows, target_or_q] -= scale[:, 0]
             return grad, None
         grad = p * ctx.q_sum
         grad -= target_or_q

@@ -69,7 +69,8 @@ def setup_fast(spec: NetSpec, weights, lr: float, batch: int, fold: bool = False
         net.train()
         loss = math.nan
         for idx in batches(order, batch):
-            xi = np.take(x, idx, axis=0, out=xb[:len(idx)])
+            # mode="clip" as the DataLoader's: valid indices, and "raise" gathers into a temporary first
+            xi = np.take(x, idx, axis=0, out=xb[:len(idx)], mode="clip")
             opt.zero_grad(fold=fold)
             loss = loss_fn.fprop(net.fprop(xi), y[idx])
             net.bprop(loss_fn.bprop(), input_grad=False)
@@ -89,7 +90,7 @@ def setup_autodiff(spec: NetSpec, weights, lr: float, batch: int) -> Contender:
         net.train()
         loss = math.nan
         for idx in batches(order, batch):
-            xi = np.take(x, idx, axis=0, out=xb[:len(idx)])
+            xi = np.take(x, idx, axis=0, out=xb[:len(idx)], mode="clip")
             opt.zero_grad()
             out = loss_fn(net(Tensor(xi)), y[idx])
             out.backward()

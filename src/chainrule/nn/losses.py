@@ -56,7 +56,8 @@ class _Criterion(Module):
         z = np.asarray(z)
         # float targets take z's dtype (no silent float64), integer labels stay integers
         out = self.function.forward(ctx, z, as_operand(target, z.dtype, keep_integers=True), **self.options())
-        self._ctx, self._dtype, self._batch, self._out_shape = ctx, out.dtype, len(z), out.shape
+        # plain attributes, set in one call (Module.__setattr__ would check each against the registries)
+        self.__dict__.update(_ctx=ctx, _dtype=out.dtype, _batch=len(z), _out_shape=out.shape)
         return out if self.reduction == "none" else float(out)
 
     def bprop(self, grad_output=1.0, input_grad: bool = True) -> np.ndarray:
