@@ -1,7 +1,7 @@
 """The contenders: each trains the same net on the same batches, the way one library or loop does it.
 
 * ``fast``      chainrule's ``Sequential.fprop``/``bprop`` and ``optim.SGD`` (no tape);
-* ``fast-fold`` the same with SGD's update folded into the weight gradient's GEMM (SciPy's BLAS; optim/fold.py);
+* ``fast-fold`` the same with SGD's update folded into the weight gradient's GEMM (optim/fold.py);
 * ``autodiff``  chainrule's tape: ``net(Tensor)``, ``loss.backward()``, ``opt.step()``;
 * ``numpy``     a hand-written NumPy loop of exactly the same maths (loss included);
 * ``numpy-opt`` the same loop optimized: buffers made once, ``out=`` everywhere, in-place updates;
@@ -32,6 +32,7 @@ from typing import Callable
 import numpy as np
 
 from .. import nn, optim
+from ..optim.fold import blas_functions
 from ..autograd.function import no_grad
 from ..autograd.tensor import Tensor
 from .nets import CLASSES, FEATURES, NetSpec, batches, build_net
@@ -60,7 +61,7 @@ def _chainrule_predict(net: nn.Sequential):
 
 def setup_fast(spec: NetSpec, weights, lr: float, batch: int, fold: bool = False) -> Contender:
     """chainrule without the tape: the course exercise's fprop/bprop loop, with optim.SGD; with
-    ``fold``, SGD's update folded into the weight gradient's GEMM (optim/fold.py, SciPy's BLAS)."""
+    ``fold``, SGD's update folded into the weight gradient's GEMM (optim/fold.py, NumPy's OpenBLAS)."""
     net = build_net(spec, weights)
     loss_fn, opt = nn.CrossEntropyLoss(), optim.SGD(net.parameters(), lr=lr)
     xb = np.empty((batch, FEATURES), np.float32)
@@ -367,13 +368,14 @@ def available(name: str) -> str | None:
     >>> available("numpy") is None
     True
     """
-    module = {"torch": "torch", "sklearn": "sklearn", "fast-fold": "scipy"}.get(name)
+    if name == "fast-fold":
+        return None if blas_functions(np.dtype(np.float32)) else "NumPy's BLAS offers no CBLAS GEMM to fold with"
+    module = {"torch": "torch", "sklearn": "sklearn"}.get(name)
     if module is None:
         return None
     try:
         __import__(module)
     except ImportError:
         return {"torch": "not installed (pip install torch==2.13.0)",
-                "sklearn": "not installed (pip install scikit-learn)",
-                "fast-fold": "SciPy not installed (pip install 'chainrule[fast]')"}[name]
+                "sklearn": "not installed (pip install scikit-learn)"}[name]
     return None

@@ -25,7 +25,7 @@ LABELS = {
 }
 
 
-# The fast path's goals as a fraction of PyTorch's epoch below batch 1000 (with SciPy's folded update),
+# The fast path's goals as a fraction of PyTorch's epoch below batch 1000 (with the folded update),
 # drawn on the bars; benchmarks/targets.py checks them, and the rest.
 TORCH_GOALS = {("784-200tanh-10", 32): 0.6, ("784-200tanh-10", 100): 0.7, ("784-512relu-256relu-10", 32): 0.75}
 

@@ -105,7 +105,7 @@ class Optimizer:
         every parameter (weight decay and momentum act on a zero gradient).
 
         ``fold=True``, for a loop where nothing reads the gradients (no clipping, no
-        diagnostics, one process): where this optimizer can (SGD, with SciPy), the next
+        diagnostics, one process): where this optimizer can (SGD, on NumPy's OpenBLAS), the next
         ``bprop`` applies a weight's update inside its gradient's matrix product
         (optim/fold.py) and stores no gradient; ``step()`` then skips that weight, and
         reading its ``.grad`` raises until the next ``zero_grad()``. Reading or storing a
