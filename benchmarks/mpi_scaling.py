@@ -176,8 +176,10 @@ def allreduce_rank(sizes: list[int], repeats: int, seconds: float) -> None:
 
 
 # ------------------------------------------------------------------------- the launcher
-def mpirun_command(k: int) -> list[str]:
-    """``mpirun -n k`` (the one next to this Python first), with what root and oversubscription need."""
+def mpirun_command(k: int, threads: int = 1) -> list[str]:
+    """``mpirun -n k`` (the one next to this Python first), with what root and oversubscription need.
+    Open MPI binds each process to one core; a process with more BLAS threads than that is left
+    unbound (``--bind-to none``), or its threads would share one core."""
     found = shutil.which("mpirun", path=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
     if found is None:
         sys.exit("mpi_scaling: no mpirun next to this Python or on PATH: pip install 'chainrule[mpi]'")
@@ -186,6 +188,8 @@ def mpirun_command(k: int) -> list[str]:
         command.append("--allow-run-as-root")
     if k > (os.cpu_count() or 1):
         command.append("--oversubscribe")
+    if threads > 1:
+        command += ["--bind-to", "none"]
     return command
 
 
@@ -207,7 +211,7 @@ def train_once(net: str, k: int, epochs: int, threads: int = 1) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         out, record = Path(tmp, "run"), Path(tmp, "blas")
         record.mkdir()
-        command = mpirun_command(k) + [sys.executable, __file__, "--train-rank", str(record), "--",
+        command = mpirun_command(k, threads) + [sys.executable, __file__, "--train-rank", str(record), "--",
                                        *train_args(net, epochs, out, threads)]
         done = subprocess.run(command, capture_output=True, text=True, env=child_env())
         if done.returncode != 0:

@@ -55,6 +55,9 @@ from .state import (STATE_SCHEMA, ResumeWarning, _resume_threads, _upgrade_state
 __all__ = ["Trainer", "FitResult", "TrainingDiverged"]
 
 
+FOLD_MAX_BATCH = 256  # benchmarks/README.md: the fold at batch 32 and 100 was faster, at 1000 slower
+
+
 class TrainingDiverged(RuntimeError):
     """The loss or the gradients stopped being finite."""
 
@@ -117,6 +120,10 @@ class Trainer:
             raise ValueError(f"shift needs image data; {data.name} has no 2-D image shape")
         self.augment_rng = np.random.default_rng([config.seed, 1])  # its own stream: shifts don't move the batches
         self.optimizer = make_optimizer(model.net.parameters(), config)
+        # SGD's update folded into the weight gradient's GEMM (optim/fold.py) where nothing reads the
+        # gradients; at batches up to FOLD_MAX_BATCH, where it measured faster (larger: slower here).
+        self.fold = (not config.diagnostics and config.clip_grad is None and self.comm.size == 1
+                     and config.batch_size <= FOLD_MAX_BATCH)
         self.schedule = make_schedule(self.optimizer, config)
         # With diagnostics: a probe set, update ratios around some steps, layer statistics every epoch.
         self.recorder = Recorder(model, self.x_train, self.y_train, config.seed, len(self.loader)) \
@@ -144,7 +151,7 @@ class Trainer:
         self.callback.on_epoch_begin(epoch, len(self.loader))
         for xb, yb in self.loader:
             step = sums["steps"] + 1
-            optimizer.zero_grad(fold=recorder is None and cfg.clip_grad is None and self.comm.size == 1)
+            optimizer.zero_grad(fold=self.fold)
             if cfg.shift:  # the whole batch's shifts, on every process alike
                 xb = random_shift(xb, self.data.image_shape, cfg.shift, self.augment_rng)
             if self.comm.size == 1:
