@@ -304,6 +304,35 @@ def test_every_rank_starts_from_rank_0s_weights_and_the_replicas_stay_bitwise_eq
             assert np.array_equal(other[name], ranks[0][name]), name
 
 
+DRIFTING = """
+import sys
+import numpy as np
+import chainrule as cr
+from chainrule.distributed import world
+
+class Drift(cr.progress.Callback):  # rank 1's replica drifts away after epoch 1
+    def on_train_begin(self, trainer):
+        self.trainer = trainer
+
+    def on_epoch_end(self, metrics):
+        if world().rank == 1 and metrics["epoch"] == 1:
+            for p in self.trainer.model.net.parameters():
+                p.data += np.float32(0.01)
+
+result = cr.fit("digits", model="32tanh", epochs=3, optimizer="sgd", lr=0.05, patience=None, quiet=True,
+                comm=world(), callback=Drift())
+np.savez(f"{sys.argv[1]}/{world().rank}.npz", **result.model.net.state_dict())
+"""
+
+
+def test_a_replica_that_drifts_is_brought_back_to_rank_0s_weights_at_the_next_epoch_end(tmp_path):
+    (tmp_path / "drifting.py").write_text(DRIFTING)
+    proc = run([tmp_path / "drifting.py", tmp_path], k=2)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    zero, one = (dict(np.load(tmp_path / f"{rank}.npz")) for rank in range(2))
+    assert all(np.array_equal(zero[name], one[name]) for name in zero)
+
+
 # ------------------------------------------------------------------------------- stopping together
 def test_divergence_stops_every_rank_with_status_3_and_one_message(tmp_path):
     args = ["--model", "32tanh", "--optimizer", "sgd", "--lr", "1e6", "--epochs", "3"]

@@ -288,6 +288,9 @@ class Trainer:
             while len(self.history) < cfg.epochs and not self.stopped_early:
                 epoch = len(self.history) + 1
                 metrics = self.train_epoch(epoch)
+                # Replicas stay equal as long as every process gets the same allreduce result, which MPI
+                # does not promise: rank 0's weights and optimizer state are sent out again every epoch.
+                self.parallel.broadcast(self.optimizer)
                 self.schedule.step()
                 self.history.append(metrics)
                 improved = self._track_best(metrics)
