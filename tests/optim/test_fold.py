@@ -198,7 +198,7 @@ def test_a_backward_that_only_knows_buffers_gets_the_gradient_array():
     sink = FoldedUpdate(w, {"lr": 0.1, "momentum": 0.0, "weight_decay": 0.0}, {})
     w.lend_update(sink)
     ctx = cr.autograd.Context((True, True))
-    ctx.grad_buffers = cr.autograd.function.lend_grad_sinks([None, w])
+    ctx.grad_buffers = cr.autograd.engine.lend_grad_buffers([None, w], sinks=True)
     assert ctx.grad_buffers[1] is sink and ctx.grad_buffer(1) is buffer
 
 

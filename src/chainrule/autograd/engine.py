@@ -99,13 +99,14 @@ def _input_grads(node: Node, g: np.ndarray) -> tuple:
     return input_grads
 
 
-def lend_grad_buffers(inputs: Sequence["Tensor | None"]) -> list | None:
+def lend_grad_buffers(inputs: Sequence["Tensor | None"], sinks: bool = False) -> list | None:
     """For each input slot, the ``.grad`` array a backward may write that input's gradient
     into, or None; None when no input lends one (what ``Context.grad_buffers`` holds).
 
     A leaf lends its buffer after ``zero_grad()``, unless it has hooks (they must see the
     whole gradient first), and to one slot only: the same leaf twice in one op gets its
-    second gradient added.
+    second gradient added. With ``sinks`` (Module.bprop), a leaf an optimizer armed with a
+    :class:`GradSink` (``Optimizer.zero_grad(fold=True)``) lends that sink instead.
 
     >>> import numpy as np, chainrule as cr
     >>> w = cr.tensor([1.0, 2.0], requires_grad=True); w.grad = np.zeros(2, np.float32)
@@ -116,14 +117,22 @@ def lend_grad_buffers(inputs: Sequence["Tensor | None"]) -> list | None:
     """
     buffers = None
     for k, inp in enumerate(inputs):
-        # the test grad_buffer() makes, inlined: this runs for every node of every backward
-        if inp is not None and inp._grad_zeroed and inp._node is None and not inp._hooks:
-            if buffers is None:
-                buffers, lent = [None] * len(inputs), set()
-            elif id(inp) in lent:  # by identity (== is elementwise)
-                continue
-            lent.add(id(inp))
-            buffers[k] = inp._grad
+        # the tests grad_buffer() makes, inlined: this runs for every node of every backward
+        if inp is None or inp._node is not None or inp._hooks:
+            continue
+        sink = inp._sink if sinks else None
+        if sink is not None and not sink.folded:
+            lent = sink
+        elif inp._grad_zeroed:
+            lent = inp._grad
+        else:
+            continue
+        if buffers is None:
+            buffers, seen = [None] * len(inputs), set()
+        elif id(inp) in seen:  # by identity (== is elementwise)
+            continue
+        seen.add(id(inp))
+        buffers[k] = lent
     return buffers
 
 

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Context", "Function", "GradSink", "Node", "lend_grad_sinks", "no_grad", "enable_grad", "set_grad_enabled",
+__all__ = ["Context", "Function", "GradSink", "Node", "no_grad", "enable_grad", "set_grad_enabled",
            "inference_mode", "is_grad_enabled", "unbroadcast", "as_operand"]
 
 
@@ -188,7 +188,8 @@ class GradSink:
     matrix product (Lua Torch nn's Linear.lua ``accUpdateGradParameters``: W ← W − lr·xᵀg as
     one GEMM with beta = 1), instead of the gradient being stored and read back.
 
-    An optimizer lends one per parameter and step (``Tensor.lend_update``); subclasses
+    An optimizer lends one per parameter and step (``Tensor.lend_update``; Module.bprop passes it on
+    through ``engine.lend_grad_buffers(..., sinks=True)``); subclasses
     define ``update(a, b)`` (optim/fold.py). ``folded`` tells whether it took the step's
     gradient; ``buffer()`` is the parameter's ``.grad`` array for backwards that only
     know buffers (``Context.grad_buffer``), which then take the ordinary path.
@@ -211,37 +212,6 @@ class GradSink:
 
     def update(self, a: np.ndarray, b: np.ndarray) -> None:
         raise NotImplementedError
-
-
-def lend_grad_sinks(inputs) -> list | None:
-    """What Module.bprop lends its Function (``Context.grad_buffers``): for each parameter, its
-    lent :class:`GradSink` when an optimizer armed one (``Optimizer.zero_grad(fold=True)``),
-    else its ``.grad`` array after ``zero_grad()`` (engine.lend_grad_buffers' rule), else None.
-    None when nothing is lent. Slot 0 (the input) is None.
-
-    >>> import chainrule as cr
-    >>> w = cr.tensor([1.0], requires_grad=True)
-    >>> lend_grad_sinks([None, w]) is None
-    True
-    """
-    buffers = None
-    for k, inp in enumerate(inputs):
-        if inp is None or inp._node is not None or inp._hooks:
-            continue
-        sink = inp._sink
-        if sink is not None and not sink.folded:
-            lent = sink
-        elif inp._grad_zeroed:
-            lent = inp._grad
-        else:
-            continue
-        if buffers is None:
-            buffers, seen = [None] * len(inputs), set()
-        elif id(inp) in seen:  # the same parameter twice: its second gradient is added
-            continue
-        seen.add(id(inp))
-        buffers[k] = lent
-    return buffers
 
 
 class Node:

@@ -17,7 +17,8 @@ from typing import Any, Callable, Iterator, NamedTuple
 
 import numpy as np
 
-from ..autograd.function import Context, Function, lend_grad_sinks, unbroadcast
+from ..autograd.engine import lend_grad_buffers
+from ..autograd.function import Context, Function, unbroadcast
 from ..autograd.tensor import Tensor
 
 __all__ = ["Module", "Parameter", "StateDictError", "IncompatibleKeys"]
@@ -423,7 +424,7 @@ class Module:
         params = self._parameters.values()
         # Gradients zeroed by zero_grad() are lent to backward to be written in place (as on the tape),
         # or an optimizer's folded update where one was armed (Optimizer.zero_grad(fold=True)).
-        ctx.grad_buffers = lend_grad_sinks((None, *params)) if params else None
+        ctx.grad_buffers = lend_grad_buffers((None, *params), sinks=True) if params else None
         try:
             grads = self.function.backward(ctx, grad_output)
         finally:

@@ -109,7 +109,7 @@ def _operand(m: np.ndarray, dtype: np.dtype) -> tuple[np.ndarray, int, int]:
 
 def foldable(param: np.ndarray) -> bool:
     """Whether a parameter array can be updated inside a GEMM in place: a C-contiguous, writable
-    float32 or float64 matrix (seen column-major, its transpose is the GEMM's C).
+    float32 or float64 matrix (the GEMM's row-major C, written where it lies).
 
     >>> import numpy as np
     >>> foldable(np.zeros((3, 2), np.float32).T)

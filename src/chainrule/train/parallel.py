@@ -107,15 +107,13 @@ class DataParallel:
         """The stop signal any rank received (``signum`` is this rank's, or None), the same on every rank."""
         return _first_signal(self.comm.allreduce_sum(_signal_counts(signum)))
 
-    def evaluate(self, model, x: np.ndarray, y: np.ndarray, evaluate: Callable | None = None,
-                 predictions: bool = False) -> dict[str, Any]:
+    def evaluate(self, model, x: np.ndarray, y: np.ndarray, predictions: bool = False) -> dict[str, Any]:
         """``evaluate_arrays`` of (x, y) from each rank's shard, summed over ranks; with ``predictions``,
         every rank gets all of them (zeros elsewhere than its shard, summed)."""
-        evaluate = evaluate or evaluate_arrays
         if self.comm.size == 1:
-            return evaluate(model, x, y)
+            return evaluate_arrays(model, x, y)
         lo, hi = self.rows(len(y))
-        mine = evaluate(model, x[lo:hi], y[lo:hi])
+        mine = evaluate_arrays(model, x[lo:hi], y[lo:hi])
         sums = self.comm.allreduce_sum(np.array([mine["loss"] * mine["size"] if mine["size"] else 0.0,
                                                  mine["errors"], mine["size"]], np.float64))
         size, errors = int(sums[2]), int(sums[1])
